@@ -1,0 +1,242 @@
+package region
+
+import (
+	"context"
+	"fmt"
+)
+
+type noValue struct{}
+
+func (noValue) String() string { return "<NoValue>" }
+
+// NoValue stands in GetMulti's result for keys with no usable value.
+var NoValue any = noValue{}
+
+// Get returns key's value. ok is false when the key is absent, expired or
+// invalidated. Values from byte backends are decoded into generic Go values
+// (maps become map[string]any); use GetAs to decode into a type.
+func (r *Region) Get(ctx context.Context, key string, opts ...CallOption) (any, bool, error) {
+	cv, ok, err := r.get(ctx, key, opts)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	v, err := decodePayload(cv.Payload)
+	if err != nil {
+		return nil, false, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
+	}
+	return v, true, nil
+}
+
+func (r *Region) get(ctx context.Context, key string, opts []CallOption) (CachedValue, bool, error) {
+	s, err := r.load()
+	if err != nil {
+		return CachedValue{}, false, err
+	}
+	cv, ok, err := s.backend.Get(ctx, s.mangle(key))
+	if err != nil {
+		return CachedValue{}, false, fmt.Errorf("region %q: get %q: %w", r.name, key, err)
+	}
+	if !ok {
+		return CachedValue{}, false, nil
+	}
+	cs := collect(opts)
+	if !s.readable(cv, &cs) {
+		return CachedValue{}, false, nil
+	}
+	return cv, true, nil
+}
+
+// GetMulti returns the values of keys in key order, with NoValue where a key
+// has no usable value.
+func (r *Region) GetMulti(ctx context.Context, keys []string, opts ...CallOption) ([]any, error) {
+	s, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	mkeys := make([]string, len(keys))
+	for i, k := range keys {
+		mkeys[i] = s.mangle(k)
+	}
+	found, err := s.backend.GetMulti(ctx, mkeys)
+	if err != nil {
+		return nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
+	}
+	cs := collect(opts)
+	for i, mk := range mkeys {
+		cv, ok := found[mk]
+		if !ok || !s.readable(cv, &cs) {
+			out[i] = NoValue
+			continue
+		}
+		if out[i], err = decodePayload(cv.Payload); err != nil {
+			return nil, fmt.Errorf("region %q: key %q: %w", r.name, keys[i], err)
+		}
+	}
+	return out, nil
+}
+
+// GetValueMetadata returns key's value with its metadata (creation time,
+// format version), or nil when the key has no usable value.
+func (r *Region) GetValueMetadata(ctx context.Context, key string, opts ...CallOption) (*CachedValue, error) {
+	cv, ok, err := r.get(ctx, key, opts)
+	if !ok || err != nil {
+		return nil, err
+	}
+	if cv.Payload, err = decodePayload(cv.Payload); err != nil {
+		return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
+	}
+	return &cv, nil
+}
+
+// GetOrCreate returns key's value, creating it with creator when there is
+// no usable value. This is the dogpile lock: one creator runs per key at a
+// time (per process with the in-process mutex, across processes with a
+// backend mutex). With no usable value, callers wait for that creator and
+// share its result or error; with an expired value, the caller that wins the
+// lock regenerates while the others return the old value at once (or all
+// return it while the async runner regenerates). A waiting caller gives up
+// with ctx.Err() when its ctx ends.
+func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(context.Context) (any, error), opts ...CallOption) (any, error) {
+	s, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	cs := collect(opts)
+	v, err := r.getOrCreate(ctx, s, key, creator, &cs)
+	if err != nil {
+		return nil, err
+	}
+	if v, err = decodePayload(v); err != nil {
+		return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
+	}
+	return v, nil
+}
+
+// GetOrCreateMulti returns the values of keys in key order, calling creator
+// once with the keys (sorted, without duplicates) that need a value and
+// whose creation lock this caller won. creator must return one value per
+// key it is given, in that order.
+func (r *Region) GetOrCreateMulti(ctx context.Context, keys []string, creator func(ctx context.Context, keys []string) ([]any, error), opts ...CallOption) ([]any, error) {
+	s, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	cs := collect(opts)
+	out, err := r.getOrCreateMulti(ctx, s, keys, creator, &cs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i], err = decodePayload(out[i]); err != nil {
+			return nil, fmt.Errorf("region %q: key %q: %w", r.name, keys[i], err)
+		}
+	}
+	return out, nil
+}
+
+// Set stores value under key, created now.
+func (r *Region) Set(ctx context.Context, key string, value any) error {
+	s, err := r.load()
+	if err != nil {
+		return err
+	}
+	if err := s.backend.Set(ctx, s.mangle(key), newCachedValue(value)); err != nil {
+		return fmt.Errorf("region %q: set %q: %w", r.name, key, err)
+	}
+	return nil
+}
+
+// SetMulti stores every key/value pair of m.
+func (r *Region) SetMulti(ctx context.Context, m map[string]any) error {
+	s, err := r.load()
+	if err != nil {
+		return err
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	values := make(map[string]CachedValue, len(m))
+	md := newCachedValue(nil).Metadata
+	for k, v := range m {
+		values[s.mangle(k)] = CachedValue{Payload: v, Metadata: md}
+	}
+	if err := s.backend.SetMulti(ctx, values); err != nil {
+		return fmt.Errorf("region %q: set_multi: %w", r.name, err)
+	}
+	return nil
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (r *Region) Delete(ctx context.Context, key string) error {
+	s, err := r.load()
+	if err != nil {
+		return err
+	}
+	if err := s.backend.Delete(ctx, s.mangle(key)); err != nil {
+		return fmt.Errorf("region %q: delete %q: %w", r.name, key, err)
+	}
+	return nil
+}
+
+// DeleteMulti removes keys; absent keys are not an error.
+func (r *Region) DeleteMulti(ctx context.Context, keys []string) error {
+	s, err := r.load()
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	mkeys := make([]string, len(keys))
+	for i, k := range keys {
+		mkeys[i] = s.mangle(k)
+	}
+	if err := s.backend.DeleteMulti(ctx, mkeys); err != nil {
+		return fmt.Errorf("region %q: delete_multi: %w", r.name, err)
+	}
+	return nil
+}
+
+// GetAs returns key's value as a T. Values from byte backends are decoded
+// straight into T. ok is false when the key has no usable value; a value of
+// another type is a *TypeError.
+func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption) (T, bool, error) {
+	var zero T
+	cv, ok, err := r.get(ctx, key, opts)
+	if !ok || err != nil {
+		return zero, false, err
+	}
+	v, err := payloadAs[T](key, cv.Payload)
+	if err != nil {
+		return zero, false, err
+	}
+	return v, true, nil
+}
+
+// GetOrCreateAs is GetOrCreate with a typed creator and result.
+func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator func(context.Context) (T, error), opts ...CallOption) (T, error) {
+	var zero T
+	s, err := r.load()
+	if err != nil {
+		return zero, err
+	}
+	if creator == nil {
+		return zero, errNilCreator
+	}
+	cs := collect(opts)
+	// The hit path needs no closure (and so no allocation).
+	if cv, ok, err := s.backend.Get(ctx, s.mangle(key)); err == nil && ok {
+		if st, err := s.freshness(cv, ok, &cs); err == nil && st == fresh {
+			return payloadAs[T](key, cv.Payload)
+		}
+	}
+	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, &cs)
+	if err != nil {
+		return zero, err
+	}
+	return payloadAs[T](key, v)
+}

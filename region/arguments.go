@@ -1,0 +1,278 @@
+package region
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Arguments are a backend's configuration arguments, as given in code or
+// read from a configuration file. The typed getters accept both Go values
+// and the strings a config file gives ("600", "true", "1.5", "a,b") and
+// return an *ArgumentError naming the argument when a value cannot be used.
+//
+// A BackendFactory must treat its Arguments as read-only; Clone and Without
+// return modified copies.
+type Arguments map[string]any
+
+// Has reports whether name is set (to anything other than nil).
+func (a Arguments) Has(name string) bool {
+	v, ok := a[name]
+	return ok && v != nil
+}
+
+// Clone returns a copy of a that can be modified freely.
+func (a Arguments) Clone() Arguments {
+	if a == nil {
+		return Arguments{}
+	}
+	return maps.Clone(a)
+}
+
+// Without returns a copy of a without the named arguments.
+func (a Arguments) Without(names ...string) Arguments {
+	c := a.Clone()
+	for _, n := range names {
+		delete(c, n)
+	}
+	return c
+}
+
+func (a Arguments) bad(name string, v any, want string, err error) error {
+	return &ArgumentError{Name: name, Value: v, Want: want, Err: err}
+}
+
+// String returns the named argument as a string, or def when it is unset.
+func (a Arguments) String(name, def string) (string, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case fmt.Stringer:
+		return x.String(), nil
+	case int, int64, int32, uint, uint64, uint32, float64, float32, bool:
+		return fmt.Sprint(x), nil
+	}
+	return "", a.bad(name, v, "a string", nil)
+}
+
+// Int returns the named argument as an int, or def when it is unset.
+func (a Arguments) Int(name string, def int) (int, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case int8:
+		return int(x), nil
+	case int16:
+		return int(x), nil
+	case int32:
+		return int(x), nil
+	case int64:
+		return int(x), nil
+	case uint:
+		return int(x), nil
+	case uint8:
+		return int(x), nil
+	case uint16:
+		return int(x), nil
+	case uint32:
+		return int(x), nil
+	case uint64:
+		if x > 1<<62 {
+			return 0, a.bad(name, v, "an integer", nil)
+		}
+		return int(x), nil
+	case float64:
+		if x != float64(int64(x)) {
+			return 0, a.bad(name, v, "an integer", nil)
+		}
+		return int(x), nil
+	case float32:
+		if x != float32(int64(x)) {
+			return 0, a.bad(name, v, "an integer", nil)
+		}
+		return int(x), nil
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil {
+			return 0, a.bad(name, v, "an integer", nil)
+		}
+		return n, nil
+	}
+	return 0, a.bad(name, v, "an integer", nil)
+}
+
+// Float returns the named argument as a float64, or def when it is unset.
+func (a Arguments) Float(name string, def float64) (float64, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return 0, a.bad(name, v, "a number", nil)
+		}
+		return f, nil
+	}
+	n, err := a.Int(name, 0)
+	if err != nil {
+		return 0, a.bad(name, v, "a number", nil)
+	}
+	return float64(n), nil
+}
+
+// Bool returns the named argument as a bool, or def when it is unset.
+// Strings true/false, yes/no, on/off and 1/0 are accepted.
+func (a Arguments) Bool(name string, def bool) (bool, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case int:
+		if x == 0 || x == 1 {
+			return x == 1, nil
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "on", "1":
+			return true, nil
+		case "false", "no", "off", "0":
+			return false, nil
+		}
+	}
+	return false, a.bad(name, v, "a boolean", nil)
+}
+
+// Duration returns the named argument as a duration, or def when it is
+// unset. Numbers (and numeric strings such as "600" or "1.5") are seconds,
+// as in dogpile.cache and Keystone; strings such as "10m" or "250ms" are Go
+// durations. Negative durations are rejected.
+func (a Arguments) Duration(name string, def time.Duration) (time.Duration, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	d, ok := toDuration(v)
+	if !ok || d < 0 {
+		return 0, a.bad(name, v, "a duration (seconds or a Go duration such as \"10m\")", nil)
+	}
+	return d, nil
+}
+
+func toDuration(v any) (time.Duration, bool) {
+	const maxSeconds = float64(1<<63-1) / float64(time.Second)
+	seconds := func(f float64) (time.Duration, bool) {
+		if f != f || f > maxSeconds || f < -maxSeconds {
+			return 0, false
+		}
+		return time.Duration(f * float64(time.Second)), true
+	}
+	switch x := v.(type) {
+	case time.Duration:
+		return x, true
+	case string:
+		s := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return seconds(f)
+		}
+		d, err := time.ParseDuration(s)
+		return d, err == nil
+	case float64:
+		return seconds(x)
+	case float32:
+		return seconds(float64(x))
+	}
+	n, err := Arguments{"": v}.Int("", 0)
+	if err != nil {
+		return 0, false
+	}
+	return seconds(float64(n))
+}
+
+// Strings returns the named argument as a list of strings, or def when it is
+// unset. A single string is split at commas (spaces around items trimmed,
+// empty items dropped), so "a, b" and []string{"a", "b"} are the same.
+func (a Arguments) Strings(name string, def []string) ([]string, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch x := v.(type) {
+	case []string:
+		return append([]string(nil), x...), nil
+	case string:
+		return splitList(x), nil
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, item := range x {
+			s, ok := item.(string)
+			if !ok {
+				return nil, a.bad(name, v, "a list of strings", nil)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, a.bad(name, v, "a list of strings", nil)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var (
+	intPattern   = regexp.MustCompile(`^[-+]?\d+$`)
+	floatPattern = regexp.MustCompile(`^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$`)
+)
+
+// CoerceString turns a configuration string into the value it spells, the
+// way dogpile.cache's configure_from_config does: integers become int,
+// decimals float64, "true"/"false" bool, "None" nil; anything else stays the
+// (trimmed) string. Lists stay strings; Arguments.Strings splits them.
+func CoerceString(s string) any {
+	v := strings.TrimSpace(s)
+	switch {
+	case intPattern.MatchString(v):
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+		return v
+	case floatPattern.MatchString(v):
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+		return v
+	case strings.EqualFold(v, "true"):
+		return true
+	case strings.EqualFold(v, "false"):
+		return false
+	case v == "None":
+		return nil
+	}
+	return v
+}

@@ -1,0 +1,278 @@
+package region
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// DefaultFunctionKeyGenerator makes keys as dogpile's function_key_generator
+// does: the function's name, "|", then the argument as text. A string
+// argument is used as it is, a fmt.Stringer through String, a slice or
+// array as its elements joined by spaces, anything else through fmt.Sprint.
+func DefaultFunctionKeyGenerator(fnName string, arg any) string {
+	return fnName + "|" + ArgumentString(arg)
+}
+
+// ArgumentString renders a cached function's argument for its key.
+func ArgumentString(arg any) string {
+	switch a := arg.(type) {
+	case string:
+		return a
+	case fmt.Stringer:
+		return a.String()
+	case nil:
+		return ""
+	}
+	v := reflect.ValueOf(arg)
+	if k := v.Kind(); k == reflect.Slice || k == reflect.Array {
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = ArgumentString(v.Index(i).Interface())
+		}
+		return strings.Join(parts, " ")
+	}
+	return fmt.Sprint(arg)
+}
+
+// FuncOption configures a cached function.
+type FuncOption func(*funcSettings)
+
+type funcSettings struct {
+	calls  []CallOption
+	keyGen FunctionKeyGenerator
+}
+
+// WithFuncExpiration sets the expiration of the function's values,
+// overriding the region's (dogpile's expiration_time argument).
+func WithFuncExpiration(d time.Duration) FuncOption {
+	return func(f *funcSettings) { f.calls = append(f.calls, WithExpiration(d)) }
+}
+
+// WithFuncShouldCache decides which results are cached (dogpile's
+// should_cache_fn).
+func WithFuncShouldCache(fn func(any) bool) FuncOption {
+	return func(f *funcSettings) { f.calls = append(f.calls, WithShouldCache(fn)) }
+}
+
+// WithFuncKeyGenerator sets the key generator for this function only.
+func WithFuncKeyGenerator(g FunctionKeyGenerator) FuncOption {
+	return func(f *funcSettings) { f.keyGen = g }
+}
+
+func newFuncSettings(r *Region, fn any, namespace string, opts []FuncOption) (funcSettings, string) {
+	fs := funcSettings{keyGen: r.keyGenerator}
+	if fs.keyGen == nil {
+		fs.keyGen = DefaultFunctionKeyGenerator
+	}
+	for _, o := range opts {
+		o(&fs)
+	}
+	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+	if namespace != "" {
+		name += "|" + namespace
+	}
+	return fs, name
+}
+
+// CachedFunc is a function whose results are cached in a region, keyed by
+// its argument (dogpile's cache_on_arguments). Build it with
+// CacheOnArguments.
+type CachedFunc[A, R any] struct {
+	region   *Region
+	fn       func(context.Context, A) (R, error)
+	name     string
+	settings funcSettings
+}
+
+// CacheOnArguments caches fn's results in r, one value per argument. The key
+// is made from the Go function's name, namespace (if not empty) and the
+// argument; use a struct (with a String method for a stable key) for
+// several arguments.
+func CacheOnArguments[A, R any](r *Region, namespace string, fn func(context.Context, A) (R, error), opts ...FuncOption) *CachedFunc[A, R] {
+	fs, name := newFuncSettings(r, fn, namespace, opts)
+	return &CachedFunc[A, R]{region: r, fn: fn, name: name, settings: fs}
+}
+
+// Key returns the cache key for a.
+func (c *CachedFunc[A, R]) Key(a A) string { return c.settings.keyGen(c.name, a) }
+
+// Call returns the cached result for a, calling the function (once, under
+// the dogpile lock) when there is none.
+func (c *CachedFunc[A, R]) Call(ctx context.Context, a A) (R, error) {
+	return GetOrCreateAs(ctx, c.region, c.Key(a), func(ctx context.Context) (R, error) { return c.fn(ctx, a) }, c.settings.calls...)
+}
+
+// Get returns the cached result for a without calling the function.
+func (c *CachedFunc[A, R]) Get(ctx context.Context, a A) (R, bool, error) {
+	return GetAs[R](ctx, c.region, c.Key(a), c.settings.calls...)
+}
+
+// Set stores v as the result for a.
+func (c *CachedFunc[A, R]) Set(ctx context.Context, a A, v R) error {
+	return c.region.Set(ctx, c.Key(a), v)
+}
+
+// Invalidate removes the cached result for a.
+func (c *CachedFunc[A, R]) Invalidate(ctx context.Context, a A) error {
+	return c.region.Delete(ctx, c.Key(a))
+}
+
+// Refresh calls the function for a now, stores and returns its result.
+func (c *CachedFunc[A, R]) Refresh(ctx context.Context, a A) (R, error) {
+	v, err := c.fn(ctx, a)
+	if err != nil {
+		return v, err
+	}
+	return v, c.Set(ctx, a, v)
+}
+
+// Func returns the uncached function.
+func (c *CachedFunc[A, R]) Func() func(context.Context, A) (R, error) { return c.fn }
+
+// CachedMultiFunc is a batch function whose results are cached one key per
+// argument (dogpile's cache_multi_on_arguments). Build it with
+// CacheMultiOnArguments.
+type CachedMultiFunc[A, R any] struct {
+	region   *Region
+	fn       func(context.Context, []A) ([]R, error)
+	name     string
+	settings funcSettings
+}
+
+// CacheMultiOnArguments caches a batch function: fn gets the arguments whose
+// results are not cached and returns one result per argument, in order.
+func CacheMultiOnArguments[A, R any](r *Region, namespace string, fn func(context.Context, []A) ([]R, error), opts ...FuncOption) *CachedMultiFunc[A, R] {
+	fs, name := newFuncSettings(r, fn, namespace, opts)
+	return &CachedMultiFunc[A, R]{region: r, fn: fn, name: name, settings: fs}
+}
+
+// Key returns the cache key for one argument.
+func (c *CachedMultiFunc[A, R]) Key(a A) string { return c.settings.keyGen(c.name, a) }
+
+// Keys returns the cache keys for args.
+func (c *CachedMultiFunc[A, R]) Keys(args []A) []string {
+	keys := make([]string, len(args))
+	for i, a := range args {
+		keys[i] = c.Key(a)
+	}
+	return keys
+}
+
+// Call returns one result per argument, calling the function once with the
+// arguments whose results are not cached.
+func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error) {
+	keys := c.Keys(args)
+	byKey := make(map[string]A, len(args))
+	for i, k := range keys {
+		byKey[k] = args[i]
+	}
+	values, err := c.region.getOrCreateMultiState(ctx, keys, func(ctx context.Context, missing []string) ([]any, error) {
+		in := make([]A, len(missing))
+		for i, k := range missing {
+			in[i] = byKey[k]
+		}
+		res, err := c.fn(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, len(res))
+		for i := range res {
+			out[i] = res[i]
+		}
+		return out, nil
+	}, c.settings.calls)
+	if err != nil {
+		return nil, err
+	}
+	return payloadsAs[R](keys, values)
+}
+
+// Get returns the cached results for args without calling the function;
+// found[i] tells whether args[i] had one.
+func (c *CachedMultiFunc[A, R]) Get(ctx context.Context, args []A) (values []R, found []bool, err error) {
+	keys := c.Keys(args)
+	values, found = make([]R, len(args)), make([]bool, len(args))
+	for i, k := range keys {
+		if values[i], found[i], err = GetAs[R](ctx, c.region, k, c.settings.calls...); err != nil {
+			return nil, nil, err
+		}
+	}
+	return values, found, nil
+}
+
+// Set stores values[i] as the result for args[i].
+func (c *CachedMultiFunc[A, R]) Set(ctx context.Context, args []A, values []R) error {
+	if len(args) != len(values) {
+		return &ArgumentError{Name: "values", Value: len(values), Want: fmt.Sprintf("%d values, one per argument", len(args))}
+	}
+	m := make(map[string]any, len(args))
+	for i, a := range args {
+		m[c.Key(a)] = values[i]
+	}
+	return c.region.SetMulti(ctx, m)
+}
+
+// Invalidate removes the cached results for args.
+func (c *CachedMultiFunc[A, R]) Invalidate(ctx context.Context, args ...A) error {
+	return c.region.DeleteMulti(ctx, c.Keys(args))
+}
+
+// Refresh calls the function for every argument now, stores and returns the
+// results.
+func (c *CachedMultiFunc[A, R]) Refresh(ctx context.Context, args []A) ([]R, error) {
+	values, err := c.fn(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) != len(args) {
+		return nil, fmt.Errorf("region %q: function returned %d values for %d arguments", c.region.name, len(values), len(args))
+	}
+	return values, c.Set(ctx, args, values)
+}
+
+// Func returns the uncached function.
+func (c *CachedMultiFunc[A, R]) Func() func(context.Context, []A) ([]R, error) { return c.fn }
+
+func (r *Region) getOrCreateMultiState(ctx context.Context, keys []string, creator func(context.Context, []string) ([]any, error), opts []CallOption) ([]any, error) {
+	s, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	cs := collect(opts)
+	return r.getOrCreateMulti(ctx, s, keys, creator, &cs)
+}
+
+func payloadsAs[R any](keys []string, payloads []any) ([]R, error) {
+	out := make([]R, len(payloads))
+	for i, p := range payloads {
+		v, err := payloadAs[R](keys[i], p)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// GetOrCreateMultiAs is GetOrCreateMulti with a typed creator and results.
+func GetOrCreateMultiAs[T any](ctx context.Context, r *Region, keys []string, creator func(ctx context.Context, keys []string) ([]T, error), opts ...CallOption) ([]T, error) {
+	values, err := r.getOrCreateMultiState(ctx, keys, func(ctx context.Context, missing []string) ([]any, error) {
+		res, err := creator(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, len(res))
+		for i := range res {
+			out[i] = res[i]
+		}
+		return out, nil
+	}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return payloadsAs[T](keys, values)
+}

@@ -1,0 +1,79 @@
+package region
+
+import (
+	"hash/maphash"
+	"sync"
+)
+
+// A flight is one in-process creation of a key's value. Callers in this
+// process that find no usable value join the flight and wait for its result
+// instead of each queueing on the creation lock, so a creator's value, or
+// its error, reaches every caller that waited for it (as with
+// golang.org/x/sync/singleflight). Callers that hold an old value see the
+// flight and return the old value at once.
+type flight struct {
+	done  chan struct{}
+	value any   // the created payload; set before done is closed
+	err   error // the creation error; set before done is closed
+	// retry: the flight ended without a value for the waiters (the leader
+	// was cancelled, or another process holds the creation lock); they
+	// start over.
+	retry bool
+}
+
+const flightShards = 32
+
+type flightGroup struct {
+	seed   maphash.Seed
+	shards [flightShards]flightShard
+}
+
+type flightShard struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+func (g *flightGroup) init() {
+	g.seed = maphash.MakeSeed()
+	for i := range g.shards {
+		g.shards[i].m = make(map[string]*flight)
+	}
+}
+
+func (g *flightGroup) shard(key string) *flightShard {
+	return &g.shards[maphash.String(g.seed, key)%flightShards]
+}
+
+// join returns key's flight, starting one (leader == true) if there is none.
+func (g *flightGroup) join(key string) (f *flight, leader bool) {
+	s := g.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f = s.m[key]; f != nil {
+		return f, false
+	}
+	f = &flight{done: make(chan struct{})}
+	s.m[key] = f
+	return f, true
+}
+
+// inFlight reports whether key has a flight.
+func (g *flightGroup) inFlight(key string) bool {
+	s := g.shard(key)
+	s.mu.Lock()
+	_, ok := s.m[key]
+	s.mu.Unlock()
+	return ok
+}
+
+// finish publishes the flight's result and ends it.
+func (g *flightGroup) finish(key string, f *flight, value any, err error, retry bool) {
+	s := g.shard(key)
+	s.mu.Lock()
+	if s.m[key] == f {
+		delete(s.m, key)
+	}
+	s.mu.Unlock()
+	f.value, f.err, f.retry = value, err, retry
+	close(f.done)
+}

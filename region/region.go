@@ -1,0 +1,315 @@
+// Package region is a Go port of dogpile.cache's CacheRegion: a named cache
+// in front of a pluggable backend chosen by short name, with optional
+// proxies, key mangling, expiration, invalidation, function caching and the
+// dogpile lock, which makes sure one expensive value is created by one
+// caller while everyone else waits for it or keeps using the old one.
+//
+//	r := region.New("users")
+//	err := r.Configure("memory", region.WithExpirationTime(10*time.Minute))
+//	user, err := region.GetOrCreateAs(ctx, r, "user:42", loadUser42)
+//
+// Backends register themselves by name from their package's init function
+// (import them for that side effect, as with database/sql drivers).
+package region
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
+)
+
+// Region is a named cache: the front end of one backend. Create it with New,
+// give it a backend with Configure, then read and write through it. All
+// methods are safe for concurrent use.
+type Region struct {
+	name            string
+	explicitMangler func(string) string
+	serializer      Serializer
+	asyncRunner     AsyncCreationRunner
+	keyGenerator    FunctionKeyGenerator
+	onError         ErrorHandler
+
+	locks   *lockmutex.Registry
+	flights flightGroup
+
+	configMu sync.Mutex // serializes Configure, Wrap and SetKeyMangler
+	state    atomic.Pointer[regionState]
+}
+
+// regionState is everything a call needs, swapped atomically on Configure,
+// Wrap and SetKeyMangler so the read path takes no lock.
+type regionState struct {
+	backendName string
+	backend     Backend // outermost proxy
+	actual      Backend // under all proxies
+	expiration  time.Duration
+	invalidator InvalidationStrategy
+	mangler     func(string) string
+}
+
+func (s *regionState) mangle(key string) string {
+	if s.mangler == nil {
+		return key
+	}
+	return s.mangler(key)
+}
+
+// New returns an unconfigured region.
+func New(name string, opts ...Option) *Region {
+	r := &Region{name: name, locks: lockmutex.NewRegistry()}
+	for _, o := range opts {
+		o(r)
+	}
+	r.flights.init()
+	return r
+}
+
+// Name returns the region's name.
+func (r *Region) Name() string { return r.name }
+
+// IsConfigured reports whether Configure has succeeded.
+func (r *Region) IsConfigured() bool { return r.state.Load() != nil }
+
+// Backend returns the outermost backend (the first proxy, or the actual
+// backend when there are none), or nil before Configure.
+func (r *Region) Backend() Backend {
+	if s := r.state.Load(); s != nil {
+		return s.backend
+	}
+	return nil
+}
+
+// ActualBackend returns the backend under all proxies, or nil before
+// Configure.
+func (r *Region) ActualBackend() Backend {
+	if s := r.state.Load(); s != nil {
+		return s.actual
+	}
+	return nil
+}
+
+// BackendName returns the short name the region was configured with.
+func (r *Region) BackendName() string {
+	if s := r.state.Load(); s != nil {
+		return s.backendName
+	}
+	return ""
+}
+
+// ExpirationTime returns the configured expiration time (0: none).
+func (r *Region) ExpirationTime() time.Duration {
+	if s := r.state.Load(); s != nil {
+		return s.expiration
+	}
+	return 0
+}
+
+// KeyMangler returns the key mangler in use: the one given to New or
+// SetKeyMangler, else the backend's suggestion, else nil.
+func (r *Region) KeyMangler() func(string) string {
+	if s := r.state.Load(); s != nil {
+		return s.mangler
+	}
+	return r.explicitMangler
+}
+
+// Invalidator returns the invalidation strategy in use, or nil before
+// Configure.
+func (r *Region) Invalidator() InvalidationStrategy {
+	if s := r.state.Load(); s != nil {
+		return s.invalidator
+	}
+	return nil
+}
+
+// Configure gives the region its backend, by registered short name.
+// An unknown name is ErrPluginNotFound; configuring twice without
+// WithReplaceExistingBackend is ErrAlreadyConfigured. When replacing, the
+// old backend is closed if it implements io.Closer.
+func (r *Region) Configure(backend string, opts ...ConfigOption) error {
+	var cs configSettings
+	for _, o := range opts {
+		o(&cs)
+	}
+	if cs.expiration < 0 {
+		return &ArgumentError{Name: "expiration_time", Value: cs.expiration, Want: "a duration of zero or more"}
+	}
+	r.configMu.Lock()
+	defer r.configMu.Unlock()
+	old := r.state.Load()
+	if old != nil && !cs.replace {
+		return fmt.Errorf("%w: region %q already has backend %q (use WithReplaceExistingBackend to replace it)", ErrAlreadyConfigured, r.name, old.backendName)
+	}
+	factory, err := lookupBackend(backend)
+	if err != nil {
+		return fmt.Errorf("region %q: %w", r.name, err)
+	}
+	actual, err := factory(cs.args.Clone())
+	if err != nil {
+		return fmt.Errorf("region %q: backend %q: %w", r.name, backend, err)
+	}
+	if actual == nil {
+		return fmt.Errorf("region %q: backend %q: factory returned no backend", r.name, backend)
+	}
+	if sb, ok := actual.(*SerializedBackend); ok {
+		sb.SetSerializer(r.serializer)
+		sb.SetCorruptionHandler(r.reportError)
+	}
+	st := &regionState{
+		backendName: backend,
+		backend:     actual,
+		actual:      actual,
+		expiration:  cs.expiration,
+		invalidator: cs.invalidator,
+		mangler:     r.explicitMangler,
+	}
+	if st.invalidator == nil {
+		st.invalidator = NewInvalidationStrategy()
+	}
+	if st.mangler == nil {
+		if km, ok := optional[KeyMangler](actual); ok {
+			st.mangler = km.KeyMangler()
+		}
+	}
+	if ms, ok := optional[KeyManglerSetter](actual); ok {
+		ms.SetKeyMangler(st.mangler)
+	}
+	for i := len(cs.wrap) - 1; i >= 0; i-- {
+		cs.wrap[i].SetProxied(st.backend)
+		st.backend = cs.wrap[i]
+	}
+	r.state.Store(st)
+	if old != nil {
+		if c, ok := optional[io.Closer](old.actual); ok {
+			_ = c.Close()
+		}
+	}
+	return nil
+}
+
+// optional finds an optional interface on a backend, looking through the
+// serialization envelope to the byte store underneath.
+func optional[I any](b Backend) (I, bool) {
+	if i, ok := b.(I); ok {
+		return i, true
+	}
+	if sb, ok := b.(*SerializedBackend); ok {
+		i, ok := sb.Bytes().(I)
+		return i, ok
+	}
+	var zero I
+	return zero, false
+}
+
+// Wrap adds a proxy outside the current chain: it becomes Backend() and sees
+// every call first.
+func (r *Region) Wrap(p Proxy) error {
+	if p == nil {
+		return &ArgumentError{Name: "proxy", Value: p, Want: "a proxy"}
+	}
+	r.configMu.Lock()
+	defer r.configMu.Unlock()
+	old := r.state.Load()
+	if old == nil {
+		return fmt.Errorf("%w: region %q: Wrap needs a configured backend", ErrNotConfigured, r.name)
+	}
+	st := *old
+	p.SetProxied(st.backend)
+	st.backend = p
+	r.state.Store(&st)
+	return nil
+}
+
+// SetKeyMangler replaces the key mangler (nil: none) and tells the backend,
+// if it wants to know (KeyManglerSetter). Values stored under the old
+// mangled keys are not moved.
+func (r *Region) SetKeyMangler(f func(string) string) {
+	r.configMu.Lock()
+	defer r.configMu.Unlock()
+	r.explicitMangler = f
+	old := r.state.Load()
+	if old == nil {
+		return
+	}
+	st := *old
+	st.mangler = f
+	if ms, ok := optional[KeyManglerSetter](st.actual); ok {
+		ms.SetKeyMangler(f)
+	}
+	r.state.Store(&st)
+}
+
+// Close closes the actual backend if it implements io.Closer (stopping
+// background cleanup, closing connections). The region is unusable after.
+func (r *Region) Close() error {
+	if s := r.state.Load(); s != nil {
+		if c, ok := optional[io.Closer](s.actual); ok {
+			return c.Close()
+		}
+	}
+	return nil
+}
+
+func (r *Region) load() (*regionState, error) {
+	s := r.state.Load()
+	if s == nil {
+		return nil, fmt.Errorf("%w: region %q", ErrNotConfigured, r.name)
+	}
+	return s, nil
+}
+
+func (r *Region) reportError(ctx context.Context, key string, err error) {
+	if r.onError != nil {
+		r.onError(ctx, key, err)
+		return
+	}
+	slog.WarnContext(ctx, "dogpile: region error", "region", r.name, "key", key, "error", err)
+}
+
+// Invalidate invalidates every value the region holds now, through its
+// InvalidationStrategy. Hard: values read as absent and GetOrCreate callers
+// wait for a new one. Soft: values read as expired; GetOrCreate serves the
+// old value while one caller regenerates (this needs an expiration time).
+// Before Configure it does nothing.
+func (r *Region) Invalidate(hard bool) {
+	if s := r.state.Load(); s != nil {
+		s.invalidator.Invalidate(hard)
+	}
+}
+
+// SHA1MangleKey returns the hex SHA-1 of key, like dogpile's
+// sha1_mangle_key: any key becomes 40 characters safe for every backend.
+func SHA1MangleKey(key string) string {
+	sum := sha1.Sum([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// mutexFor returns the mutex guarding creation of a mangled key: the
+// backend's, or the region's in-process one.
+func (r *Region) mutexFor(s *regionState, mkey string) Mutex {
+	if m := s.backend.GetMutex(mkey); m != nil {
+		return m
+	}
+	return r.locks.Mutex(mkey)
+}
+
+// KeyIsLocked reports whether key's creation lock is held (a value is being
+// created for it).
+func (r *Region) KeyIsLocked(ctx context.Context, key string) (bool, error) {
+	s, err := r.load()
+	if err != nil {
+		return false, err
+	}
+	return r.mutexFor(s, s.mangle(key)).Locked(ctx)
+}
+
+var errNilCreator = errors.New("region: creator function is nil")

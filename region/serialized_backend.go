@@ -1,0 +1,142 @@
+package region
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
+
+// SerializedBackend presents a BytesBackend as a Backend: values are written
+// as an envelope (metadata header, separator, serialized payload) and read
+// back with a *Serialized payload that is decoded only when the caller's
+// type is known. Bytes that are not a valid envelope read as absent and are
+// reported to the corruption handler.
+//
+// Byte backend packages return one from their BackendFactory. A region
+// configured with WithSerializer replaces the backend's default serializer.
+type SerializedBackend struct {
+	bytes      BytesBackend
+	serializer Serializer
+	onCorrupt  func(ctx context.Context, key string, err error)
+}
+
+// NewSerializedBackend wraps b. A nil serializer means DefaultSerializer.
+func NewSerializedBackend(b BytesBackend, s Serializer) *SerializedBackend {
+	if s == nil {
+		s = DefaultSerializer
+	}
+	return &SerializedBackend{bytes: b, serializer: s}
+}
+
+// Bytes returns the byte backend underneath.
+func (b *SerializedBackend) Bytes() BytesBackend { return b.bytes }
+
+// Serializer returns the serializer in use.
+func (b *SerializedBackend) Serializer() Serializer { return b.serializer }
+
+// SetSerializer replaces the serializer. Call it only before the backend is
+// in use; the region does so in Configure when given WithSerializer.
+func (b *SerializedBackend) SetSerializer(s Serializer) {
+	if s != nil {
+		b.serializer = s
+	}
+}
+
+// SetCorruptionHandler sets the function told about values that could not be
+// parsed (they read as absent). By default they are logged with log/slog.
+func (b *SerializedBackend) SetCorruptionHandler(f func(ctx context.Context, key string, err error)) {
+	b.onCorrupt = f
+}
+
+func (b *SerializedBackend) corrupt(ctx context.Context, key string, err error) {
+	if b.onCorrupt != nil {
+		b.onCorrupt(ctx, key, err)
+		return
+	}
+	slog.WarnContext(ctx, "dogpile: cached value could not be read; treating it as absent", "key", key, "error", err)
+}
+
+func (b *SerializedBackend) decode(ctx context.Context, key string, data []byte) (CachedValue, bool) {
+	md, payload, err := ParseEnvelope(data)
+	if err != nil {
+		b.corrupt(ctx, key, err)
+		return CachedValue{}, false
+	}
+	return CachedValue{Payload: &Serialized{Data: payload, Serializer: b.serializer}, Metadata: md}, true
+}
+
+// Encode returns the envelope bytes for v, as stored under key.
+func (b *SerializedBackend) Encode(key string, v CachedValue) ([]byte, error) {
+	var payload []byte
+	if s, ok := v.Payload.(*Serialized); ok && s.Serializer.Name() == b.serializer.Name() {
+		payload = s.Data
+	} else {
+		var err error
+		payload, err = b.serializer.Marshal(v.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("region: key %q: cannot serialize %T with %s: %w", key, v.Payload, b.serializer.Name(), err)
+		}
+	}
+	return AppendEnvelope(make([]byte, 0, len(payload)+32), v.Metadata, payload), nil
+}
+
+// Get reads and parses key.
+func (b *SerializedBackend) Get(ctx context.Context, key string) (CachedValue, bool, error) {
+	data, ok, err := b.bytes.GetSerialized(ctx, key)
+	if err != nil || !ok {
+		return CachedValue{}, false, err
+	}
+	v, ok := b.decode(ctx, key, data)
+	return v, ok, nil
+}
+
+// GetMulti reads and parses keys; unparsable values are left out.
+func (b *SerializedBackend) GetMulti(ctx context.Context, keys []string) (map[string]CachedValue, error) {
+	raw, err := b.bytes.GetSerializedMulti(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]CachedValue, len(raw))
+	for k, data := range raw {
+		if v, ok := b.decode(ctx, k, data); ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// Set serializes v and writes it.
+func (b *SerializedBackend) Set(ctx context.Context, key string, v CachedValue) error {
+	data, err := b.Encode(key, v)
+	if err != nil {
+		return err
+	}
+	return b.bytes.SetSerialized(ctx, key, data)
+}
+
+// SetMulti serializes every value first, so a value that cannot be
+// serialized leaves nothing written.
+func (b *SerializedBackend) SetMulti(ctx context.Context, m map[string]CachedValue) error {
+	encoded := make(map[string][]byte, len(m))
+	for k, v := range m {
+		data, err := b.Encode(k, v)
+		if err != nil {
+			return err
+		}
+		encoded[k] = data
+	}
+	return b.bytes.SetSerializedMulti(ctx, encoded)
+}
+
+// Delete deletes key.
+func (b *SerializedBackend) Delete(ctx context.Context, key string) error {
+	return b.bytes.Delete(ctx, key)
+}
+
+// DeleteMulti deletes keys.
+func (b *SerializedBackend) DeleteMulti(ctx context.Context, keys []string) error {
+	return b.bytes.DeleteMulti(ctx, keys)
+}
+
+// GetMutex returns the byte backend's mutex for key.
+func (b *SerializedBackend) GetMutex(key string) Mutex { return b.bytes.GetMutex(key) }
