@@ -2,15 +2,10 @@ package lockmutex
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync"
 )
-
-// errInProcNotHeld is returned when releasing an in-process key lock that is
-// not held.
-var errInProcNotHeld = errors.New("lockmutex: in-process lock is not held")
 
 const registryShards = 64
 
@@ -104,7 +99,7 @@ func (r *Registry) Release(key string) error {
 	l := s.locks[key]
 	if l == nil || len(l.sem) == 0 {
 		s.mu.Unlock()
-		return fmt.Errorf("%w: key %q", errInProcNotHeld, key)
+		return fmt.Errorf("%w: key %q", ErrNotHeld, key)
 	}
 	<-l.sem
 	l.refs--

@@ -3,6 +3,7 @@ package region
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -32,17 +33,38 @@ func (MsgpackSerializer) Name() string { return "msgpack" }
 func (MsgpackSerializer) Marshal(v any) ([]byte, error) { return msgpack.Marshal(v) }
 
 // Unmarshal decodes MessagePack data into into. Maps decoded into an
-// interface value become map[string]any.
-func (MsgpackSerializer) Unmarshal(data []byte, into any) error {
-	dec := msgpack.NewDecoder(bytes.NewReader(data))
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
+// interface value become map[string]any. The data is validated first, so a
+// corrupt length prefix cannot make the decoder allocate gigabytes, and a
+// panic inside the decoder on malformed input is returned as an error.
+func (m MsgpackSerializer) Unmarshal(data []byte, into any) (err error) {
+	if err := m.Validate(data); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("msgpack: malformed value: %v", p)
+		}
+	}()
+	r := bytes.NewReader(data)
+	dec := msgpack.NewDecoder(r)
 	if err := dec.Decode(into); err != nil {
 		return err
 	}
-	if dec.Buffered() != nil {
-		if _, err := dec.PeekCode(); err == nil {
-			return fmt.Errorf("msgpack: trailing data after value")
-		}
+	if r.Len() != 0 {
+		return fmt.Errorf("msgpack: %d bytes of trailing data", r.Len())
+	}
+	return nil
+}
+
+// Validate checks that data is exactly one well-formed MessagePack value,
+// without decoding it.
+func (MsgpackSerializer) Validate(data []byte) error {
+	r := bytes.NewReader(data)
+	if err := msgpack.NewDecoder(r).Skip(); err != nil {
+		return err
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("msgpack: %d bytes of trailing data", r.Len())
 	}
 	return nil
 }
@@ -58,6 +80,21 @@ func (JSONSerializer) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Unmarshal decodes JSON data into into.
 func (JSONSerializer) Unmarshal(data []byte, into any) error { return json.Unmarshal(data, into) }
+
+// Validate checks that data is well-formed JSON.
+func (JSONSerializer) Validate(data []byte) error {
+	if !json.Valid(data) {
+		return errors.New("json: malformed value")
+	}
+	return nil
+}
+
+// Validator is implemented by serializers that can check bytes without
+// decoding them. Byte backends' values that fail it read as absent (and are
+// reported), rather than failing later when decoded.
+type Validator interface {
+	Validate(data []byte) error
+}
 
 // DefaultSerializer is the serializer byte backends use unless the region or
 // the backend names another.

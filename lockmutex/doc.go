@@ -1,0 +1,32 @@
+// Package lockmutex provides the mutexes behind the region's dogpile lock:
+// the lock that lets one caller create a missing or expired value while
+// the others wait for it or serve the old one.
+//
+// Three kinds share the method set of region.Mutex
+// (Acquire(ctx, wait), Release(ctx), Locked(ctx)):
+//
+//   - Registry and KeyMutex: an in-process lock per key, the default when a
+//     backend offers no mutex of its own. It excludes goroutines of one
+//     process only, and costs no memory for keys nobody holds.
+//
+//   - MemcachedMutex: dogpile.cache's and Keystone's memcached lock. The
+//     lock is an item "_lock"+key created with memcached's add, so it
+//     excludes every process that uses the same memcached servers.
+//
+//   - RedisMutex: the same on Redis, with SET NX PX.
+//
+// The two distributed mutexes store a random token per holder in the lock
+// item and give it a lifetime (LockTimeout), so a crashed holder blocks the
+// others for about that long. Release and Extend change the item only
+// while it still holds the caller's token: a holder whose lock expired and
+// was taken by someone else gets ErrLockLost and never removes or extends
+// the new holder's lock. A blocking Acquire retries with jittered
+// exponential backoff until it gets the lock, its context ends, or
+// MaxLockAttempts is used up (ErrMaxLockAttempts). Every call honours its
+// context, Release included: to release a lock after the caller's context
+// has ended, pass context.WithoutCancel(ctx) (a lock that is not released
+// expires after its LockTimeout anyway).
+//
+// The package does not import region; region's Mutex interface is satisfied
+// structurally.
+package lockmutex

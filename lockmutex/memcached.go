@@ -1,0 +1,267 @@
+package lockmutex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// memcachedMaxKeyLen is memcached's limit on key length, in bytes.
+const memcachedMaxKeyLen = 250
+
+// memcachedMaxRelative is the longest expiration memcached takes as relative
+// seconds (30 days); larger values are read as absolute Unix times.
+const memcachedMaxRelative = 30 * 24 * 60 * 60
+
+// MemcachedOptions configure a MemcachedMutex. The zero value gives the
+// defaults.
+type MemcachedOptions struct {
+	// LockTimeout is how long the lock item lives at least: a holder that
+	// dies without releasing blocks others for about this long. memcached's
+	// clock ticks in whole seconds, so an item stored for N seconds
+	// vanishes after somewhere between N-1 and N seconds; the mutex stores
+	// the item for LockTimeout rounded up to whole seconds plus one, so the
+	// lock never expires before LockTimeout has passed (a holder may rely on
+	// it that long) and lasts at most about a second longer. Zero means
+	// DefaultLockTimeout (5s).
+	LockTimeout time.Duration
+
+	// MaxLockAttempts bounds the attempts of a blocking Acquire; when they
+	// are used up, Acquire fails with ErrMaxLockAttempts. Zero means no
+	// limit (wait until the lock is free or ctx ends). Keystone's default
+	// is 15.
+	MaxLockAttempts int
+
+	// RetryDelay is the first pause between two attempts of a blocking
+	// Acquire; the pauses double up to MaxRetryDelay and are jittered.
+	// Zero means DefaultRetryDelay (10ms).
+	RetryDelay time.Duration
+
+	// MaxRetryDelay caps the pause between two attempts. Zero means
+	// DefaultMaxRetryDelay (500ms).
+	MaxRetryDelay time.Duration
+}
+
+// MemcachedMutex is a lock shared by every process that talks to the same
+// memcached servers: dogpile.cache's and Keystone's memcached lock. It holds
+// the lock while an item named "_lock" + key exists; the item holds a random
+// token that identifies this holder, and expires after the lock timeout so
+// that a crashed holder cannot block others forever.
+//
+// A MemcachedMutex value stands for one holder: it is not reentrant, and
+// Release, Extend and Held refer to its own hold only. Its methods are safe
+// to call from several goroutines, but a second Acquire while the value
+// holds the lock (or is acquiring it) fails with ErrAlreadyHeld.
+//
+// gomemcache calls take no context: ctx is checked before every call to
+// memcached and during the pauses of a blocking Acquire, and each call is
+// bounded by the client's Timeout.
+//
+// A MemcachedMutex satisfies region.Mutex.
+type MemcachedMutex struct {
+	client  *memcache.Client
+	key     string
+	lockKey string
+	keyErr  error // non-nil: lockKey cannot be sent to memcached
+	s       settings
+	h       holder
+}
+
+// NewMemcachedMutex returns a mutex for key on the memcached servers behind
+// client. Nothing is sent until Acquire. When "_lock" + key is not a legal
+// memcached key (over 250 bytes, or containing spaces or control
+// characters), every method returns an error wrapping ErrInvalidKey; callers
+// are expected to mangle keys (for example with a SHA-1 key mangler) first.
+func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOptions) *MemcachedMutex {
+	m := &MemcachedMutex{
+		client:  client,
+		key:     key,
+		lockKey: LockKeyPrefix + key,
+		s:       newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+	}
+	switch {
+	case client == nil:
+		m.keyErr = fmt.Errorf("%w: memcached mutex for %q", ErrNilClient, m.lockKey)
+	default:
+		m.keyErr = checkMemcachedKey(m.lockKey)
+	}
+	return m
+}
+
+// checkMemcachedKey reports why k is not a legal memcached key, if it is not.
+func checkMemcachedKey(k string) error {
+	if len(k) > memcachedMaxKeyLen {
+		return fmt.Errorf("%w: %q is %d bytes long; memcached allows %d", ErrInvalidKey, k, len(k), memcachedMaxKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c <= ' ' || c == 0x7f {
+			return fmt.Errorf("%w: %q contains a space or control character (byte %d), which memcached does not allow", ErrInvalidKey, k, i)
+		}
+	}
+	return nil
+}
+
+// Key returns the key the mutex guards.
+func (m *MemcachedMutex) Key() string { return m.key }
+
+// LockKey returns the name of the lock item: "_lock" + Key().
+func (m *MemcachedMutex) LockKey() string { return m.lockKey }
+
+// LockTimeout returns the lifetime of the lock item, as configured (before
+// memcached's rounding up to whole seconds).
+func (m *MemcachedMutex) LockTimeout() time.Duration { return m.s.lockTimeout }
+
+// Held reports whether this mutex acquired the lock and has not released it
+// since. It does not ask the server, so the lock may have expired meanwhile;
+// Extend checks.
+func (m *MemcachedMutex) Held() bool { return m.h.held() }
+
+// expiration is the memcached expiration for a new or extended lock item:
+// the lock timeout rounded up to whole seconds, plus one second for
+// memcached's clock granularity (see MemcachedOptions.LockTimeout).
+func (m *MemcachedMutex) expiration() int32 {
+	secs := int64((m.s.lockTimeout+time.Second-1)/time.Second) + 1
+	if secs > memcachedMaxRelative {
+		// Longer than memcached's relative range: send an absolute time.
+		return int32(time.Now().Unix() + secs)
+	}
+	return int32(secs)
+}
+
+// Acquire takes the lock with memcached's add, which stores the lock item
+// only when it does not exist. With wait == false it makes one attempt and
+// reports whether it got the lock. With wait == true it retries, with
+// jittered exponential backoff, until it gets the lock, ctx ends (returning
+// ctx.Err()) or MaxLockAttempts attempts have failed (returning an error
+// wrapping ErrMaxLockAttempts). Server errors are returned at once, wrapped
+// with the lock key.
+func (m *MemcachedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+	if m.keyErr != nil {
+		return false, m.keyErr
+	}
+	return m.h.acquire(ctx, m.s, m.lockKey, wait, func(ctx context.Context, token string) (bool, error) {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		err := m.client.Add(&memcache.Item{Key: m.lockKey, Value: []byte(token), Expiration: m.expiration()})
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, memcache.ErrNotStored):
+			return false, nil
+		default:
+			return false, fmt.Errorf("lockmutex: memcached add %q: %w", m.lockKey, err)
+		}
+	})
+}
+
+// Release gives the lock up, deleting the lock item only while it still
+// holds this mutex's token.
+//
+// memcached's text protocol has no compare-and-delete, and a plain delete
+// after checking the token would race with expiry: the item could expire
+// and be added by another holder between the check and the delete. So
+// Release reads the item with gets (value and CAS id) and, if the value is
+// this mutex's token, replaces it with cas using a negative expiration,
+// which memcached treats as "expired now": the item is gone at once, as if
+// deleted, and the cas applies only if nobody changed the item since the
+// gets. If the item is missing, holds another token, or changed in between,
+// the lock was lost: Release changes nothing and returns an error matching
+// ErrLockLost (and ErrNotHeld).
+//
+// Release on a mutex that does not hold the lock returns ErrNotHeld. When
+// the server cannot be reached the error is returned and the mutex still
+// counts as holding the lock, so Release can be tried again (the item
+// expires by itself anyway).
+func (m *MemcachedMutex) Release(ctx context.Context) error {
+	if m.keyErr != nil {
+		return m.keyErr
+	}
+	token, err := m.h.current(m.lockKey, "release")
+	if err != nil {
+		return err
+	}
+	err = m.compareAndSwap(ctx, token, "release", -1)
+	if err == nil || errors.Is(err, ErrLockLost) {
+		m.h.forget(token)
+	}
+	return err
+}
+
+// Extend restarts the lock item's lifetime (LockTimeout from now) if this
+// mutex still holds the lock, for holders that work longer than the lock
+// timeout. It uses the same gets / cas pair as Release, so it never extends
+// another holder's lock. A lock that was lost returns an error matching
+// ErrLockLost, and the mutex no longer counts as holding it; a mutex that
+// does not hold the lock returns ErrNotHeld.
+func (m *MemcachedMutex) Extend(ctx context.Context) error {
+	if m.keyErr != nil {
+		return m.keyErr
+	}
+	token, err := m.h.current(m.lockKey, "extend")
+	if err != nil {
+		return err
+	}
+	err = m.compareAndSwap(ctx, token, "extend", m.expiration())
+	if errors.Is(err, ErrLockLost) {
+		m.h.forget(token)
+	}
+	return err
+}
+
+// compareAndSwap rewrites the lock item with the given expiration if it
+// still holds token. A negative expiration removes it.
+func (m *MemcachedMutex) compareAndSwap(ctx context.Context, token, op string, expiration int32) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	item, err := m.client.Get(m.lockKey) // gets: fills in CasID
+	switch {
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return &lockLostError{key: m.lockKey, op: op}
+	case err != nil:
+		return fmt.Errorf("lockmutex: %s %q: memcached gets: %w", op, m.lockKey, err)
+	case string(item.Value) != token:
+		return &lockLostError{key: m.lockKey, op: op}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	item.Expiration = expiration
+	if expiration < 0 {
+		item.Value = nil
+	}
+	err = m.client.CompareAndSwap(item)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
+		// Changed, expired or evicted since the gets: someone else's now.
+		return &lockLostError{key: m.lockKey, op: op}
+	default:
+		return fmt.Errorf("lockmutex: %s %q: memcached cas: %w", op, m.lockKey, err)
+	}
+}
+
+// Locked reports whether anyone (this mutex or another) holds the lock,
+// that is whether the lock item exists. It does not take the lock.
+func (m *MemcachedMutex) Locked(ctx context.Context) (bool, error) {
+	if m.keyErr != nil {
+		return false, m.keyErr
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	_, err := m.client.Get(m.lockKey)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return false, nil
+	default:
+		return false, fmt.Errorf("lockmutex: memcached get %q: %w", m.lockKey, err)
+	}
+}

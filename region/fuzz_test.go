@@ -1,0 +1,124 @@
+package region_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/region"
+)
+
+func FuzzParseEnvelope(f *testing.F) {
+	f.Add([]byte("1;1732680000123456789|\xa5hello"))
+	f.Add([]byte("1;0|"))
+	f.Add([]byte("|"))
+	f.Add([]byte("99999999999999999999;1|x"))
+	f.Add([]byte("1;9223372036854775807|x"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		md, payload, err := region.ParseEnvelope(data)
+		if err != nil {
+			if !errors.Is(err, region.ErrCorruptValue) {
+				t.Fatalf("error %v does not wrap ErrCorruptValue", err)
+			}
+			return
+		}
+		// A parsed envelope re-encodes to the same metadata and payload.
+		again := region.AppendEnvelope(nil, md, payload)
+		md2, payload2, err := region.ParseEnvelope(again)
+		if err != nil || md2.Version != md.Version || !md2.CreatedAt.Equal(md.CreatedAt) || !bytes.Equal(payload, payload2) {
+			t.Fatalf("round trip of %q: %+v %q %v", data, md2, payload2, err)
+		}
+	})
+}
+
+func FuzzSerializedPayload(f *testing.F) {
+	f.Add([]byte("\xa5hello"))
+	f.Add([]byte("\xc1"))
+	f.Add([]byte("\x81\xa1a\x01"))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		s := region.MsgpackSerializer{}
+		// Whatever decodes must pass validation (never reported corrupt),
+		// and neither may panic.
+		var v any
+		if err := s.Unmarshal(payload, &v); err == nil {
+			if verr := s.Validate(payload); verr != nil {
+				t.Fatalf("payload %q decodes to %v but fails validation: %v", payload, v, verr)
+			}
+		}
+	})
+}
+
+func FuzzArguments(f *testing.F) {
+	for _, s := range []string{"600", "1.5", "true", "None", "a,b", "10m", "-1", "1e400", "NaN", " 7 ", "soon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		coerced := region.CoerceString(s)
+		for _, v := range []any{s, coerced} {
+			a := region.Arguments{"x": v}
+			_, _ = a.String("x", "")
+			_, _ = a.Int("x", 0)
+			_, _ = a.Float("x", 0)
+			_, _ = a.Bool("x", false)
+			_, _ = a.Strings("x", nil)
+			d, err := a.Duration("x", 0)
+			if err == nil && d < 0 {
+				t.Fatalf("Duration(%q) = %v; negative durations must be rejected", s, d)
+			}
+			if err != nil && !errors.Is(err, region.ErrBadArgument) {
+				t.Fatalf("Duration(%q) error %v is not ErrBadArgument", s, err)
+			}
+		}
+		if n, ok := coerced.(int); ok {
+			got, err := region.Arguments{"x": s}.Int("x", 0)
+			if err != nil || got != n {
+				t.Fatalf("Int(%q) = %v, %v; CoerceString gave %d", s, got, err, n)
+			}
+		}
+	})
+}
+
+func TestArgumentGetters(t *testing.T) {
+	a := region.Arguments{
+		"secs": "600", "float": "1.5", "go": "250ms", "int": 3, "dur": 2 * time.Second,
+		"yes": "on", "list": "a, b,,c", "anylist": []any{"x", "y"}, "bad": []int{1},
+	}
+	check := func(name string, got, want any, err error) {
+		t.Helper()
+		if err != nil || got != want {
+			t.Errorf("%s = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	d, err := a.Duration("secs", 0)
+	check("secs", d, 600*time.Second, err)
+	d, err = a.Duration("float", 0)
+	check("float", d, 1500*time.Millisecond, err)
+	d, err = a.Duration("go", 0)
+	check("go", d, 250*time.Millisecond, err)
+	d, err = a.Duration("int", 0)
+	check("int", d, 3*time.Second, err)
+	d, err = a.Duration("dur", 0)
+	check("dur", d, 2*time.Second, err)
+	d, err = a.Duration("missing", time.Minute)
+	check("default", d, time.Minute, err)
+	b, err := a.Bool("yes", false)
+	check("yes", b, true, err)
+	l, err := a.Strings("list", nil)
+	if err != nil || len(l) != 3 || l[2] != "c" {
+		t.Errorf("list = %v, %v", l, err)
+	}
+	l, err = a.Strings("anylist", nil)
+	if err != nil || len(l) != 2 {
+		t.Errorf("anylist = %v, %v", l, err)
+	}
+	if _, err := a.Strings("bad", nil); !errors.Is(err, region.ErrBadArgument) {
+		t.Errorf("bad list: %v", err)
+	}
+	if _, err := a.Int("float", 0); !errors.Is(err, region.ErrBadArgument) {
+		t.Errorf("Int of 1.5: %v", err)
+	}
+	if c := a.Without("secs"); c.Has("secs") || !a.Has("secs") {
+		t.Error("Without changed the original or kept the key")
+	}
+}
