@@ -217,6 +217,39 @@ func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption
 	return v, true, nil
 }
 
+// GetMultiAs returns the values of keys as Ts in key order, in one backend
+// call; found[i] tells whether keys[i] had a usable value.
+func GetMultiAs[T any](ctx context.Context, r *Region, keys []string, opts ...CallOption) (values []T, found []bool, err error) {
+	s, err := r.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	values, found = make([]T, len(keys)), make([]bool, len(keys))
+	if len(keys) == 0 {
+		return values, found, nil
+	}
+	mkeys := make([]string, len(keys))
+	for i, k := range keys {
+		mkeys[i] = s.mangle(k)
+	}
+	got, err := s.backend.GetMulti(ctx, mkeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
+	}
+	cs := collect(opts)
+	for i, mk := range mkeys {
+		cv, ok := got[mk]
+		if !ok || !s.readable(cv, &cs) {
+			continue
+		}
+		if values[i], err = payloadAs[T](keys[i], cv.Payload); err != nil {
+			return nil, nil, err
+		}
+		found[i] = true
+	}
+	return values, found, nil
+}
+
 // GetOrCreateAs is GetOrCreate with a typed creator and result.
 func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator func(context.Context) (T, error), opts ...CallOption) (T, error) {
 	var zero T

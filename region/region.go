@@ -149,16 +149,9 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	if old != nil && !cs.replace {
 		return fmt.Errorf("%w: region %q already has backend %q (use WithReplaceExistingBackend to replace it)", ErrAlreadyConfigured, r.name, old.backendName)
 	}
-	factory, err := lookupBackend(backend)
+	actual, err := NewBackend(backend, cs.args)
 	if err != nil {
 		return fmt.Errorf("region %q: %w", r.name, err)
-	}
-	actual, err := factory(cs.args.Clone())
-	if err != nil {
-		return fmt.Errorf("region %q: backend %q: %w", r.name, backend, err)
-	}
-	if actual == nil {
-		return fmt.Errorf("region %q: backend %q: factory returned no backend", r.name, backend)
 	}
 	if sb, ok := actual.(*SerializedBackend); ok {
 		sb.SetSerializer(r.serializer)
@@ -176,11 +169,11 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		st.invalidator = NewInvalidationStrategy()
 	}
 	if st.mangler == nil {
-		if km, ok := optional[KeyMangler](actual); ok {
+		if km, ok := BackendAs[KeyMangler](actual); ok {
 			st.mangler = km.KeyMangler()
 		}
 	}
-	if ms, ok := optional[KeyManglerSetter](actual); ok {
+	if ms, ok := BackendAs[KeyManglerSetter](actual); ok {
 		ms.SetKeyMangler(st.mangler)
 	}
 	for i := len(cs.wrap) - 1; i >= 0; i-- {
@@ -189,22 +182,31 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	}
 	r.state.Store(st)
 	if old != nil {
-		if c, ok := optional[io.Closer](old.actual); ok {
+		if c, ok := BackendAs[io.Closer](old.actual); ok {
 			_ = c.Close()
 		}
 	}
 	return nil
 }
 
-// optional finds an optional interface on a backend, looking through the
-// serialization envelope to the byte store underneath.
-func optional[I any](b Backend) (I, bool) {
-	if i, ok := b.(I); ok {
-		return i, true
-	}
-	if sb, ok := b.(*SerializedBackend); ok {
-		i, ok := sb.Bytes().(I)
-		return i, ok
+// BackendAs finds an optional interface (io.Closer, KeyManglerSetter, a
+// backend's own type, ...) on b or on what b wraps: it walks down proxies
+// (anything with an Unwrap() Backend method, as ProxyBackend has) and looks
+// through a SerializedBackend to its byte store.
+func BackendAs[I any](b Backend) (I, bool) {
+	for b != nil {
+		if i, ok := b.(I); ok {
+			return i, true
+		}
+		if sb, ok := b.(*SerializedBackend); ok {
+			i, ok := sb.Bytes().(I)
+			return i, ok
+		}
+		u, ok := b.(interface{ Unwrap() Backend })
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
 	}
 	var zero I
 	return zero, false
@@ -242,7 +244,7 @@ func (r *Region) SetKeyMangler(f func(string) string) {
 	}
 	st := *old
 	st.mangler = f
-	if ms, ok := optional[KeyManglerSetter](st.actual); ok {
+	if ms, ok := BackendAs[KeyManglerSetter](st.actual); ok {
 		ms.SetKeyMangler(f)
 	}
 	r.state.Store(&st)
@@ -252,7 +254,7 @@ func (r *Region) SetKeyMangler(f func(string) string) {
 // background cleanup, closing connections). The region is unusable after.
 func (r *Region) Close() error {
 	if s := r.state.Load(); s != nil {
-		if c, ok := optional[io.Closer](s.actual); ok {
+		if c, ok := BackendAs[io.Closer](s.actual); ok {
 			return c.Close()
 		}
 	}

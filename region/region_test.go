@@ -590,3 +590,23 @@ func TestInProcessLocksFreed(t *testing.T) {
 		}
 	}
 }
+
+func TestUntypedGetOfSerializedMap(t *testing.T) {
+	r := region.New("untyped")
+	if err := r.Configure("memory_serialized"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.Set(ctx, "k", struct{ Name string }{"x"}); err != nil {
+		t.Fatal(err)
+	}
+	v, ok, err := r.Get(ctx, "k")
+	m, isMap := v.(map[string]any)
+	if err != nil || !ok || !isMap || m["Name"] != "x" {
+		t.Fatalf("Get = %#v, %v, %v; want map[string]any{\"Name\": \"x\"}", v, ok, err)
+	}
+	vals, found, err := region.GetMultiAs[struct{ Name string }](ctx, r, []string{"k", "absent"})
+	if err != nil || !found[0] || found[1] || vals[0].Name != "x" {
+		t.Fatalf("GetMultiAs = %v %v %v", vals, found, err)
+	}
+}

@@ -83,6 +83,24 @@ func lookupBackend(name string) (BackendFactory, error) {
 	return f, nil
 }
 
+// NewBackend builds the backend registered under name from args, outside any
+// region (args is not modified). Configure is the usual way to get one;
+// this is for code that composes backends itself.
+func NewBackend(name string, args Arguments) (Backend, error) {
+	f, err := lookupBackend(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := f(args.Clone())
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: %w", name, err)
+	}
+	if b == nil {
+		return nil, fmt.Errorf("backend %q: factory returned no backend", name)
+	}
+	return b, nil
+}
+
 // NewProxy builds the proxy registered under name.
 func NewProxy(name string) (Proxy, error) {
 	registry.RLock()
