@@ -194,14 +194,7 @@ func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error)
 // Get returns the cached results for args without calling the function;
 // found[i] tells whether args[i] had one.
 func (c *CachedMultiFunc[A, R]) Get(ctx context.Context, args []A) (values []R, found []bool, err error) {
-	keys := c.Keys(args)
-	values, found = make([]R, len(args)), make([]bool, len(args))
-	for i, k := range keys {
-		if values[i], found[i], err = GetAs[R](ctx, c.region, k, c.settings.calls...); err != nil {
-			return nil, nil, err
-		}
-	}
-	return values, found, nil
+	return GetMultiAs[R](ctx, c.region, c.Keys(args), c.settings.calls...)
 }
 
 // Set stores values[i] as the result for args[i].
