@@ -37,6 +37,7 @@ type Region struct {
 	asyncRunner     AsyncCreationRunner
 	keyGenerator    FunctionKeyGenerator
 	onError         ErrorHandler
+	observers       []Observer
 
 	locks   *lockmutex.Registry
 	flights flightGroup
@@ -54,6 +55,7 @@ type regionState struct {
 	expiration  time.Duration
 	invalidator InvalidationStrategy
 	mangler     func(string) string
+	observers   []Observer // region's own plus those in the proxy chain
 }
 
 func (s *regionState) mangle(key string) string {
@@ -180,6 +182,7 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		cs.wrap[i].SetProxied(st.backend)
 		st.backend = cs.wrap[i]
 	}
+	st.observers = chainObservers(r.name, r.observers, st.backend)
 	r.state.Store(st)
 	if old != nil {
 		if c, ok := BackendAs[io.Closer](old.actual); ok {
@@ -227,6 +230,7 @@ func (r *Region) Wrap(p Proxy) error {
 	st := *old
 	p.SetProxied(st.backend)
 	st.backend = p
+	st.observers = chainObservers(r.name, r.observers, st.backend)
 	r.state.Store(&st)
 	return nil
 }
