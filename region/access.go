@@ -263,7 +263,7 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	cs := collect(opts)
 	// The hit path needs no closure (and so no allocation).
 	if cv, ok, err := s.backend.Get(ctx, s.mangle(key)); err == nil && ok {
-		if st, err := s.freshness(cv, ok, &cs); err == nil && st == fresh {
+		if st, err := r.judge(s, cv, ok, &cs); err == nil && st == fresh {
 			return payloadAs[T](key, cv.Payload)
 		}
 	}

@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
 )
 
 // freshness is how usable a cached value is for GetOrCreate.
@@ -62,6 +68,54 @@ func (s *regionState) freshness(cv CachedValue, ok bool, cs *callSettings) (fres
 	return stale, nil
 }
 
+// judge is freshness plus early refresh: a fresh value may be treated as
+// stale a little before it expires (WithEarlyRefresh).
+func (r *Region) judge(s *regionState, cv CachedValue, ok bool, cs *callSettings) (freshness, error) {
+	state, err := s.freshness(cv, ok, cs)
+	if state == fresh && r.earlyBeta > 0 && !cs.ignoreExp {
+		if exp := s.expirationFor(cs); exp > 0 && r.refreshEarly(cv.Metadata.CreatedAt, exp) {
+			return stale, nil
+		}
+	}
+	return state, err
+}
+
+// refreshEarly is XFetch's test: refresh when
+// now - delta*beta*ln(rand) >= created + expiration, delta being how long
+// creation takes.
+func (r *Region) refreshEarly(created time.Time, exp time.Duration) bool {
+	delta := r.creationEWMA.Load()
+	if delta <= 0 {
+		return false
+	}
+	u := rand.Float64()
+	if u == 0 {
+		return true
+	}
+	gap := float64(delta) * r.earlyBeta * -math.Log(u)
+	return float64(time.Since(created))+gap >= float64(exp)
+}
+
+// recordCreation feeds the creator-duration average.
+func (r *Region) recordCreation(took time.Duration) {
+	old := r.creationEWMA.Load()
+	if old == 0 {
+		r.creationEWMA.Store(int64(took))
+		return
+	}
+	r.creationEWMA.Store(old + (int64(took)-old)/8)
+}
+
+// backendFailure handles a backend or lock error in a create call: strict
+// regions return it; others report it and go on without the cache.
+func (r *Region) backendFailure(ctx context.Context, key string, err error) error {
+	if r.strict {
+		return err
+	}
+	r.reportError(ctx, key, err)
+	return nil
+}
+
 // getOrCreate is the dogpile lock for one key. It returns the payload as
 // stored (possibly *Serialized) or as created.
 func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs *callSettings) (any, error) {
@@ -72,9 +126,12 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	for {
 		cv, ok, err := s.backend.Get(ctx, mkey)
 		if err != nil {
-			return nil, fmt.Errorf("region %q: get %q: %w", r.name, key, err)
+			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
+				return nil, err
+			}
+			ok = false // fail open: treat as missing
 		}
-		state, err := s.freshness(cv, ok, cs)
+		state, err := r.judge(s, cv, ok, cs)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 		}
@@ -85,23 +142,44 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 			return r.regenerateStale(ctx, s, key, mkey, cv, creator, cs)
 		}
 		f, leader := r.flights.join(mkey)
-		if !leader {
-			select {
-			case <-f.done:
-				if f.retry {
-					continue
-				}
-				return f.value, f.err
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		var v any
+		var retry bool
+		if leader {
+			v, err, retry = r.createMissing(ctx, s, key, mkey, f, creator, cs)
+		} else {
+			v, err, retry = r.waitFlight(ctx, s, key, f)
 		}
-		v, err, retry := r.createMissing(ctx, s, key, mkey, f, creator, cs)
-		if retry {
-			continue
+		if !retry {
+			return v, err
 		}
-		return v, err
 	}
+}
+
+// waitFlight waits for another caller's creation of key in this process.
+func (r *Region) waitFlight(ctx context.Context, s *regionState, key string, f *flight) (value any, err error, retry bool) {
+	start := time.Now()
+	var timeout <-chan time.Time
+	if r.failSafe.HardTimeout > 0 {
+		t := time.NewTimer(r.failSafe.HardTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-f.done:
+		s.observeLockWait(ctx, key, time.Since(start))
+		if f.retry {
+			return nil, nil, true
+		}
+		return f.value, f.err, false
+	case <-ctx.Done():
+		return nil, ctx.Err(), false
+	case <-timeout:
+		return nil, r.timeoutError(key), false
+	}
+}
+
+func (r *Region) timeoutError(key string) error {
+	return fmt.Errorf("%w: region %q, key %q, after %v", ErrCreationTimeout, r.name, key, r.failSafe.HardTimeout)
 }
 
 // regenerateStale handles an expired value: the caller that wins the
@@ -119,65 +197,165 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 			r.reportError(ctx, key, fmt.Errorf("creation lock: %w", err))
 		}
 		r.flights.finish(mkey, f, nil, nil, true)
-		return old.Payload, nil // being regenerated elsewhere
+		return old.Payload, nil // being regenerated elsewhere, or the lock is unreachable
 	}
 	if r.asyncRunner != nil {
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
 		return old.Payload, nil
 	}
-	return r.create(ctx, s, key, mkey, m, f, creator, cs)
+	v, err, timedOut := r.createWithin(ctx, r.failSafe.SoftTimeout, s, key, mkey, m, f, creator, cs)
+	switch {
+	case timedOut:
+		return old.Payload, nil // the creation goes on in the background
+	case err != nil && ctx.Err() == nil && r.withinGrace(s, old, cs):
+		r.reportError(ctx, key, fmt.Errorf("regeneration failed; serving the expired value: %w", err))
+		return old.Payload, nil
+	}
+	return v, err
+}
+
+// withinGrace reports whether an expired value may still be served under
+// the fail-safe grace period.
+func (r *Region) withinGrace(s *regionState, old CachedValue, cs *callSettings) bool {
+	if r.failSafe.Grace <= 0 {
+		return false
+	}
+	exp := s.expirationFor(cs)
+	return exp > 0 && time.Since(old.Metadata.CreatedAt) <= exp+r.failSafe.Grace
 }
 
 // createMissing is the flight leader's path when there is no usable value:
 // wait for the creation lock, check again (another process may have
 // created the value meanwhile), then create.
 func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey string, f *flight, creator func(context.Context) (any, error), cs *callSettings) (value any, err error, retry bool) {
-	m := r.mutexFor(s, mkey)
-	got, err := m.Acquire(ctx, true)
-	if err == nil && !got {
-		err = fmt.Errorf("region %q: creation lock for %q not acquired", r.name, key)
-	}
+	m, err := r.acquireForCreation(ctx, s, key, mkey)
 	if err != nil {
 		r.flights.finish(mkey, f, nil, nil, true)
 		return nil, err, false
 	}
+	release := func() {
+		if m != nil {
+			r.release(ctx, key, m)
+		}
+	}
 	cv, ok, err := s.backend.Get(ctx, mkey)
 	if err != nil {
-		r.release(ctx, key, m)
-		err = fmt.Errorf("region %q: get %q: %w", r.name, key, err)
-		r.flights.finish(mkey, f, nil, err, false)
-		return nil, err, false
+		if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
+			release()
+			r.flights.finish(mkey, f, nil, err, false)
+			return nil, err, false
+		}
+		ok = false
 	}
 	state, err := s.freshness(cv, ok, cs)
 	switch {
 	case err != nil:
-		r.release(ctx, key, m)
+		release()
 		err = fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 		r.flights.finish(mkey, f, nil, err, false)
 		return nil, err, false
 	case state == fresh:
-		r.release(ctx, key, m)
+		release()
 		r.flights.finish(mkey, f, cv.Payload, nil, false)
 		return cv.Payload, nil, false
-	case state == stale && r.asyncRunner != nil:
+	case state == stale && r.asyncRunner != nil && m != nil:
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
 		return cv.Payload, nil, false
 	}
-	v, err := r.create(ctx, s, key, mkey, m, f, creator, cs)
+	v, err, timedOut := r.createWithin(ctx, r.failSafe.HardTimeout, s, key, mkey, m, f, creator, cs)
+	if timedOut {
+		return nil, r.timeoutError(key), false
+	}
 	return v, err, false
 }
 
-// create runs the creator while holding m, stores the value, releases m and
-// ends the flight with the result. A creator that panics still releases the
-// lock and ends the flight (waiters get an error) before the panic goes on.
+// acquireForCreation waits for key's creation lock (bounded by the hard
+// timeout). A lock that cannot be reached is an error in strict regions;
+// others go on without it (nil mutex), relying on the in-process flight.
+func (r *Region) acquireForCreation(ctx context.Context, s *regionState, key, mkey string) (Mutex, error) {
+	m := r.mutexFor(s, mkey)
+	got, err := m.Acquire(ctx, false)
+	if err == nil && !got {
+		start := time.Now()
+		wctx := ctx
+		if r.failSafe.HardTimeout > 0 {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(ctx, r.failSafe.HardTimeout)
+			defer cancel()
+		}
+		got, err = m.Acquire(wctx, true)
+		s.observeLockWait(ctx, key, time.Since(start))
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			return nil, r.timeoutError(key)
+		}
+		if err == nil && !got {
+			err = fmt.Errorf("region %q: creation lock for %q not acquired", r.name, key)
+		}
+	}
+	if err == nil {
+		return m, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err := r.backendFailure(ctx, key, fmt.Errorf("creation lock: %w", err)); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// createWithin runs create, waiting at most limit (0: no limit). Past the
+// limit it returns timedOut and the creation goes on in the background,
+// finishing the flight and storing the value when done.
+func (r *Region) createWithin(ctx context.Context, limit time.Duration, s *regionState, key, mkey string, m Mutex, f *flight, creator func(context.Context) (any, error), cs *callSettings) (value any, err error, timedOut bool) {
+	if limit <= 0 {
+		value, err = r.create(ctx, s, key, mkey, m, f, creator, cs)
+		return value, err, false
+	}
+	type result struct {
+		value any
+		err   error
+	}
+	done := make(chan result, 1)
+	bg := context.WithoutCancel(ctx)
+	settings := *cs
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{nil, fmt.Errorf("region %q: creator for key %q panicked: %v", r.name, key, p)}
+			}
+		}()
+		v, err := r.create(bg, s, key, mkey, m, f, creator, &settings)
+		done <- result{v, err}
+	}()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		return res.value, res.err, false
+	case <-t.C:
+		return nil, nil, true
+	case <-ctx.Done():
+		return nil, ctx.Err(), false
+	}
+}
+
+// create runs the creator while holding m (nil: no lock could be had),
+// stores the value, releases m and ends the flight with the result. A
+// creator that panics still releases the lock and ends the flight (waiters
+// get an error) before the panic goes on.
 func (r *Region) create(ctx context.Context, s *regionState, key, mkey string, m Mutex, f *flight, creator func(context.Context) (any, error), cs *callSettings) (value any, err error) {
+	stopLease := r.startLease(ctx, key, m)
 	finished := false
 	defer func() {
 		if finished {
 			return
 		}
 		p := recover()
-		r.release(ctx, key, m)
+		stopLease()
+		if m != nil {
+			r.release(ctx, key, m)
+		}
 		r.flights.finish(mkey, f, nil, fmt.Errorf("region %q: creator for key %q panicked: %v", r.name, key, p), false)
 		if p != nil { // nil: runtime.Goexit, which goes on by itself
 			panic(p)
@@ -185,12 +363,56 @@ func (r *Region) create(ctx context.Context, s *regionState, key, mkey string, m
 	}()
 	value, err = r.createAndStore(ctx, s, key, mkey, creator, cs)
 	finished = true
-	r.release(ctx, key, m)
+	stopLease()
+	if m != nil {
+		r.release(ctx, key, m)
+	}
 	// A leader cancelled by its own context gives no answer for the others:
 	// they start over with a leader of their own.
 	retry := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 	r.flights.finish(mkey, f, value, err, retry)
 	return value, err
+}
+
+// startLease keeps m alive while a creator runs (WithLockLeases), for
+// mutexes that can be extended. The returned function stops it.
+func (r *Region) startLease(ctx context.Context, key string, m Mutex) (stop func()) {
+	l, ok := m.(interface {
+		Extend(context.Context) error
+		LockTimeout() time.Duration
+	})
+	if !r.leases || !ok || l.LockTimeout() <= 0 {
+		return func() {}
+	}
+	bg := context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(l.LockTimeout() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := l.Extend(bg); err != nil {
+					r.reportError(bg, key, fmt.Errorf("extending the creation lock: %w", err))
+					if errors.Is(err, lockmutex.ErrNotHeld) {
+						return // lost: someone else may hold it now
+					}
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+		})
+	}
 }
 
 // startAsync hands regeneration to the async runner; the job releases the
@@ -199,26 +421,31 @@ func (r *Region) startAsync(ctx context.Context, s *regionState, key, mkey strin
 	bg := context.WithoutCancel(ctx)
 	settings := *cs
 	r.asyncRunner(key, func() {
-		v, err := r.create(bg, s, key, mkey, m, f, creator, &settings)
-		if err != nil {
+		if _, err := r.create(bg, s, key, mkey, m, f, creator, &settings); err != nil {
 			r.reportError(bg, key, fmt.Errorf("background regeneration: %w", err))
 		}
-		_ = v
 	})
 }
 
 // createAndStore calls the creator and stores what it made (unless
 // should-cache says no). A creator error is returned as it is, storing
-// nothing.
+// nothing. A store error is returned by strict regions; others report it
+// and return the value.
 func (r *Region) createAndStore(ctx context.Context, s *regionState, key, mkey string, creator func(context.Context) (any, error), cs *callSettings) (any, error) {
+	start := time.Now()
 	v, err := creator(ctx)
+	took := time.Since(start)
+	s.observeCreation(ctx, key, took, err)
 	if err != nil {
 		return nil, err
 	}
+	r.recordCreation(took)
 	if cs.shouldCache == nil || cs.shouldCache(v) {
 		cv := CachedValue{Payload: v, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 		if err := s.backend.Set(ctx, mkey, cv); err != nil {
-			return nil, fmt.Errorf("region %q: set %q: %w", r.name, key, err)
+			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: set %q: %w", r.name, key, err)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return v, nil
@@ -253,7 +480,10 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	}
 	found, err := s.backend.GetMulti(ctx, mkeys)
 	if err != nil {
-		return nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
+		if err := r.backendFailure(ctx, unique[0], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+			return nil, err
+		}
+		found = nil // fail open: everything is missing
 	}
 	results := make(map[string]any, len(unique))
 	var held []Mutex
@@ -265,7 +495,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	var toCreate, waited []string
 	for _, k := range unique {
 		cv, ok := found[mangled[k]]
-		state, err := s.freshness(cv, ok, cs)
+		state, err := r.judge(s, cv, ok, cs)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: key %q: %w", r.name, k, err)
 		}
@@ -284,15 +514,13 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 				toCreate = append(toCreate, k)
 			}
 		case missing:
-			m := r.mutexFor(s, mangled[k])
-			got, err := m.Acquire(ctx, true)
-			if err == nil && !got {
-				err = fmt.Errorf("creation lock for %q not acquired", k)
-			}
+			m, err := r.acquireForCreation(ctx, s, k, mangled[k])
 			if err != nil {
 				return nil, err
 			}
-			held = append(held, m)
+			if m != nil {
+				held = append(held, m)
+			}
 			toCreate = append(toCreate, k)
 			waited = append(waited, k)
 		}
@@ -305,7 +533,9 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		}
 		again, err := s.backend.GetMulti(ctx, wm)
 		if err != nil {
-			return nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
+			if err := r.backendFailure(ctx, waited[0], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+				return nil, err
+			}
 		}
 		toCreate = slices.DeleteFunc(toCreate, func(k string) bool {
 			cv, ok := again[mangled[k]]
@@ -317,10 +547,14 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		})
 	}
 	if len(toCreate) > 0 {
+		start := time.Now()
 		values, err := creator(ctx, slices.Clone(toCreate))
+		took := time.Since(start)
+		s.observeCreation(ctx, strings.Join(toCreate, " "), took, err)
 		if err != nil {
 			return nil, err
 		}
+		r.recordCreation(took)
 		if len(values) != len(toCreate) {
 			return nil, fmt.Errorf("region %q: creator returned %d values for %d keys", r.name, len(values), len(toCreate))
 		}
@@ -334,7 +568,9 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		}
 		if len(store) > 0 {
 			if err := s.backend.SetMulti(ctx, store); err != nil {
-				return nil, fmt.Errorf("region %q: set_multi: %w", r.name, err)
+				if err := r.backendFailure(ctx, toCreate[0], fmt.Errorf("region %q: set_multi: %w", r.name, err)); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

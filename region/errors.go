@@ -25,6 +25,9 @@ var (
 	// ErrTypeMismatch: a typed read found a value of another type. The error
 	// is a *TypeError.
 	ErrTypeMismatch = errors.New("region: cached value has another type")
+	// ErrCreationTimeout: a caller waited longer than FailSafe.HardTimeout
+	// for a value to be created. The creation goes on in the background.
+	ErrCreationTimeout = errors.New("region: timed out waiting for the value to be created")
 	// ErrCorruptValue: bytes read from a byte backend could not be parsed.
 	// Reads treat such values as absent; the error reaches the region's
 	// error handler.

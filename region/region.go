@@ -38,6 +38,14 @@ type Region struct {
 	keyGenerator    FunctionKeyGenerator
 	onError         ErrorHandler
 	observers       []Observer
+	failSafe        FailSafe
+	strict          bool
+	earlyBeta       float64
+	leases          bool
+
+	// creationEWMA is a moving average of creator durations (nanoseconds),
+	// for early refresh.
+	creationEWMA atomic.Int64
 
 	locks   *lockmutex.Registry
 	flights flightGroup
@@ -254,15 +262,23 @@ func (r *Region) SetKeyMangler(f func(string) string) {
 	r.state.Store(&st)
 }
 
-// Close closes the actual backend if it implements io.Closer (stopping
-// background cleanup, closing connections). The region is unusable after.
+// Close stops what the region started (a shared invalidation strategy's
+// refresher) and closes the actual backend if it implements io.Closer
+// (stopping background cleanup, closing connections). The region is
+// unusable after.
 func (r *Region) Close() error {
-	if s := r.state.Load(); s != nil {
-		if c, ok := BackendAs[io.Closer](s.actual); ok {
-			return c.Close()
-		}
+	s := r.state.Load()
+	if s == nil {
+		return nil
 	}
-	return nil
+	var errs []error
+	if c, ok := s.invalidator.(io.Closer); ok {
+		errs = append(errs, c.Close())
+	}
+	if c, ok := BackendAs[io.Closer](s.actual); ok {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func (r *Region) load() (*regionState, error) {

@@ -1,0 +1,448 @@
+package region_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/region"
+)
+
+var errCreator = errors.New("creator failed")
+
+// errorLog collects what reaches a region's ErrorHandler.
+type errorLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errorLog) handler(_ context.Context, _ string, err error) {
+	l.mu.Lock()
+	l.errs = append(l.errs, err)
+	l.mu.Unlock()
+}
+
+func (l *errorLog) count(target error) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.errs {
+		if errors.Is(e, target) {
+			n++
+		}
+	}
+	return n
+}
+
+func setOld(t *testing.T, r *region.Region, key string, payload any, age time.Duration) {
+	t.Helper()
+	cv := region.CachedValue{Payload: payload, Metadata: region.Metadata{CreatedAt: time.Now().Add(-age), Version: region.ValueVersion}}
+	if err := r.Backend().Set(context.Background(), key, cv); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFailSafeServesStaleOnCreatorError(t *testing.T) {
+	var log errorLog
+	r := configured(t, "failsafe", []region.Option{
+		region.WithFailSafe(region.FailSafe{Grace: time.Hour}),
+		region.WithErrorHandler(log.handler),
+	}, region.WithExpirationTime(time.Minute))
+	ctx := context.Background()
+	setOld(t, r, "k", "old", 2*time.Minute)
+	failing := func(context.Context) (any, error) { return nil, errCreator }
+	v, err := r.GetOrCreate(ctx, "k", failing)
+	if err != nil || v != "old" {
+		t.Fatalf("GetOrCreate = %v, %v; want the expired value", v, err)
+	}
+	if log.count(errCreator) != 1 {
+		t.Fatalf("the creator's error reached the hook %d times; want 1", log.count(errCreator))
+	}
+	// Past the grace period the error is returned.
+	setOld(t, r, "k", "ancient", 2*time.Hour)
+	if _, err := r.GetOrCreate(ctx, "k", failing); !errors.Is(err, errCreator) {
+		t.Fatalf("beyond grace: err = %v; want the creator's error", err)
+	}
+	// Without fail-safe the error is returned too.
+	plain := configured(t, "no-failsafe", nil, region.WithExpirationTime(time.Minute))
+	setOld(t, plain, "k", "old", 2*time.Minute)
+	if _, err := plain.GetOrCreate(ctx, "k", failing); !errors.Is(err, errCreator) {
+		t.Fatalf("without fail-safe: err = %v", err)
+	}
+}
+
+func TestFailSafeSoftTimeout(t *testing.T) {
+	r := configured(t, "soft-timeout", []region.Option{
+		region.WithFailSafe(region.FailSafe{SoftTimeout: 100 * time.Millisecond}),
+	}, region.WithExpirationTime(time.Minute))
+	ctx := context.Background()
+	setOld(t, r, "k", "old", 2*time.Minute)
+	finished := make(chan struct{})
+	start := time.Now()
+	v, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) {
+		defer close(finished)
+		time.Sleep(time.Second)
+		return "new", nil
+	})
+	if err != nil || v != "old" {
+		t.Fatalf("GetOrCreate = %v, %v; want the old value after the soft timeout", v, err)
+	}
+	if took := time.Since(start); took > 700*time.Millisecond {
+		t.Fatalf("took %v; the soft timeout is 100ms", took)
+	}
+	<-finished
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if v, ok, _ := r.Get(ctx, "k"); ok && v == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background creation never stored its value")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestFailSafeHardTimeout(t *testing.T) {
+	r := configured(t, "hard-timeout", []region.Option{
+		region.WithFailSafe(region.FailSafe{HardTimeout: 200 * time.Millisecond}),
+	})
+	ctx := context.Background()
+	release := make(chan struct{})
+	stored := make(chan struct{})
+	creator := func(context.Context) (any, error) {
+		<-release
+		return "late", nil
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := r.GetOrCreate(ctx, "k", creator)
+			if !errors.Is(err, region.ErrCreationTimeout) {
+				t.Errorf("err = %v; want ErrCreationTimeout", err)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("a caller waited %v; the hard timeout is 200ms", took)
+			}
+		}()
+	}
+	wg.Wait()
+	close(release)
+	go func() {
+		defer close(stored)
+		for {
+			if v, ok, _ := r.Get(ctx, "k"); ok && v == "late" {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	select {
+	case <-stored:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the creation that outlived its callers did not store its value")
+	}
+}
+
+// outage is a proxy that fails every call while down.
+type outage struct {
+	region.ProxyBackend
+	down atomic.Bool
+}
+
+var errDown = errors.New("backend unreachable")
+
+func (o *outage) Get(ctx context.Context, key string) (region.CachedValue, bool, error) {
+	if o.down.Load() {
+		return region.CachedValue{}, false, errDown
+	}
+	return o.Proxied.Get(ctx, key)
+}
+
+func (o *outage) GetMulti(ctx context.Context, keys []string) (map[string]region.CachedValue, error) {
+	if o.down.Load() {
+		return nil, errDown
+	}
+	return o.Proxied.GetMulti(ctx, keys)
+}
+
+func (o *outage) Set(ctx context.Context, key string, v region.CachedValue) error {
+	if o.down.Load() {
+		return errDown
+	}
+	return o.Proxied.Set(ctx, key, v)
+}
+
+func (o *outage) SetMulti(ctx context.Context, m map[string]region.CachedValue) error {
+	if o.down.Load() {
+		return errDown
+	}
+	return o.Proxied.SetMulti(ctx, m)
+}
+
+func (o *outage) GetMutex(key string) region.Mutex {
+	if o.down.Load() {
+		return downMutex{}
+	}
+	return nil
+}
+
+type downMutex struct{}
+
+func (downMutex) Acquire(context.Context, bool) (bool, error) { return false, errDown }
+func (downMutex) Release(context.Context) error               { return errDown }
+func (downMutex) Locked(context.Context) (bool, error)        { return false, errDown }
+
+func TestBackendOutageServesCreatorValue(t *testing.T) {
+	var log errorLog
+	o := &outage{}
+	r := configured(t, "outage", []region.Option{region.WithErrorHandler(log.handler)}, region.WithWrap(o))
+	ctx := context.Background()
+	o.down.Store(true)
+	var calls atomic.Int32
+	creator := func(context.Context) (any, error) { calls.Add(1); return "from creator", nil }
+	v, err := r.GetOrCreate(ctx, "k", creator)
+	if err != nil || v != "from creator" {
+		t.Fatalf("GetOrCreate during outage = %v, %v; want the creator's value", v, err)
+	}
+	vals, err := r.GetOrCreateMulti(ctx, []string{"a", "b"}, func(_ context.Context, ks []string) ([]any, error) {
+		return []any{"A", "B"}, nil
+	})
+	if err != nil || vals[0] != "A" || vals[1] != "B" {
+		t.Fatalf("GetOrCreateMulti during outage = %v, %v", vals, err)
+	}
+	if log.count(errDown) < 3 {
+		t.Fatalf("outage errors reported %d times; want each failed backend call reported", log.count(errDown))
+	}
+	// Plain reads still report the error.
+	if _, _, err := r.Get(ctx, "k"); !errors.Is(err, errDown) {
+		t.Fatalf("Get during outage: err = %v", err)
+	}
+	// Recovery is automatic.
+	o.down.Store(false)
+	if v, err := r.GetOrCreate(ctx, "k", creator); err != nil || v != "from creator" {
+		t.Fatal(v, err)
+	}
+	before := calls.Load()
+	if v, _ := r.GetOrCreate(ctx, "k", creator); v != "from creator" || calls.Load() != before {
+		t.Fatal("after recovery the value is not served from the cache")
+	}
+
+	strict := region.New("strict", region.WithStrictBackendErrors())
+	so := &outage{}
+	if err := strict.Configure("memory", region.WithWrap(so)); err != nil {
+		t.Fatal(err)
+	}
+	so.down.Store(true)
+	if _, err := strict.GetOrCreate(ctx, "k", creator); !errors.Is(err, errDown) {
+		t.Fatalf("strict: err = %v; want the backend error", err)
+	}
+	if _, err := strict.GetOrCreateMulti(ctx, []string{"a"}, func(context.Context, []string) ([]any, error) { return []any{1}, nil }); !errors.Is(err, errDown) {
+		t.Fatalf("strict multi: err = %v; want the backend error", err)
+	}
+}
+
+// versionedValue records when it was made, so a reader can tell its age.
+type versionedValue struct{ made time.Time }
+
+func TestEarlyRefreshKeepsHotKeyFresh(t *testing.T) {
+	const exp = 400 * time.Millisecond
+	r := configured(t, "early", []region.Option{region.WithEarlyRefresh(2)}, region.WithExpirationTime(exp))
+	ctx := context.Background()
+	var calls atomic.Int32
+	creator := func(context.Context) (any, error) {
+		calls.Add(1)
+		time.Sleep(30 * time.Millisecond)
+		return versionedValue{time.Now()}, nil
+	}
+	if _, err := r.GetOrCreate(ctx, "hot", creator); err != nil {
+		t.Fatal(err)
+	}
+	var stale, served atomic.Int32
+	stop := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				v, err := r.GetOrCreate(ctx, "hot", creator)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				served.Add(1)
+				// 30ms creation + scheduling: anything older than the
+				// expiration was an expired value served.
+				if time.Since(v.(versionedValue).made) > exp {
+					stale.Add(1)
+				}
+				time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := stale.Load(); n != 0 {
+		t.Fatalf("%d of %d reads got an expired value; early refresh should regenerate before expiry", n, served.Load())
+	}
+	if c := calls.Load(); c < 5 {
+		t.Fatalf("creator ran %d times in 3s with a 400ms expiration; want regular refreshes", c)
+	}
+}
+
+// countingObserver counts what the region reports.
+type countingObserver struct {
+	creations, failures, waits atomic.Int32
+}
+
+func (o *countingObserver) ObserveCreation(_ context.Context, _ string, _ time.Duration, err error) {
+	o.creations.Add(1)
+	if err != nil {
+		o.failures.Add(1)
+	}
+}
+
+func (o *countingObserver) ObserveLockWait(context.Context, string, time.Duration) { o.waits.Add(1) }
+
+func TestObserver(t *testing.T) {
+	obs := &countingObserver{}
+	r := configured(t, "observed", []region.Option{region.WithObserver(obs)})
+	ctx := context.Background()
+	_, _ = r.GetOrCreate(ctx, "a", func(context.Context) (any, error) { return 1, nil })
+	_, _ = r.GetOrCreate(ctx, "a", func(context.Context) (any, error) { return 1, nil })
+	_, _ = r.GetOrCreate(ctx, "b", func(context.Context) (any, error) { return nil, errCreator })
+	_, _ = r.GetOrCreateMulti(ctx, []string{"c", "d"}, func(context.Context, []string) ([]any, error) { return []any{1, 2}, nil })
+	inside := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = r.GetOrCreate(ctx, "slow", func(context.Context) (any, error) {
+			close(inside)
+			time.Sleep(200 * time.Millisecond)
+			return 1, nil
+		})
+	}()
+	<-inside
+	_, _ = r.GetOrCreate(ctx, "slow", func(context.Context) (any, error) { return 2, nil })
+	<-done
+	if c, f, w := obs.creations.Load(), obs.failures.Load(), obs.waits.Load(); c != 4 || f != 1 || w != 1 {
+		t.Fatalf("creations %d failures %d waits %d; want 4, 1, 1", c, f, w)
+	}
+}
+
+// extendableMutex is an in-process mutex with a lease: it expires unless
+// extended, like the memcached and Redis locks.
+type extendableMutex struct {
+	mu       *sync.Mutex
+	state    *leaseState
+	timeout  time.Duration
+	extended *atomic.Int32
+}
+
+type leaseState struct {
+	holder  int64
+	expires time.Time
+	next    int64
+}
+
+func (m extendableMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+	for {
+		m.mu.Lock()
+		if m.state.holder == 0 || time.Now().After(m.state.expires) {
+			m.state.next++
+			m.state.holder = m.state.next
+			m.state.expires = time.Now().Add(m.timeout)
+			m.mu.Unlock()
+			return true, nil
+		}
+		m.mu.Unlock()
+		if !wait {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (m extendableMutex) Release(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state.holder = 0
+	return nil
+}
+
+func (m extendableMutex) Locked(context.Context) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state.holder != 0 && time.Now().Before(m.state.expires), nil
+}
+
+func (m extendableMutex) Extend(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.extended.Add(1)
+	m.state.expires = time.Now().Add(m.timeout)
+	return nil
+}
+
+func (m extendableMutex) LockTimeout() time.Duration { return m.timeout }
+
+type leaseProxy struct {
+	region.ProxyBackend
+	m extendableMutex
+}
+
+func (p *leaseProxy) GetMutex(string) region.Mutex { return p.m }
+
+func TestLockLeaseKeepsCreatorAlone(t *testing.T) {
+	for _, leases := range []bool{true, false} {
+		t.Run(fmt.Sprint("leases=", leases), func(t *testing.T) {
+			shared := extendableMutex{mu: &sync.Mutex{}, state: &leaseState{}, timeout: 200 * time.Millisecond, extended: &atomic.Int32{}}
+			var opts []region.Option
+			if leases {
+				opts = append(opts, region.WithLockLeases())
+			}
+			// Two regions stand for two processes: separate in-process
+			// flights, one shared lock.
+			a := configured(t, "lease-a", opts, region.WithWrap(&leaseProxy{m: shared}))
+			b := configured(t, "lease-b", opts, region.WithWrap(&leaseProxy{m: shared}))
+			ctx := context.Background()
+			var running, overlaps atomic.Int32
+			creator := func(context.Context) (any, error) {
+				if running.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				time.Sleep(600 * time.Millisecond) // 3x the lock timeout
+				running.Add(-1)
+				return "v", nil
+			}
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = a.GetOrCreate(ctx, "k", creator) }()
+			time.Sleep(50 * time.Millisecond)
+			go func() { defer wg.Done(); _, _ = b.GetOrCreate(ctx, "k", creator) }()
+			wg.Wait()
+			if leases {
+				if overlaps.Load() != 0 {
+					t.Fatal("a second creator ran while the first held its lease")
+				}
+				if shared.extended.Load() < 2 {
+					t.Fatalf("lease extended %d times; want it kept alive", shared.extended.Load())
+				}
+			} else if overlaps.Load() == 0 {
+				t.Fatal("without leases the lock expired under the creator and a second one should have started; the test cannot tell otherwise")
+			}
+		})
+	}
+}

@@ -1,0 +1,177 @@
+package region
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SharedInvalidationOptions configure NewSharedInvalidation.
+type SharedInvalidationOptions struct {
+	// Key is where the invalidation record is stored (before the region's
+	// key mangler). Default: "dogpile.invalidation:" + the region's name.
+	Key string
+	// CacheFor is how long a process trusts the record it last read before
+	// reading it again: another process's Invalidate is seen within about
+	// this long. Default one second.
+	CacheFor time.Duration
+	// Timeout bounds each read or write of the record. Default one second.
+	Timeout time.Duration
+}
+
+// SharedInvalidation is an InvalidationStrategy that keeps the invalidation
+// timestamp in the region's own backend, so Invalidate in one process is
+// honoured by every process sharing the backend (dogpile.cache documents
+// this only as a recipe). Reads of the record are cached for CacheFor and
+// refreshed by a background goroutine, so the hit path costs one atomic
+// load. Close the region (or the strategy) to stop the goroutine.
+type SharedInvalidation struct {
+	region *Region
+	opts   SharedInvalidationOptions
+
+	mark atomic.Pointer[invalidationMark]
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// invalidationRecord is what is stored in the backend.
+type invalidationRecord struct {
+	At   int64 `msgpack:"at" json:"at"` // Unix nanoseconds; 0: never invalidated
+	Hard bool  `msgpack:"hard" json:"hard"`
+}
+
+// NewSharedInvalidation returns a strategy for r that keeps its record in
+// r's backend. Pass it to r.Configure with WithInvalidator.
+func NewSharedInvalidation(r *Region, opts SharedInvalidationOptions) *SharedInvalidation {
+	if opts.Key == "" {
+		opts.Key = "dogpile.invalidation:" + r.Name()
+	}
+	if opts.CacheFor <= 0 {
+		opts.CacheFor = time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	return &SharedInvalidation{region: r, opts: opts, stop: make(chan struct{})}
+}
+
+// start reads the record once and starts the refresher, on first use.
+func (s *SharedInvalidation) start() {
+	s.startOnce.Do(func() {
+		s.Refresh(context.Background())
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(s.opts.CacheFor)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-t.C:
+					s.Refresh(context.Background())
+				}
+			}
+		}()
+	})
+}
+
+// Close stops the background refresher. Region.Close calls it.
+func (s *SharedInvalidation) Close() error {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+	})
+	return nil
+}
+
+func (s *SharedInvalidation) backendKey(st *regionState) string { return st.mangle(s.opts.Key) }
+
+// Refresh reads the shared record now. Errors go to the region's
+// ErrorHandler and leave the last known record in place.
+func (s *SharedInvalidation) Refresh(ctx context.Context) {
+	st := s.region.state.Load()
+	if st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	cv, ok, err := st.backend.Get(ctx, s.backendKey(st))
+	if err != nil {
+		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
+		return
+	}
+	if !ok {
+		return
+	}
+	rec, err := payloadAs[invalidationRecord](s.opts.Key, cv.Payload)
+	if err != nil {
+		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
+		return
+	}
+	if cur := s.mark.Load(); cur == nil || cur.at != rec.At || cur.hard != rec.Hard {
+		s.mark.Store(&invalidationMark{at: rec.At, hard: rec.Hard})
+	}
+}
+
+// Invalidate records an invalidation now, in this process at once and in
+// the backend for the others.
+func (s *SharedInvalidation) Invalidate(hard bool) {
+	s.start()
+	now := time.Now()
+	s.mark.Store(&invalidationMark{at: now.UnixNano(), hard: hard})
+	st := s.region.state.Load()
+	if st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	cv := CachedValue{Payload: invalidationRecord{At: now.UnixNano(), Hard: hard}, Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
+	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
+		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("writing the shared invalidation record: %w", err))
+	}
+}
+
+func (s *SharedInvalidation) current() *invalidationMark {
+	m := s.mark.Load()
+	if m == nil {
+		s.start()
+		m = s.mark.Load()
+	}
+	return m
+}
+
+// IsInvalidated reports whether a value created at created is invalidated.
+func (s *SharedInvalidation) IsInvalidated(created time.Time) bool {
+	m := s.current()
+	return m != nil && created.UnixNano() < m.at
+}
+
+// IsHardInvalidated reports whether it is hard-invalidated.
+func (s *SharedInvalidation) IsHardInvalidated(created time.Time) bool {
+	m := s.current()
+	return m != nil && m.hard && created.UnixNano() < m.at
+}
+
+// IsSoftInvalidated reports whether it is soft-invalidated.
+func (s *SharedInvalidation) IsSoftInvalidated(created time.Time) bool {
+	m := s.current()
+	return m != nil && !m.hard && created.UnixNano() < m.at
+}
+
+// WasHardInvalidated reports whether the last invalidation was hard.
+func (s *SharedInvalidation) WasHardInvalidated() bool {
+	m := s.current()
+	return m != nil && m.hard
+}
+
+// WasSoftInvalidated reports whether the last invalidation was soft.
+func (s *SharedInvalidation) WasSoftInvalidated() bool {
+	m := s.current()
+	return m != nil && m.at != 0 && !m.hard
+}

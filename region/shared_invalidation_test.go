@@ -1,0 +1,100 @@
+package region_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/backends/memory"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+var sharedStore = memory.NewBytes()
+
+func init() {
+	// Every region configured on "test.shared" talks to one store, as
+	// processes sharing a memcached server do.
+	region.RegisterBackend("test.shared", func(region.Arguments) (region.Backend, error) {
+		return region.NewSerializedBackend(sharedStore, nil), nil
+	})
+}
+
+func sharedRegion(t *testing.T, name string, cacheFor time.Duration) *region.Region {
+	t.Helper()
+	r := region.New(name)
+	inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Key: "inv:" + t.Name(), CacheFor: cacheFor})
+	if err := r.Configure("test.shared", region.WithInvalidator(inv), region.WithExpirationTime(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+func TestSharedInvalidationReachesOtherRegions(t *testing.T) {
+	const cacheFor = 200 * time.Millisecond
+	a := sharedRegion(t, "process-a", cacheFor)
+	b := sharedRegion(t, "process-b", cacheFor)
+	ctx := context.Background()
+	key := "shared:" + t.Name()
+	if err := a.Set(ctx, key, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := b.Get(ctx, key); !ok || v != "v1" {
+		t.Fatalf("b reads %v, %v before invalidation", v, ok)
+	}
+	time.Sleep(5 * time.Millisecond)
+	a.Invalidate(true)
+	if _, ok, _ := a.Get(ctx, key); ok {
+		t.Fatal("the invalidating region still reads the value")
+	}
+	deadline := time.Now().Add(cacheFor + 2*time.Second)
+	for {
+		if _, ok, _ := b.Get(ctx, key); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other region never saw the invalidation")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Soft invalidation reaches it as well: old values read as expired.
+	if err := a.Set(ctx, key, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	b.Invalidate(false)
+	deadline = time.Now().Add(cacheFor + 2*time.Second)
+	for {
+		_, ok, _ := a.Get(ctx, key)
+		stale, okStale, _ := a.Get(ctx, key, region.IgnoreExpiration())
+		if !ok && okStale && stale == "v2" && a.Invalidator().WasSoftInvalidated() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the soft invalidation never reached the other region")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestLocalInvalidationStaysLocal(t *testing.T) {
+	// Without the shared strategy another region sharing the store does not
+	// see the invalidation: the test above fails without the feature.
+	ctx := context.Background()
+	mk := func(name string) *region.Region {
+		r := region.New(name)
+		if err := r.Configure("test.shared", region.WithExpirationTime(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, b := mk("local-a"), mk("local-b")
+	key := "local:" + t.Name()
+	_ = a.Set(ctx, key, "v")
+	time.Sleep(5 * time.Millisecond)
+	a.Invalidate(true)
+	time.Sleep(300 * time.Millisecond)
+	if _, ok, _ := b.Get(ctx, key); !ok {
+		t.Fatal("a local invalidation reached another region")
+	}
+}
