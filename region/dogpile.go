@@ -124,12 +124,14 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	}
 	mkey := s.mangle(key)
 	for {
+		degraded := false
 		cv, ok, err := s.backend.Get(ctx, mkey)
 		if err != nil {
 			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
 				return nil, err
 			}
 			ok = false // fail open: treat as missing
+			degraded = true
 		}
 		state, err := r.judge(s, cv, ok, cs)
 		if err != nil {
@@ -145,7 +147,7 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 		var v any
 		var retry bool
 		if leader {
-			v, err, retry = r.createMissing(ctx, s, key, mkey, f, creator, cs)
+			v, err, retry = r.createMissing(ctx, s, key, mkey, f, creator, cs, degraded)
 		} else {
 			v, err, retry = r.waitFlight(ctx, s, key, f)
 		}
@@ -199,6 +201,15 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 		r.flights.finish(mkey, f, nil, nil, true)
 		return old.Payload, nil // being regenerated elsewhere, or the lock is unreachable
 	}
+	// Another process may have stored a new value between our read and our
+	// winning the lock: read again so one expiry costs one creation.
+	if cv, ok, err := s.backend.Get(ctx, mkey); err == nil && ok && cv.Metadata.CreatedAt.After(old.Metadata.CreatedAt) {
+		if state, _ := s.freshness(cv, ok, cs); state == fresh {
+			r.release(ctx, key, m)
+			r.flights.finish(mkey, f, cv.Payload, nil, false)
+			return cv.Payload, nil
+		}
+	}
 	if r.asyncRunner != nil {
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
 		return old.Payload, nil
@@ -227,7 +238,10 @@ func (r *Region) withinGrace(s *regionState, old CachedValue, cs *callSettings) 
 // createMissing is the flight leader's path when there is no usable value:
 // wait for the creation lock, check again (another process may have
 // created the value meanwhile), then create.
-func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey string, f *flight, creator func(context.Context) (any, error), cs *callSettings) (value any, err error, retry bool) {
+//
+// degraded: the first read failed (fail-open); the backend is not read
+// again, so a hung server costs one timeout, not two.
+func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey string, f *flight, creator func(context.Context) (any, error), cs *callSettings, degraded bool) (value any, err error, retry bool) {
 	m, err := r.acquireForCreation(ctx, s, key, mkey)
 	if err != nil {
 		r.flights.finish(mkey, f, nil, nil, true)
@@ -238,14 +252,18 @@ func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey st
 			r.release(ctx, key, m)
 		}
 	}
-	cv, ok, err := s.backend.Get(ctx, mkey)
-	if err != nil {
-		if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
-			release()
-			r.flights.finish(mkey, f, nil, err, false)
-			return nil, err, false
+	var cv CachedValue
+	var ok bool
+	if !degraded {
+		cv, ok, err = s.backend.Get(ctx, mkey)
+		if err != nil {
+			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
+				release()
+				r.flights.finish(mkey, f, nil, err, false)
+				return nil, err, false
+			}
+			ok = false
 		}
-		ok = false
 	}
 	state, err := s.freshness(cv, ok, cs)
 	switch {

@@ -62,13 +62,14 @@ func (b *SerializedBackend) decode(ctx context.Context, key string, data []byte)
 		b.corrupt(ctx, key, err)
 		return CachedValue{}, false
 	}
-	if v, ok := b.serializer.(Validator); ok {
+	v, canValidate := b.serializer.(Validator)
+	if canValidate {
 		if err := v.Validate(payload); err != nil {
 			b.corrupt(ctx, key, fmt.Errorf("%w: %s payload: %v", ErrCorruptValue, b.serializer.Name(), err))
 			return CachedValue{}, false
 		}
 	}
-	return CachedValue{Payload: &Serialized{Data: payload, Serializer: b.serializer}, Metadata: md}, true
+	return CachedValue{Payload: &Serialized{Data: payload, Serializer: b.serializer, validated: canValidate}, Metadata: md}, true
 }
 
 // Encode returns the envelope bytes for v, as stored under key.

@@ -36,17 +36,24 @@ func (MsgpackSerializer) Marshal(v any) ([]byte, error) { return msgpack.Marshal
 // interface value become map[string]any. The data is validated first, so a
 // corrupt length prefix cannot make the decoder allocate gigabytes, and a
 // panic inside the decoder on malformed input is returned as an error.
-func (m MsgpackSerializer) Unmarshal(data []byte, into any) (err error) {
+func (m MsgpackSerializer) Unmarshal(data []byte, into any) error {
 	if err := m.Validate(data); err != nil {
 		return err
 	}
+	return m.unmarshalValidated(data, into)
+}
+
+// unmarshalValidated decodes data that Validate accepted.
+func (MsgpackSerializer) unmarshalValidated(data []byte, into any) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("msgpack: malformed value: %v", p)
 		}
 	}()
 	r := bytes.NewReader(data)
-	dec := msgpack.NewDecoder(r)
+	dec := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(dec)
+	dec.Reset(r)
 	if err := dec.Decode(into); err != nil {
 		return err
 	}
@@ -60,13 +67,23 @@ func (m MsgpackSerializer) Unmarshal(data []byte, into any) (err error) {
 // without decoding it.
 func (MsgpackSerializer) Validate(data []byte) error {
 	r := bytes.NewReader(data)
-	if err := msgpack.NewDecoder(r).Skip(); err != nil {
+	dec := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(dec)
+	dec.Reset(r)
+	if err := dec.Skip(); err != nil {
 		return err
 	}
 	if r.Len() != 0 {
 		return fmt.Errorf("msgpack: %d bytes of trailing data", r.Len())
 	}
 	return nil
+}
+
+// validatedUnmarshaler is implemented by serializers that can skip
+// validation for data already validated (Serialized payloads read through
+// SerializedBackend).
+type validatedUnmarshaler interface {
+	unmarshalValidated(data []byte, into any) error
 }
 
 // JSONSerializer encodes with encoding/json.
@@ -119,10 +136,14 @@ func SerializerByName(name string) (Serializer, error) {
 type Serialized struct {
 	Data       []byte
 	Serializer Serializer
+	validated  bool // Data passed the serializer's Validate
 }
 
 // Decode decodes the payload into the value pointed to by into.
 func (s *Serialized) Decode(into any) error {
+	if u, ok := s.Serializer.(validatedUnmarshaler); ok && s.validated {
+		return u.unmarshalValidated(s.Data, into)
+	}
 	return s.Serializer.Unmarshal(s.Data, into)
 }
 

@@ -1,0 +1,311 @@
+//go:build unix
+
+package memcache_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// privateServer is a memcached process of the test's own, on a free
+// loopback port, that the test may stop, freeze and restart without
+// disturbing the shared servers.
+type privateServer struct {
+	t    testing.TB
+	bin  string
+	Addr string
+	cmd  *exec.Cmd
+}
+
+func startPrivateServer(t testing.TB) *privateServer {
+	t.Helper()
+	bin := memcachedBin(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	s := &privateServer{t: t, bin: bin, Addr: addr}
+	s.Start()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Start starts the server process and waits until it answers.
+func (s *privateServer) Start() {
+	s.t.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-c", "256"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root")
+	}
+	s.cmd = exec.Command(s.bin, args...)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start %s: %v", s.bin, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte("version\r\n"))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			_ = c.Close()
+			if strings.HasPrefix(line, "VERSION") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Kill()
+			s.t.Fatalf("private memcached on %s did not answer within 10s", s.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Kill stops the server process (SIGKILL) and reaps it.
+func (s *privateServer) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a frozen process must run to die cleanly
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Freeze stops the process with SIGSTOP: connections are accepted by the
+// kernel but never answered, like a hung server.
+func (s *privateServer) Freeze() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("SIGSTOP: %v", err)
+	}
+	s.waitState('T')
+}
+
+// waitState waits until the process is in the given state (Linux
+// /proc/<pid>/stat; elsewhere it just pauses), since signals take effect
+// asynchronously.
+func (s *privateServer) waitState(state byte) {
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			time.Sleep(200 * time.Millisecond)
+			return
+		}
+		// pid (comm) state ...
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) && b[i+2] == state {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.t.Fatalf("memcached pid %d did not reach state %c", s.cmd.Process.Pid, state)
+}
+
+// Thaw resumes a frozen server.
+func (s *privateServer) Thaw() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("SIGCONT: %v", err)
+	}
+	s.waitState('S')
+}
+
+// TestServerOutage stops one of three servers (a private memcached
+// process, so the shared ones are not disturbed) in the middle of a run:
+// calls for its keys fail within socket_timeout, the other servers keep
+// serving, and once it is back it is used again.
+func TestServerOutage(t *testing.T) {
+	shared := threeServers(t)[:2]
+	priv := startPrivateServer(t)
+	const socketTimeout = 500 * time.Millisecond
+	addrs := append(append([]string(nil), shared...), priv.Addr)
+	var (
+		reportedMu sync.Mutex
+		reported   []error
+	)
+	r := newRegion(t, "memcached", region.Arguments{"url": addrs, "socket_timeout": socketTimeout},
+		region.WithErrorHandler(func(_ context.Context, _ string, err error) {
+			reportedMu.Lock()
+			reported = append(reported, err)
+			reportedMu.Unlock()
+		}))
+	b := r.ActualBackend().(*region.SerializedBackend).Bytes().(*memcache.Backend)
+	ctx := ctxT(t)
+	p := uniq(t)
+
+	// Keys whose value lives on the private server, and keys elsewhere;
+	// for the GetOrCreate check also a key whose lock item lives elsewhere.
+	var onPriv, offPriv []string
+	for i := 0; len(onPriv) < 4 || len(offPriv) < 4; i++ {
+		k := fmt.Sprintf("%skey-%d", p, i)
+		addr, err := b.ServerFor(region.SHA1MangleKey(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if addr == priv.Addr {
+			onPriv = append(onPriv, k)
+		} else {
+			offPriv = append(offPriv, k)
+		}
+	}
+	for _, k := range append(append([]string(nil), onPriv...), offPriv...) {
+		if err := r.Set(ctx, k, "v:"+k); err != nil {
+			t.Fatalf("set %s: %v", k, err)
+		}
+	}
+
+	// within runs f and fails the test when it takes longer than limit.
+	within := func(what string, limit time.Duration, f func() error) error {
+		t.Helper()
+		start := time.Now()
+		err := f()
+		if d := time.Since(start); d > limit {
+			t.Errorf("%s took %v, want at most %v", what, d, limit)
+		}
+		return err
+	}
+	checkDown := func(phase string, limit time.Duration) {
+		t.Helper()
+		for _, k := range onPriv[:2] {
+			err := within(phase+": get of a key on the stopped server", limit, func() error {
+				_, _, err := r.Get(ctx, k)
+				return err
+			})
+			var se *memcache.ServerError
+			if !errors.As(err, &se) || se.Addr != priv.Addr {
+				t.Errorf("%s: get %s: %v, want a ServerError naming %s", phase, k, err, priv.Addr)
+			}
+		}
+		err := within(phase+": set of a key on the stopped server", limit, func() error {
+			return r.Set(ctx, onPriv[2], "new")
+		})
+		if err == nil {
+			t.Errorf("%s: set on the stopped server succeeded", phase)
+		}
+		for _, k := range offPriv {
+			err := within(phase+": get of a key on a live server", 200*time.Millisecond, func() error {
+				v, ok, err := region.GetAs[string](ctx, r, k)
+				if err == nil && (!ok || v != "v:"+k) {
+					err = fmt.Errorf("got %q, %v", v, ok)
+				}
+				return err
+			})
+			if err != nil {
+				t.Errorf("%s: live server for %s: %v", phase, k, err)
+			}
+		}
+		_, err = r.GetMulti(ctx, append([]string{onPriv[0]}, offPriv...))
+		if err == nil || !strings.Contains(err.Error(), priv.Addr) {
+			t.Errorf("%s: get_multi touching the stopped server: %v, want an error naming it", phase, err)
+		}
+	}
+
+	// A hung server: connections are accepted but never answered.
+	priv.Freeze()
+	checkDown("frozen", socketTimeout+time.Second)
+	t.Run("GetOrCreateReturnsCreatorValue", func(t *testing.T) {
+		start := time.Now()
+		v, err := r.GetOrCreate(ctx, onPriv[3], func(context.Context) (any, error) { return "created", nil })
+		t.Logf("GetOrCreate with the key's server frozen took %v", time.Since(start))
+		if err != nil {
+			t.Skipf("needs region fail-open (issue 7): GetOrCreate with the key's server down returned %v", err)
+		}
+		if v != "created" {
+			t.Fatalf("GetOrCreate = %v, want the creator's value", v)
+		}
+		// The outage is not hidden: the backend error reached the
+		// region's error handler, naming the server.
+		reportedMu.Lock()
+		defer reportedMu.Unlock()
+		for _, err := range reported {
+			if strings.Contains(err.Error(), priv.Addr) {
+				return
+			}
+		}
+		t.Fatalf("no reported error names the stopped server %s: %v", priv.Addr, reported)
+	})
+	priv.Thaw()
+
+	// A dead server: connections are refused.
+	priv.Kill()
+	checkDown("killed", socketTimeout+time.Second)
+
+	// Restarted: used again (empty, as memcached keeps nothing on disk).
+	priv.Start()
+	for _, k := range onPriv {
+		if _, ok, err := r.Get(ctx, k); err != nil || ok {
+			t.Fatalf("restarted: get %s: ok=%v err=%v, want a miss", k, ok, err)
+		}
+		if err := r.Set(ctx, k, "again"); err != nil {
+			t.Fatalf("restarted: set %s: %v", k, err)
+		}
+		if v, ok, err := region.GetAs[string](ctx, r, k); err != nil || !ok || v != "again" {
+			t.Fatalf("restarted: get %s: %q %v %v", k, v, ok, err)
+		}
+	}
+	if addr, _ := b.ServerFor(region.SHA1MangleKey(onPriv[0])); addr != priv.Addr {
+		t.Fatalf("key moved to %s", addr)
+	}
+	v, err := r.GetOrCreate(ctx, p+"after", func(context.Context) (any, error) { return "ok", nil })
+	if err != nil || v != "ok" {
+		t.Fatalf("GetOrCreate after restart: %v %v", v, err)
+	}
+}
+
+// TestRestartedServerStaleConnections restarts a server between two calls:
+// the idle connections kept for it are dead, and calls must not fail
+// because of them (the backend retries on a new connection).
+func TestRestartedServerStaleConnections(t *testing.T) {
+	priv := startPrivateServer(t)
+	ctx := ctxT(t)
+	p := uniq(t)
+	b := newBackend(t, memcache.Options{Servers: []string{priv.Addr}, MaxIdleConns: 8, SocketTimeout: time.Second})
+	// Fill the idle pool with several connections.
+	m := map[string][]byte{}
+	for i := range 32 {
+		m[fmt.Sprintf("%s%d", p, i)] = []byte("v")
+	}
+	if err := b.SetSerializedMulti(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	priv.Kill()
+	priv.Start()
+	for i := range 3 {
+		if _, ok, err := b.GetSerialized(ctx, p+"0"); err != nil || ok {
+			t.Fatalf("get %d after restart: ok=%v err=%v", i, ok, err)
+		}
+	}
+	priv.Kill()
+	priv.Start()
+	if err := b.SetSerializedMulti(ctx, m); err != nil {
+		t.Fatalf("set_multi after restart: %v", err)
+	}
+	priv.Kill()
+	priv.Start()
+	if got, err := b.GetSerializedMulti(ctx, []string{p + "0", p + "1"}); err != nil || len(got) != 0 {
+		t.Fatalf("get_multi after restart: %v %v", got, err)
+	}
+	priv.Kill()
+	priv.Start()
+	if err := b.DeleteMulti(ctx, []string{p + "0", p + "1"}); err != nil {
+		t.Fatalf("delete_multi after restart: %v", err)
+	}
+}
