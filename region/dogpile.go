@@ -48,52 +48,66 @@ func (s *regionState) readable(cv CachedValue, cs *callSettings) bool {
 
 // freshness judges a value read by GetOrCreate-style calls.
 func (s *regionState) freshness(cv CachedValue, ok bool, cs *callSettings) (freshness, error) {
+	state, _, err := s.classify(cv, ok, cs)
+	return state, err
+}
+
+// classify is freshness that also returns the value's age when it had to
+// measure it (-1 otherwise), so early refresh needs no second clock read.
+func (s *regionState) classify(cv CachedValue, ok bool, cs *callSettings) (freshness, time.Duration, error) {
 	if !ok || cv.Metadata.Version != ValueVersion {
-		return missing, nil
+		return missing, -1, nil
 	}
 	ct := cv.Metadata.CreatedAt
 	exp := s.expirationFor(cs)
 	if s.invalidator.IsInvalidated(ct) {
 		if s.invalidator.IsHardInvalidated(ct) {
-			return missing, nil
+			return missing, -1, nil
 		}
 		if exp <= 0 {
-			return missing, ErrSoftInvalidationNeedsExpiration
+			return missing, -1, ErrSoftInvalidationNeedsExpiration
 		}
-		return stale, nil
+		return stale, -1, nil
 	}
-	if cs.ignoreExp || exp <= 0 || time.Since(ct) <= exp {
-		return fresh, nil
+	if cs.ignoreExp || exp <= 0 {
+		return fresh, -1, nil
 	}
-	return stale, nil
+	age := time.Since(ct)
+	if age <= exp {
+		return fresh, age, nil
+	}
+	return stale, age, nil
 }
 
 // judge is freshness plus early refresh: a fresh value may be treated as
 // stale a little before it expires (WithEarlyRefresh).
 func (r *Region) judge(s *regionState, cv CachedValue, ok bool, cs *callSettings) (freshness, error) {
-	state, err := s.freshness(cv, ok, cs)
-	if state == fresh && r.earlyBeta > 0 && !cs.ignoreExp {
-		if exp := s.expirationFor(cs); exp > 0 && r.refreshEarly(cv.Metadata.CreatedAt, exp) {
-			return stale, nil
-		}
+	state, age, err := s.classify(cv, ok, cs)
+	if state == fresh && age >= 0 && r.earlyBeta > 0 && r.refreshEarly(age, s.expirationFor(cs)) {
+		return stale, nil
 	}
 	return state, err
 }
 
 // refreshEarly is XFetch's test: refresh when
-// now - delta*beta*ln(rand) >= created + expiration, delta being how long
-// creation takes.
-func (r *Region) refreshEarly(created time.Time, exp time.Duration) bool {
+// age - delta*beta*ln(rand) >= expiration, delta being how long creation
+// takes.
+func (r *Region) refreshEarly(age, exp time.Duration) bool {
 	delta := r.creationEWMA.Load()
 	if delta <= 0 {
+		return false
+	}
+	scale := float64(delta) * r.earlyBeta
+	// -ln(u) exceeds 20 with probability e^-20: far from expiry, skip the
+	// random draw.
+	if float64(age)+20*scale < float64(exp) {
 		return false
 	}
 	u := rand.Float64()
 	if u == 0 {
 		return true
 	}
-	gap := float64(delta) * r.earlyBeta * -math.Log(u)
-	return float64(time.Since(created))+gap >= float64(exp)
+	return float64(age)+scale*-math.Log(u) >= float64(exp)
 }
 
 // recordCreation feeds the creator-duration average.

@@ -198,3 +198,44 @@ func BenchmarkStampede(b *testing.B) {
 	b.ReportMetric(float64(p99.Microseconds()), "stale-p99-µs")
 	b.ReportMetric(float64(create.Microseconds()), "creator-µs")
 }
+
+// BenchmarkFeatureCost: the hit path of region.GetOrCreateAs on memory
+// with each opt-in feature on, against the plain region, in the same run.
+func BenchmarkFeatureCost(b *testing.B) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		opts   []region.Option
+		config func(r *region.Region) []region.ConfigOption // options bound to the region
+	}{
+		{name: "plain"},
+		{name: "shared-invalidation", config: func(r *region.Region) []region.ConfigOption {
+			return []region.ConfigOption{region.WithInvalidator(region.NewSharedInvalidation(r, region.SharedInvalidationOptions{}))}
+		}},
+		{name: "fail-safe", opts: []region.Option{region.WithFailSafe(region.FailSafe{Grace: time.Hour, SoftTimeout: time.Second, HardTimeout: time.Minute})}},
+		{name: "early-refresh", opts: []region.Option{region.WithEarlyRefresh(1)}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			r := region.New("bench", tc.opts...)
+			copts := []region.ConfigOption{region.WithExpirationTime(time.Hour)}
+			if tc.config != nil {
+				copts = append(copts, tc.config(r)...)
+			}
+			if err := r.Configure("memory", copts...); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = r.Close() })
+			creator := func(context.Context) (string, error) { return "some value", nil }
+			if _, err := region.GetOrCreateAs(ctx, r, benchKey, creator); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if v, err := region.GetOrCreateAs(ctx, r, benchKey, creator); err != nil || v != "some value" {
+					b.Fatal("miss", err)
+				}
+			}
+		})
+	}
+}
