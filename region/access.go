@@ -16,15 +16,34 @@ var NoValue any = noValue{}
 // invalidated. Values from byte backends are decoded into generic Go values
 // (maps become map[string]any); use GetAs to decode into a type.
 func (r *Region) Get(ctx context.Context, key string, opts ...CallOption) (any, bool, error) {
-	cv, ok, err := r.get(ctx, key, opts)
+	payload, ok, err := r.getPayload(ctx, key, opts)
 	if !ok || err != nil {
 		return nil, false, err
 	}
-	v, err := decodePayload(cv.Payload)
+	v, err := decodePayload(payload)
 	if err != nil {
 		return nil, false, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 	}
 	return v, true, nil
+}
+
+// getPayload is the hit path of Get and GetAs: on a backend with a fast
+// path it reads through a pointer, copying nothing but the payload.
+func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) (any, bool, error) {
+	s := r.state.Load()
+	if s != nil && s.fast != nil {
+		cv := s.fast.Lookup(s.mangle(key))
+		if cv == nil {
+			return nil, false, nil
+		}
+		cs := collect(opts)
+		if !s.readable(cv, &cs) {
+			return nil, false, nil
+		}
+		return cv.Payload, true, nil
+	}
+	cv, ok, err := r.get(ctx, key, opts)
+	return cv.Payload, ok, err
 }
 
 func (r *Region) get(ctx context.Context, key string, opts []CallOption) (CachedValue, bool, error) {
@@ -40,7 +59,7 @@ func (r *Region) get(ctx context.Context, key string, opts []CallOption) (Cached
 		return CachedValue{}, false, nil
 	}
 	cs := collect(opts)
-	if !s.readable(cv, &cs) {
+	if !s.readable(&cv, &cs) {
 		return CachedValue{}, false, nil
 	}
 	return cv, true, nil
@@ -68,7 +87,7 @@ func (r *Region) GetMulti(ctx context.Context, keys []string, opts ...CallOption
 	cs := collect(opts)
 	for i, mk := range mkeys {
 		cv, ok := found[mk]
-		if !ok || !s.readable(cv, &cs) {
+		if !ok || !s.readable(&cv, &cs) {
 			out[i] = NoValue
 			continue
 		}
@@ -206,11 +225,11 @@ func (r *Region) DeleteMulti(ctx context.Context, keys []string) error {
 // another type is a *TypeError.
 func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption) (T, bool, error) {
 	var zero T
-	cv, ok, err := r.get(ctx, key, opts)
+	payload, ok, err := r.getPayload(ctx, key, opts)
 	if !ok || err != nil {
 		return zero, false, err
 	}
-	v, err := payloadAs[T](key, cv.Payload)
+	v, err := payloadAs[T](key, payload)
 	if err != nil {
 		return zero, false, err
 	}
@@ -239,7 +258,7 @@ func GetMultiAs[T any](ctx context.Context, r *Region, keys []string, opts ...Ca
 	cs := collect(opts)
 	for i, mk := range mkeys {
 		cv, ok := got[mk]
-		if !ok || !s.readable(cv, &cs) {
+		if !ok || !s.readable(&cv, &cs) {
 			continue
 		}
 		if values[i], err = payloadAs[T](keys[i], cv.Payload); err != nil {
@@ -262,8 +281,15 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	}
 	cs := collect(opts)
 	// The hit path needs no closure (and so no allocation).
-	if cv, ok, err := s.backend.Get(ctx, s.mangle(key)); err == nil && ok {
-		if st, err := r.judge(s, cv, ok, &cs); err == nil && st == fresh {
+	mkey := s.mangle(key)
+	if s.fast != nil {
+		if cv := s.fast.Lookup(mkey); cv != nil {
+			if st, err := r.judge(s, cv, &cs); err == nil && st == fresh {
+				return payloadAs[T](key, cv.Payload)
+			}
+		}
+	} else if cv, ok, err := s.backend.Get(ctx, mkey); err == nil && ok {
+		if st, err := r.judge(s, &cv, &cs); err == nil && st == fresh {
 			return payloadAs[T](key, cv.Payload)
 		}
 	}

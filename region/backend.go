@@ -73,6 +73,15 @@ type Mutex interface {
 	Locked(ctx context.Context) (bool, error)
 }
 
+// ValueReader is an optional fast path for in-process backends: Lookup
+// returns a pointer to the stored CachedValue, or nil when key is absent.
+// The region only reads through the pointer. It uses Lookup on the hit path
+// when no proxy is installed, which saves copying the value through each
+// call layer; the memory backend implements it.
+type ValueReader interface {
+	Lookup(key string) *CachedValue
+}
+
 // BackendFactory builds a backend from its configuration arguments. It must
 // not modify args.
 type BackendFactory func(args Arguments) (Backend, error)

@@ -31,7 +31,7 @@ func (s *regionState) expirationFor(cs *callSettings) time.Duration {
 }
 
 // readable reports whether a value read by Get-style calls is returned.
-func (s *regionState) readable(cv CachedValue, cs *callSettings) bool {
+func (s *regionState) readable(cv *CachedValue, cs *callSettings) bool {
 	if cv.Metadata.Version != ValueVersion {
 		return false
 	}
@@ -47,15 +47,16 @@ func (s *regionState) readable(cv CachedValue, cs *callSettings) bool {
 }
 
 // freshness judges a value read by GetOrCreate-style calls.
-func (s *regionState) freshness(cv CachedValue, ok bool, cs *callSettings) (freshness, error) {
-	state, _, err := s.classify(cv, ok, cs)
+func (s *regionState) freshness(cv *CachedValue, cs *callSettings) (freshness, error) {
+	state, _, err := s.classify(cv, cs)
 	return state, err
 }
 
 // classify is freshness that also returns the value's age when it had to
 // measure it (-1 otherwise), so early refresh needs no second clock read.
-func (s *regionState) classify(cv CachedValue, ok bool, cs *callSettings) (freshness, time.Duration, error) {
-	if !ok || cv.Metadata.Version != ValueVersion {
+// cv is nil when the key is absent.
+func (s *regionState) classify(cv *CachedValue, cs *callSettings) (freshness, time.Duration, error) {
+	if cv == nil || cv.Metadata.Version != ValueVersion {
 		return missing, -1, nil
 	}
 	ct := cv.Metadata.CreatedAt
@@ -79,10 +80,29 @@ func (s *regionState) classify(cv CachedValue, ok bool, cs *callSettings) (fresh
 	return stale, age, nil
 }
 
+// present returns cv when ok, else nil.
+func present(cv *CachedValue, ok bool) *CachedValue {
+	if ok {
+		return cv
+	}
+	return nil
+}
+
+// read reads mkey through the backend's fast path when it has one.
+func (s *regionState) read(ctx context.Context, mkey string) (CachedValue, bool, error) {
+	if s.fast != nil {
+		if cv := s.fast.Lookup(mkey); cv != nil {
+			return *cv, true, nil
+		}
+		return CachedValue{}, false, nil
+	}
+	return s.backend.Get(ctx, mkey)
+}
+
 // judge is freshness plus early refresh: a fresh value may be treated as
 // stale a little before it expires (WithEarlyRefresh).
-func (r *Region) judge(s *regionState, cv CachedValue, ok bool, cs *callSettings) (freshness, error) {
-	state, age, err := s.classify(cv, ok, cs)
+func (r *Region) judge(s *regionState, cv *CachedValue, cs *callSettings) (freshness, error) {
+	state, age, err := s.classify(cv, cs)
 	if state == fresh && age >= 0 && r.earlyBeta > 0 && r.refreshEarly(age, s.expirationFor(cs)) {
 		return stale, nil
 	}
@@ -139,7 +159,7 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	mkey := s.mangle(key)
 	for {
 		degraded := false
-		cv, ok, err := s.backend.Get(ctx, mkey)
+		cv, ok, err := s.read(ctx, mkey)
 		if err != nil {
 			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
 				return nil, err
@@ -147,7 +167,7 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 			ok = false // fail open: treat as missing
 			degraded = true
 		}
-		state, err := r.judge(s, cv, ok, cs)
+		state, err := r.judge(s, present(&cv, ok), cs)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 		}
@@ -218,7 +238,7 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 	// Another process may have stored a new value between our read and our
 	// winning the lock: read again so one expiry costs one creation.
 	if cv, ok, err := s.backend.Get(ctx, mkey); err == nil && ok && cv.Metadata.CreatedAt.After(old.Metadata.CreatedAt) {
-		if state, _ := s.freshness(cv, ok, cs); state == fresh {
+		if state, _ := s.freshness(&cv, cs); state == fresh {
 			r.release(ctx, key, m)
 			r.flights.finish(mkey, f, cv.Payload, nil, false)
 			return cv.Payload, nil
@@ -279,7 +299,7 @@ func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey st
 			ok = false
 		}
 	}
-	state, err := s.freshness(cv, ok, cs)
+	state, err := s.freshness(present(&cv, ok), cs)
 	switch {
 	case err != nil:
 		release()
@@ -527,7 +547,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	var toCreate, waited []string
 	for _, k := range unique {
 		cv, ok := found[mangled[k]]
-		state, err := r.judge(s, cv, ok, cs)
+		state, err := r.judge(s, present(&cv, ok), cs)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: key %q: %w", r.name, k, err)
 		}
@@ -571,7 +591,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		}
 		toCreate = slices.DeleteFunc(toCreate, func(k string) bool {
 			cv, ok := again[mangled[k]]
-			if st, _ := s.freshness(cv, ok, cs); st == fresh {
+			if st, _ := s.freshness(present(&cv, ok), cs); st == fresh {
 				results[k] = cv.Payload
 				return true
 			}

@@ -64,6 +64,7 @@ type regionState struct {
 	invalidator InvalidationStrategy
 	mangler     func(string) string
 	observers   []Observer // region's own plus those in the proxy chain
+	fast        ValueReader // the actual backend's fast path, when no proxy is installed
 }
 
 func (s *regionState) mangle(key string) string {
@@ -191,6 +192,9 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		st.backend = cs.wrap[i]
 	}
 	st.observers = chainObservers(r.name, r.observers, st.backend)
+	if fast, ok := st.backend.(ValueReader); ok && st.backend == st.actual {
+		st.fast = fast
+	}
 	r.state.Store(st)
 	if old != nil {
 		if c, ok := BackendAs[io.Closer](old.actual); ok {
@@ -238,6 +242,7 @@ func (r *Region) Wrap(p Proxy) error {
 	st := *old
 	p.SetProxied(st.backend)
 	st.backend = p
+	st.fast = nil
 	st.observers = chainObservers(r.name, r.observers, st.backend)
 	r.state.Store(&st)
 	return nil

@@ -79,8 +79,8 @@ func optionsFrom(args region.Arguments) (Options, error) {
 // value that was stored, so callers must not modify shared values (use
 // memory_serialized for isolated copies). Safe for concurrent use.
 type Backend struct {
-	values *xsync.Map[string, region.CachedValue] // when there is no TTL
-	ttl    *gocache.Cache                         // when there is a TTL
+	values *xsync.Map[string, *region.CachedValue] // when there is no TTL
+	ttl    *gocache.Cache                          // when there is a TTL
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -92,7 +92,7 @@ type Backend struct {
 func New(opts Options) *Backend {
 	b := &Backend{}
 	if opts.TTL <= 0 {
-		b.values = xsync.NewMap[string, region.CachedValue]()
+		b.values = xsync.NewMap[string, *region.CachedValue]()
 		return b
 	}
 	b.ttl = gocache.New(opts.TTL, 0) // no janitor: go-cache only stops its own on GC
@@ -136,14 +136,30 @@ func (b *Backend) Close() error {
 // Get returns key's value.
 func (b *Backend) Get(_ context.Context, key string) (region.CachedValue, bool, error) {
 	if b.ttl == nil {
-		v, ok := b.values.Load(key)
-		return v, ok, nil
+		if v, ok := b.values.Load(key); ok {
+			return *v, true, nil
+		}
+		return region.CachedValue{}, false, nil
 	}
 	v, ok := b.ttl.Get(key)
 	if !ok {
 		return region.CachedValue{}, false, nil
 	}
 	return v.(region.CachedValue), true, nil
+}
+
+// Lookup is the region's fast path (region.ValueReader): a pointer to the
+// stored value, or nil. Stored values are never modified in place.
+func (b *Backend) Lookup(key string) *region.CachedValue {
+	if b.ttl == nil {
+		v, _ := b.values.Load(key)
+		return v
+	}
+	if v, ok := b.ttl.Get(key); ok {
+		cv := v.(region.CachedValue)
+		return &cv
+	}
+	return nil
 }
 
 // GetMulti returns the values of the keys present.
@@ -162,7 +178,7 @@ func (b *Backend) Set(_ context.Context, key string, v region.CachedValue) error
 	if b.ttl != nil {
 		b.ttl.SetDefault(key, v)
 	} else {
-		b.values.Store(key, v)
+		b.values.Store(key, &v)
 	}
 	return nil
 }
