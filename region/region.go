@@ -63,7 +63,7 @@ type regionState struct {
 	expiration  time.Duration
 	invalidator InvalidationStrategy
 	mangler     func(string) string
-	observers   []Observer // region's own plus those in the proxy chain
+	observers   []Observer  // region's own plus those in the proxy chain
 	fast        ValueReader // the actual backend's fast path, when no proxy is installed
 }
 
