@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"syscall"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -59,6 +61,13 @@ type MemcachedOptions struct {
 // gomemcache calls take no context: ctx is checked before every call to
 // memcached and during the pauses of a blocking Acquire, and each call is
 // bounded by the client's Timeout.
+//
+// After a memcached restart the client's pooled connections are dead. A
+// command that fails on one of them (EOF, connection reset, broken pipe) is
+// sent again on another connection, up to once per idle connection the
+// client keeps plus once more, so a restart does not fail the next lock
+// calls (the lock items themselves are gone with the old process: a held
+// lock reads as lost). Timeouts and refused connections are not retried.
 //
 // A MemcachedMutex satisfies region.Mutex.
 type MemcachedMutex struct {
@@ -146,16 +155,66 @@ func (m *MemcachedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		err := m.client.Add(&memcache.Item{Key: m.lockKey, Value: []byte(token), Expiration: m.expiration()})
+		item := &memcache.Item{Key: m.lockKey, Value: []byte(token), Expiration: m.expiration()}
+		retried, err := m.retry(func() error { return m.client.Add(item) })
 		switch {
 		case err == nil:
 			return true, nil
 		case errors.Is(err, memcache.ErrNotStored):
+			if retried {
+				// An add that failed on a broken connection may have
+				// reached the server before the connection broke: then
+				// the item holds our own token, and the lock is ours.
+				if it, _, err := m.get(); err == nil && string(it.Value) == token {
+					return true, nil
+				}
+			}
 			return false, nil
 		default:
 			return false, fmt.Errorf("lockmutex: memcached add %q: %w", m.lockKey, err)
 		}
 	})
+}
+
+// staleConn reports whether err is what a pooled connection to a server
+// that restarted (or dropped the connection) gives: the server closed it,
+// so the command most likely never reached a live server, and it may be
+// sent again on another connection. gomemcache has already discarded that
+// connection. (backends/memcache classifies errors the same way; lockmutex
+// does not import it, which imports lockmutex.)
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// retry runs call, repeating it while it fails on a stale pooled
+// connection: at most once per idle connection the client may keep, plus
+// once on a new connection (after a server restart every pooled connection
+// is dead). Timeouts and refused connections are not repeated. retried
+// reports whether call was repeated, so that callers can allow for a first
+// attempt that reached the server after all.
+func (m *MemcachedMutex) retry(call func() error) (retried bool, err error) {
+	attempts := m.client.MaxIdleConns
+	if attempts <= 0 {
+		attempts = memcache.DefaultMaxIdleConns
+	}
+	attempts++
+	for i := range attempts {
+		if err = call(); err == nil || !staleConn(err) {
+			return i > 0, err
+		}
+	}
+	return true, err
+}
+
+// get reads the lock item with gets (value and CAS id), retrying on stale
+// connections.
+func (m *MemcachedMutex) get() (item *memcache.Item, retried bool, err error) {
+	retried, err = m.retry(func() (err error) {
+		item, err = m.client.Get(m.lockKey)
+		return err
+	})
+	return item, retried, err
 }
 
 // Release gives the lock up, deleting the lock item only while it still
@@ -214,35 +273,51 @@ func (m *MemcachedMutex) Extend(ctx context.Context) error {
 
 // compareAndSwap rewrites the lock item with the given expiration if it
 // still holds token. A negative expiration removes it.
+//
+// A cas that failed on a broken connection and, sent again, finds the
+// item changed or gone is ambiguous: the first cas may have been applied
+// before the connection broke. compareAndSwap then looks once more: if the
+// item still holds the token, the lock is still ours and the cas is made
+// again; if a release finds it gone, it is released.
 func (m *MemcachedMutex) compareAndSwap(ctx context.Context, token, op string, expiration int32) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	item, err := m.client.Get(m.lockKey) // gets: fills in CasID
-	switch {
-	case errors.Is(err, memcache.ErrCacheMiss):
-		return &lockLostError{key: m.lockKey, op: op}
-	case err != nil:
-		return fmt.Errorf("lockmutex: %s %q: memcached gets: %w", op, m.lockKey, err)
-	case string(item.Value) != token:
-		return &lockLostError{key: m.lockKey, op: op}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	item.Expiration = expiration
-	if expiration < 0 {
-		item.Value = nil
-	}
-	err = m.client.CompareAndSwap(item)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
-		// Changed, expired or evicted since the gets: someone else's now.
-		return &lockLostError{key: m.lockKey, op: op}
-	default:
-		return fmt.Errorf("lockmutex: %s %q: memcached cas: %w", op, m.lockKey, err)
+	ambiguous := false
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		item, _, err := m.get() // gets: fills in CasID
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+			if ambiguous && expiration < 0 {
+				return nil // our earlier cas removed it
+			}
+			return &lockLostError{key: m.lockKey, op: op}
+		case err != nil:
+			return fmt.Errorf("lockmutex: %s %q: memcached gets: %w", op, m.lockKey, err)
+		case string(item.Value) != token:
+			return &lockLostError{key: m.lockKey, op: op}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		item.Expiration = expiration
+		if expiration < 0 {
+			item.Value = nil
+		}
+		retried, err := m.retry(func() error { return m.client.CompareAndSwap(item) })
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
+			if retried && !ambiguous {
+				ambiguous = true
+				continue
+			}
+			// Changed, expired or evicted since the gets: someone else's now.
+			return &lockLostError{key: m.lockKey, op: op}
+		default:
+			return fmt.Errorf("lockmutex: %s %q: memcached cas: %w", op, m.lockKey, err)
+		}
 	}
 }
 
@@ -255,7 +330,7 @@ func (m *MemcachedMutex) Locked(ctx context.Context) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	_, err := m.client.Get(m.lockKey)
+	_, _, err := m.get()
 	switch {
 	case err == nil:
 		return true, nil

@@ -1,9 +1,15 @@
 package lockmutex
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,5 +122,234 @@ func TestMemcachedExpiration(t *testing.T) {
 	want := time.Now().Add(31*24*time.Hour + time.Second).Unix()
 	if got := int64(m.expiration()); got < want-5 || got > want+5 {
 		t.Errorf("31 days: expiration %d; want about %d", got, want)
+	}
+}
+
+// The region's lock leases (region.WithLockLeases) extend mutexes with
+// exactly these methods; a change of signature would silently turn leases
+// off.
+var (
+	_ interface {
+		Extend(context.Context) error
+		LockTimeout() time.Duration
+	} = (*MemcachedMutex)(nil)
+	_ interface {
+		Extend(context.Context) error
+		LockTimeout() time.Duration
+	} = (*RedisMutex)(nil)
+)
+
+// TestMemcachedExtendAfterLossIsNotHeld: the region stops extending a lease
+// when Extend returns an error matching ErrNotHeld, so a lost lock must give
+// one, whether it expired, was taken over, or vanished with a server restart.
+func TestMemcachedExtendAfterLossIsNotHeld(t *testing.T) {
+	c := newMemcachedClient(t)
+	ctx := testContext(t, time.Minute)
+	key := uniqueKey(t)
+	m := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: time.Second})
+	if m.LockTimeout() != time.Second {
+		t.Fatalf("LockTimeout() = %v", m.LockTimeout())
+	}
+	mustAcquire(t, m, false)
+	if err := m.Extend(ctx); err != nil {
+		t.Fatalf("Extend while held: %v", err)
+	}
+	// The item vanishes (evicted, expired, or the server restarted).
+	if err := c.Delete(m.LockKey()); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Extend(ctx)
+	if !errors.Is(err, ErrNotHeld) || !errors.Is(err, ErrLockLost) {
+		t.Fatalf("Extend of a vanished lock = %v; want ErrNotHeld and ErrLockLost", err)
+	}
+	if err := m.Extend(ctx); !errors.Is(err, ErrNotHeld) {
+		t.Fatalf("second Extend = %v; want ErrNotHeld", err)
+	}
+	// Taken over by another holder: Extend leaves the new holder's lock alone.
+	mustAcquire(t, m, false)
+	if err := c.Delete(m.LockKey()); err != nil {
+		t.Fatal(err)
+	}
+	other := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: 10 * time.Second})
+	mustAcquire(t, other, false)
+	before, err := c.Get(m.LockKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Extend(ctx); !errors.Is(err, ErrNotHeld) {
+		t.Fatalf("Extend of a lock taken over = %v; want ErrNotHeld", err)
+	}
+	after, err := c.Get(m.LockKey())
+	if err != nil || after.CasID != before.CasID {
+		t.Fatalf("the lost holder's Extend touched the new holder's item (%v)", err)
+	}
+	mustRelease(t, other)
+}
+
+// memcachedBinary returns the memcached binary: DOGPILE_MEMCACHED_BIN, or
+// memcached from PATH.
+func memcachedBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("DOGPILE_MEMCACHED_BIN"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("memcached")
+	if err != nil {
+		msg := "memcached binary not found (set DOGPILE_MEMCACHED_BIN); " + startServersHint
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// restartableMemcached is a memcached process of the test's own on a free
+// loopback port, so it can be restarted without disturbing other tests.
+type restartableMemcached struct {
+	t    *testing.T
+	bin  string
+	addr string
+	cmd  *exec.Cmd
+}
+
+func startRestartableMemcached(t *testing.T) *restartableMemcached {
+	t.Helper()
+	s := &restartableMemcached{t: t, bin: memcachedBinary(t), addr: closedLoopbackAddr(t)}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *restartableMemcached) start() {
+	s.t.Helper()
+	_, port, _ := net.SplitHostPort(s.addr)
+	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-c", "256"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root")
+	}
+	s.cmd = exec.Command(s.bin, args...)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start %s: %v", s.bin, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte("version\r\n"))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			_ = c.Close()
+			if strings.HasPrefix(line, "VERSION") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			s.t.Fatalf("memcached on %s did not answer within 10s", s.addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *restartableMemcached) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+func (s *restartableMemcached) restart() {
+	s.t.Helper()
+	s.stop()
+	s.start()
+}
+
+// fillPool leaves several idle connections in c's pool, as a busy process
+// has: concurrent calls each take a connection of their own.
+func fillPool(t *testing.T, c *memcache.Client) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range 2 * c.MaxIdleConns {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := c.Get(fmt.Sprintf("pool-%d", i)); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+					t.Errorf("filling the pool: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestMemcachedMutexRestartedServer restarts memcached between lock calls:
+// the client's pooled connections are dead, and the mutex must not fail
+// because of them (it sends the command again on a new connection).
+func TestMemcachedMutexRestartedServer(t *testing.T) {
+	srv := startRestartableMemcached(t)
+	c := memcache.New(srv.addr)
+	c.Timeout = 2 * time.Second
+	c.MaxIdleConns = 4
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := testContext(t, time.Minute)
+	key := uniqueKey(t)
+	m := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: 10 * time.Second})
+
+	fillPool(t, c)
+	srv.restart()
+	if got, err := m.Acquire(ctx, false); err != nil || !got {
+		t.Fatalf("Acquire after a restart = %v, %v; want the lock", got, err)
+	}
+
+	fillPool(t, c)
+	srv.restart() // the lock item is gone with the old process
+	if got, err := m.Locked(ctx); err != nil || got {
+		t.Fatalf("Locked after a restart = %v, %v; want false, nil", got, err)
+	}
+	fillPool(t, c)
+	srv.restart()
+	if err := m.Extend(ctx); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("Extend after a restart = %v; want ErrLockLost, not a connection error", err)
+	}
+
+	mustAcquire(t, m, true)
+	fillPool(t, c)
+	srv.restart()
+	if err := m.Release(ctx); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("Release after a restart = %v; want ErrLockLost, not a connection error", err)
+	}
+
+	// With a live lock item: the restart kills the pool, a second client
+	// puts the item back on the new process, and Extend and Release must
+	// reach it through the first client's dead connections.
+	mustAcquire(t, m, false)
+	token, err := m.h.current(m.LockKey(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := func() {
+		t.Helper()
+		fresh := memcache.New(srv.addr)
+		defer fresh.Close()
+		if err := fresh.Set(&memcache.Item{Key: m.LockKey(), Value: []byte(token), Expiration: 30}); err != nil {
+			t.Fatalf("restoring the lock item: %v", err)
+		}
+	}
+	fillPool(t, c)
+	srv.restart()
+	restore()
+	if err := m.Extend(ctx); err != nil {
+		t.Fatalf("Extend of a live lock after a restart = %v", err)
+	}
+	fillPool(t, c)
+	srv.restart()
+	restore()
+	if err := m.Release(ctx); err != nil {
+		t.Fatalf("Release of a live lock after a restart = %v", err)
+	}
+	if got, err := m.Locked(ctx); err != nil || got {
+		t.Fatalf("Locked after Release = %v, %v", got, err)
 	}
 }

@@ -172,6 +172,8 @@ func runChild(role string) int {
 			return 2
 		}
 		return 0
+	case "lease":
+		return leaseChild()
 	}
 	fmt.Fprintln(os.Stderr, "unknown child role", role)
 	return 2

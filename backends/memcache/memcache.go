@@ -22,18 +22,25 @@
 // time, format version, then the serializer's bytes), so any process using
 // the same region settings reads them, and bytes that do not parse read as
 // absent. Keys are spread over the servers by gomemcache's selector (CRC-32
-// of the key modulo the number of servers, or any memcache.ServerSelector
-// given in Options). The region's dogpile lock becomes a memcached lock
-// (lockmutex.MemcachedMutex) shared by every process using the servers,
-// unless distributed_lock is false.
+// of the key modulo the number of servers), by consistent hashing
+// (server_selector: ketama, see KetamaSelector), or by any
+// memcache.ServerSelector given in Options. The region's dogpile lock
+// becomes a memcached lock (lockmutex.MemcachedMutex) shared by every
+// process using the servers, unless distributed_lock is false.
 //
 // The arguments of the memcached backend:
 //
 //	url                    server addresses, a list or a comma-separated
 //	                       string ("host:port", or a Unix socket path); required
+//	server_selector        how keys are spread over the servers: "modulo"
+//	                       (default, gomemcache's CRC-32 modulo the number of
+//	                       servers) or "ketama" (consistent hashing: adding or
+//	                       removing one of N servers moves about 1/N of the keys)
 //	memcached_expire_time  server-side lifetime of every value written
 //	                       (seconds or a Go duration; 0 = none, the default).
-//	                       Set it longer than the region's expiration time.
+//	                       Set it longer than the region's expiration time,
+//	                       and the same in every process: it applies to a
+//	                       region.NewSharedInvalidation record too.
 //	distributed_lock       true (default): the dogpile lock is a memcached
 //	                       lock; false: the region's in-process lock
 //	lock_timeout           lifetime of a lock item, so a crashed holder blocks
@@ -139,9 +146,18 @@ type Options struct {
 	// path). Required, unless Selector is given.
 	Servers []string
 
+	// ServerSelector names how keys are spread over Servers
+	// (server_selector): SelectorModulo ("modulo", gomemcache's CRC-32
+	// modulo the number of servers; also what "" means) or SelectorKetama
+	// ("ketama", consistent hashing with KetamaSelector, so adding or
+	// removing one of N servers moves about 1/N of the keys). Ignored when
+	// Selector is given.
+	ServerSelector string
+
 	// Selector, when not nil, picks the server for each key instead of
-	// gomemcache's default (CRC-32 modulo the number of Servers), for
-	// example a consistent-hashing selector. Servers is then ignored.
+	// the one named by ServerSelector (for example a KetamaSelector whose
+	// servers the program changes at run time with SetServers). Servers
+	// and ServerSelector are then ignored.
 	Selector gomemcache.ServerSelector
 
 	// ExpireTime is the server-side lifetime of every value written
@@ -187,6 +203,12 @@ func OptionsFromArguments(args region.Arguments) (Options, error) {
 	var o Options
 	var err error
 	if o.Servers, err = args.Strings("url", nil); err != nil {
+		return o, err
+	}
+	if o.ServerSelector, err = args.String("server_selector", ""); err != nil {
+		return o, err
+	}
+	if err := checkSelector(o.ServerSelector, args["server_selector"]); err != nil {
 		return o, err
 	}
 	if o.ExpireTime, err = args.Duration("memcached_expire_time", 0); err != nil {
@@ -254,11 +276,13 @@ func New(opts Options) (*Backend, error) {
 		if len(opts.Servers) == 0 {
 			return nil, fmt.Errorf("%w: give the server addresses in the url argument", ErrNoServers)
 		}
-		sl := new(gomemcache.ServerList)
-		if err := sl.SetServers(opts.Servers...); err != nil {
+		if err := checkSelector(opts.ServerSelector, opts.ServerSelector); err != nil {
+			return nil, err
+		}
+		var err error
+		if sel, err = newSelector(opts.ServerSelector, opts.Servers); err != nil {
 			return nil, &region.ArgumentError{Name: "url", Value: opts.Servers, Want: "memcached server addresses (host:port)", Err: err}
 		}
-		sel = sl
 	}
 	c := gomemcache.NewFromSelector(sel)
 	c.Timeout = opts.SocketTimeout
@@ -272,6 +296,28 @@ func New(opts Options) (*Backend, error) {
 	}
 	b.expire = expirationSeconds(opts.ExpireTime)
 	return b, nil
+}
+
+// checkSelector reports an unknown server_selector (given as v), naming
+// the valid ones.
+func checkSelector(name string, v any) error {
+	if name == "" || slices.Contains(selectorNames, name) {
+		return nil
+	}
+	return &region.ArgumentError{Name: "server_selector", Value: v,
+		Want: fmt.Sprintf("a server selector: %q (the default: CRC-32 modulo the number of servers) or %q (consistent hashing)", SelectorModulo, SelectorKetama)}
+}
+
+// newSelector builds the named selector (checked) over servers.
+func newSelector(name string, servers []string) (gomemcache.ServerSelector, error) {
+	if name == SelectorKetama {
+		return NewKetamaSelector(servers...)
+	}
+	sl := new(gomemcache.ServerList)
+	if err := sl.SetServers(servers...); err != nil {
+		return nil, err
+	}
+	return sl, nil
 }
 
 // expirationSeconds converts a lifetime to memcached's expiration field:

@@ -60,6 +60,10 @@ func TestGenericSuite(t *testing.T) {
 		s := threeServers(t)
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": strings.Join(s, ","), "socket_timeout": 2})
 	})
+	t.Run("ThreeServersKetama", func(t *testing.T) {
+		s := threeServers(t)
+		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": s, "server_selector": "ketama", "socket_timeout": 2})
+	})
 	t.Run("ThreeServersInProcessLock", func(t *testing.T) {
 		s := threeServers(t)
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": s, "distributed_lock": false})
