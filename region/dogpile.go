@@ -599,9 +599,16 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		})
 	}
 	if len(toCreate) > 0 {
+		stops := make([]func(), len(held))
+		for i, m := range held {
+			stops[i] = r.startLease(ctx, "", m)
+		}
 		start := time.Now()
 		values, err := creator(ctx, slices.Clone(toCreate))
 		took := time.Since(start)
+		for _, stop := range stops {
+			stop()
+		}
 		s.observeCreation(ctx, strings.Join(toCreate, " "), took, err)
 		if err != nil {
 			return nil, err

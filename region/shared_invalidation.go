@@ -27,6 +27,12 @@ type SharedInvalidationOptions struct {
 // this only as a recipe). Reads of the record are cached for CacheFor and
 // refreshed by a background goroutine, so the hit path costs one atomic
 // load. Close the region (or the strategy) to stop the goroutine.
+//
+// Values are judged by their creation time against the invalidation time,
+// which come from different hosts: keep the hosts' clocks in step (NTP),
+// as any shared-timestamp scheme needs. A record that disappears from the
+// backend is written back by the next process that refreshes and still
+// remembers it.
 type SharedInvalidation struct {
 	region *Region
 	opts   SharedInvalidationOptions
@@ -107,6 +113,12 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 		return
 	}
 	if !ok {
+		// The record is gone (evicted, expired, server restarted or moved):
+		// put back the one this process knows, so the invalidation outlives
+		// it for as long as any process remembers it.
+		if cur := s.mark.Load(); cur != nil && cur.at != 0 {
+			s.write(ctx, st, *cur)
+		}
 		return
 	}
 	rec, err := payloadAs[invalidationRecord](s.opts.Key, cv.Payload)
@@ -131,7 +143,11 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	cv := CachedValue{Payload: invalidationRecord{At: now.UnixNano(), Hard: hard}, Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
+	s.write(ctx, st, invalidationMark{at: now.UnixNano(), hard: hard})
+}
+
+func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) {
+	cv := CachedValue{Payload: invalidationRecord{At: m.at, Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
 		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("writing the shared invalidation record: %w", err))
 	}

@@ -98,3 +98,33 @@ func TestLocalInvalidationStaysLocal(t *testing.T) {
 		t.Fatal("a local invalidation reached another region")
 	}
 }
+
+func TestSharedInvalidationRecordRewritten(t *testing.T) {
+	a := sharedRegion(t, "rewrite-a", 50*time.Millisecond)
+	ctx := context.Background()
+	key := "rewrite:" + t.Name()
+	if err := a.Set(ctx, key, "v"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	a.Invalidate(true)
+	// The record vanishes (evicted, say); a refresh writes it back.
+	if err := sharedStore.Delete(ctx, "inv:"+t.Name()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, ok, _ := sharedStore.GetSerialized(ctx, "inv:"+t.Name()); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lost invalidation record was not written back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A region that starts now still honours the invalidation.
+	b := sharedRegion(t, "rewrite-b", 50*time.Millisecond)
+	if _, ok, _ := b.Get(ctx, key); ok {
+		t.Fatal("a new region read a value invalidated before the record was lost")
+	}
+}
