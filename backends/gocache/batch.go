@@ -1,0 +1,149 @@
+package gocache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/redis/go-redis/v9"
+)
+
+// Batch operations on the client under a store, which gocache's
+// StoreInterface does not offer.
+type (
+	multiGetter interface {
+		// getMulti returns the bytes of the keys present.
+		getMulti(ctx context.Context, keys []string) (map[string][]byte, error)
+	}
+	multiSetter interface {
+		// setMulti stores every value; on error it names a key involved.
+		setMulti(ctx context.Context, m map[string][]byte) (string, error)
+	}
+	multiDeleter interface {
+		// deleteMulti removes keys; on error it names a key involved.
+		deleteMulti(ctx context.Context, keys []string) (string, error)
+	}
+)
+
+// redisBatch uses MGET and DEL on a single-node client, pipelines on
+// cluster and ring clients (whose keys may live on different nodes), and a
+// pipeline of SET commands for SetMulti everywhere.
+type redisBatch struct {
+	client redis.UniversalClient
+	exp    time.Duration
+}
+
+func (r *redisBatch) single() (*redis.Client, bool) {
+	c, ok := r.client.(*redis.Client)
+	return c, ok
+}
+
+func (r *redisBatch) getMulti(ctx context.Context, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	if c, ok := r.single(); ok {
+		vals, err := c.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			switch x := v.(type) {
+			case string:
+				out[keys[i]] = []byte(x)
+			case nil: // absent
+			default:
+				return nil, fmt.Errorf("redis MGET returned a %T for %q", v, keys[i])
+			}
+		}
+		return out, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	for i, cmd := range cmds {
+		data, err := cmd.Bytes()
+		switch {
+		case err == nil:
+			out[keys[i]] = data
+		case !errors.Is(err, redis.Nil):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (r *redisBatch) setMulti(ctx context.Context, m map[string][]byte) (string, error) {
+	keys := slices.Sorted(maps.Keys(m))
+	cmds := make([]*redis.StatusCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Set(ctx, k, m[k], r.exp)
+		}
+		return nil
+	})
+	if err != nil {
+		for i, cmd := range cmds {
+			if cmd.Err() != nil {
+				return keys[i], cmd.Err()
+			}
+		}
+		return keys[0], err
+	}
+	return "", nil
+}
+
+func (r *redisBatch) deleteMulti(ctx context.Context, keys []string) (string, error) {
+	if c, ok := r.single(); ok {
+		if err := c.Del(ctx, keys...).Err(); err != nil {
+			return keys[0], err
+		}
+		return "", nil
+	}
+	cmds := make([]*redis.IntCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Del(ctx, k)
+		}
+		return nil
+	})
+	if err != nil {
+		for i, cmd := range cmds {
+			if cmd.Err() != nil {
+				return keys[i], cmd.Err()
+			}
+		}
+		return keys[0], err
+	}
+	return "", nil
+}
+
+// memcacheBatch uses memcached's multi-get (one request per server).
+// memcached has no multi-set or multi-delete, so those stay per key.
+type memcacheBatch struct {
+	client *memcache.Client
+}
+
+func (m *memcacheBatch) getMulti(ctx context.Context, keys []string) (map[string][]byte, error) {
+	if err := ctx.Err(); err != nil { // gomemcache takes no context
+		return nil, err
+	}
+	items, err := m.client.GetMulti(keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(items))
+	for k, it := range items {
+		out[k] = it.Value
+	}
+	return out, nil
+}

@@ -1,0 +1,550 @@
+package gocache_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// The dogpile mutex suite on the Redis mutex, reached through the
+// gocache.redis backend's GetMutex.
+func TestRedisMutexSuite(t *testing.T) {
+	addr := redisAddr(t)
+	r := newRegion(t, "gocache.redis", region.Arguments{"addr": addr, "lock_timeout": 10})
+	b := r.Backend()
+	ctx := testCtx(t)
+	if _, ok := b.GetMutex("k").(*lockmutex.RedisMutex); !ok {
+		t.Fatalf("GetMutex = %T; want *lockmutex.RedisMutex", b.GetMutex("k"))
+	}
+
+	t.Run("AcquireRelease", func(t *testing.T) {
+		k := uniqueKey(t, "k")
+		m := b.GetMutex(k)
+		if ok, err := m.Acquire(ctx, true); err != nil || !ok {
+			t.Fatalf("Acquire = %v, %v", ok, err)
+		}
+		if locked, err := m.Locked(ctx); err != nil || !locked {
+			t.Fatalf("Locked while held = %v, %v", locked, err)
+		}
+		if err := m.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if locked, err := m.Locked(ctx); err != nil || locked {
+			t.Fatalf("Locked after Release = %v, %v", locked, err)
+		}
+		if err := m.Release(ctx); !errors.Is(err, lockmutex.ErrNotHeld) {
+			t.Fatalf("second Release: %v; want ErrNotHeld", err)
+		}
+	})
+
+	t.Run("TryAcquireFailsWhileHeld", func(t *testing.T) {
+		k := uniqueKey(t, "k")
+		holder := b.GetMutex(k)
+		if ok, err := holder.Acquire(ctx, false); err != nil || !ok {
+			t.Fatalf("Acquire = %v, %v", ok, err)
+		}
+		other := b.GetMutex(k)
+		for range 3 {
+			if ok, err := other.Acquire(ctx, false); err != nil || ok {
+				t.Fatalf("Acquire(wait=false) while held = %v, %v; want false", ok, err)
+			}
+		}
+		// A waiting Acquire gives up when its context ends.
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if ok, err := other.Acquire(wctx, true); ok || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("waiting Acquire = %v, %v; want context.DeadlineExceeded", ok, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("waiting Acquire returned after %v", d)
+		}
+		// Another mutex value cannot release the holder's lock.
+		if err := other.Release(ctx); !errors.Is(err, lockmutex.ErrNotHeld) {
+			t.Fatalf("Release by a non-holder: %v; want ErrNotHeld", err)
+		}
+		if err := holder.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := other.Acquire(ctx, false); err != nil || !ok {
+			t.Fatalf("Acquire after Release = %v, %v", ok, err)
+		}
+		if err := other.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("ReleaseWakesWaiter", func(t *testing.T) {
+		k := uniqueKey(t, "k")
+		holder := b.GetMutex(k)
+		if ok, err := holder.Acquire(ctx, false); err != nil || !ok {
+			t.Fatalf("Acquire = %v, %v", ok, err)
+		}
+		got := make(chan time.Time, 1)
+		go func() {
+			m := b.GetMutex(k)
+			if ok, err := m.Acquire(ctx, true); err != nil || !ok {
+				t.Errorf("waiter Acquire = %v, %v", ok, err)
+			}
+			got <- time.Now()
+			_ = m.Release(ctx)
+		}()
+		time.Sleep(150 * time.Millisecond)
+		released := time.Now()
+		if err := holder.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		at := <-got
+		if at.Before(released) {
+			t.Fatal("the waiter got the lock before it was released")
+		}
+		if d := at.Sub(released); d > 2*time.Second {
+			t.Fatalf("the waiter got the lock %v after release", d)
+		}
+	})
+
+	t.Run("ThreadedMutualExclusion", func(t *testing.T) {
+		k := uniqueKey(t, "k")
+		rc := newRedisClient(t)
+		counter := k + ":counter"
+		var inside, overlaps atomic.Int32
+		var wg sync.WaitGroup
+		const goroutines, rounds = 10, 10
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range rounds {
+					m := b.GetMutex(k)
+					if ok, err := m.Acquire(ctx, true); err != nil || !ok {
+						t.Errorf("Acquire = %v, %v", ok, err)
+						return
+					}
+					if inside.Add(1) > 1 {
+						overlaps.Add(1)
+					}
+					// A read-modify-write that loses updates unless exclusive.
+					n, _ := rc.Get(ctx, counter).Int()
+					time.Sleep(time.Millisecond)
+					rc.Set(ctx, counter, n+1, time.Minute)
+					inside.Add(-1)
+					if err := m.Release(ctx); err != nil {
+						t.Errorf("Release: %v", err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if o := overlaps.Load(); o != 0 {
+			t.Fatalf("%d overlapping holders", o)
+		}
+		if n, err := rc.Get(ctx, counter).Int(); err != nil || n != goroutines*rounds {
+			t.Fatalf("counter = %d, %v; want %d (updates were lost)", n, err, goroutines*rounds)
+		}
+	})
+
+	t.Run("IndependentKeys", func(t *testing.T) {
+		k1, k2 := uniqueKey(t, "k1"), uniqueKey(t, "k2")
+		m1 := b.GetMutex(k1)
+		if ok, err := m1.Acquire(ctx, false); err != nil || !ok {
+			t.Fatalf("Acquire k1 = %v, %v", ok, err)
+		}
+		if locked, err := b.GetMutex(k2).Locked(ctx); err != nil || locked {
+			t.Fatalf("k2 Locked while only k1 is held = %v, %v", locked, err)
+		}
+		m2 := b.GetMutex(k2)
+		if ok, err := m2.Acquire(ctx, false); err != nil || !ok {
+			t.Fatalf("Acquire k2 while k1 is held = %v, %v; want true", ok, err)
+		}
+		if err := m1.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if locked, err := b.GetMutex(k2).Locked(ctx); err != nil || !locked {
+			t.Fatalf("releasing k1 released k2: %v, %v", locked, err)
+		}
+		if err := m2.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("TwoRegionsOneKey", func(t *testing.T) {
+		// Regions with their own clients exclude each other like processes.
+		other := newRegion(t, "gocache.redis", region.Arguments{"addr": addr})
+		k := uniqueKey(t, "k")
+		inside := make(chan struct{})
+		release := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.GetOrCreate(ctx, k, func(context.Context) (any, error) {
+				close(inside)
+				<-release
+				return "first", nil
+			})
+			done <- err
+		}()
+		<-inside
+		if locked, err := other.KeyIsLocked(ctx, k); err != nil || !locked {
+			t.Fatalf("other region: KeyIsLocked = %v, %v; want true", locked, err)
+		}
+		got := make(chan any, 1)
+		go func() {
+			v, err := other.GetOrCreate(ctx, k, func(context.Context) (any, error) { return "second", nil })
+			if err != nil {
+				t.Error(err)
+			}
+			got <- v
+		}()
+		time.Sleep(100 * time.Millisecond)
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if v := <-got; v != "first" {
+			t.Fatalf("the waiting region got %v; want the first region's value", v)
+		}
+	})
+}
+
+// A lock holder killed with SIGKILL blocks others until its lock times
+// out, and not after.
+func TestRedisLockHolderKilled(t *testing.T) {
+	addr := redisAddr(t)
+	const timeout = 2 * time.Second
+	r := newRegion(t, "gocache.redis", region.Arguments{"addr": addr, "lock_timeout": timeout})
+	ctx := testCtx(t)
+	key := uniqueKey(t, "k")
+
+	cmd, lines := startChild(t, roleHoldLock, childArgs{Redis: addr, Key: key, LockTimeout: timeout})
+	before := parseUnixNano(t, awaitLine(t, lines, "LOCKED ", 60*time.Second))
+	reported := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child state %v; want killed by SIGKILL", cmd.ProcessState)
+	}
+
+	if locked, err := r.KeyIsLocked(ctx, key); err != nil || !locked {
+		t.Fatalf("KeyIsLocked after the holder died = %v, %v; want true until the timeout", locked, err)
+	}
+	if ok, err := r.Backend().GetMutex(key).Acquire(ctx, false); err != nil || ok {
+		t.Fatalf("Acquire(wait=false) right after the holder died = %v, %v; want false", ok, err)
+	}
+
+	var createdAt time.Time
+	v, err := r.GetOrCreate(ctx, key, func(context.Context) (any, error) {
+		createdAt = time.Now()
+		return "taken over", nil
+	})
+	if err != nil || v != "taken over" {
+		t.Fatalf("GetOrCreate = %v, %v", v, err)
+	}
+	if earliest := before.Add(timeout); createdAt.Before(earliest) {
+		t.Fatalf("lock taken over %v before the dead holder's timeout", earliest.Sub(createdAt))
+	}
+	// A blocking Acquire retries at most every DefaultMaxRetryDelay.
+	if latest := reported.Add(timeout + lockmutex.DefaultMaxRetryDelay + time.Second); createdAt.After(latest) {
+		t.Fatalf("lock taken over %v after the dead holder's timeout", createdAt.Sub(reported.Add(timeout)))
+	}
+	t.Logf("holder locked at %v; taken over %v later (timeout %v)", before.Format(time.StampMicro), createdAt.Sub(before), timeout)
+	if locked, err := r.KeyIsLocked(ctx, key); err != nil || locked {
+		t.Fatalf("KeyIsLocked after the takeover = %v, %v", locked, err)
+	}
+}
+
+// Cross-process dogpile: 4 processes x 50 goroutines on one key. At most one
+// creator runs at a time across all of them (a canary key each creator
+// must SETNX proves it), and every caller gets a value.
+func TestRedisCrossProcessDogpile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	addr := redisAddr(t)
+	rc := newRedisClient(t)
+	ctx := testCtx(t)
+	key := uniqueKey(t, "k")
+	const procs, goroutines = 4, 50
+	a := childArgs{
+		Redis:       addr,
+		Keys:        []string{key},
+		LockTimeout: 20 * time.Second,
+		Expiration:  200 * time.Millisecond,
+		Goroutines:  goroutines,
+		Duration:    4 * time.Second,
+		StartAt:     time.Now().Add(5 * time.Second), // all processes start together
+		CreateTime:  30 * time.Millisecond,
+	}
+	type child struct {
+		cmd   *exec.Cmd
+		lines <-chan string
+	}
+	var children []child
+	for range procs {
+		cmd, lines := startChild(t, roleDogpile, a)
+		children = append(children, child{cmd, lines})
+	}
+	var total childReport
+	pids := map[int]bool{}
+	for _, c := range children {
+		line := awaitLine(t, c.lines, "REPORT ", 2*time.Minute)
+		if err := c.cmd.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+		var rep childReport
+		if err := json.Unmarshal([]byte(line), &rep); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("process %d: %d calls, %d creations", rep.PID, rep.Calls, rep.Creations)
+		pids[rep.PID] = true
+		total.Calls += rep.Calls
+		total.Creations += rep.Creations
+		total.Overlaps += rep.Overlaps
+		total.NoValue += rep.NoValue
+		total.Errors = append(total.Errors, rep.Errors...)
+	}
+	if len(pids) != procs {
+		t.Fatalf("%d distinct processes reported; want %d", len(pids), procs)
+	}
+	if total.Overlaps != 0 {
+		t.Errorf("%d creators found another creator running (canary SETNX failed)", total.Overlaps)
+	}
+	if len(total.Errors) > 0 {
+		t.Errorf("callers got errors: %q", total.Errors)
+	}
+	if total.NoValue != 0 {
+		t.Errorf("%d calls returned no value", total.NoValue)
+	}
+	if total.Calls < procs*goroutines || total.Creations < 2 {
+		t.Errorf("%d calls and %d creations; want every goroutine to call and values to be regenerated", total.Calls, total.Creations)
+	}
+	if n, err := rc.Exists(ctx, "canary:"+key).Result(); err != nil || n != 0 {
+		t.Errorf("canary left behind: %v, %v", n, err)
+	}
+	t.Logf("%d processes x %d goroutines: %d calls, %d creations, no overlap", procs, goroutines, total.Calls, total.Creations)
+}
+
+// privateRedis is a redis-server this test starts, stops and restarts on
+// its own loopback port, so it never disturbs the shared test server.
+type privateRedis struct {
+	t    *testing.T
+	bin  string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startPrivateRedis(t *testing.T) *privateRedis {
+	t.Helper()
+	bin := os.Getenv(envRedisBin)
+	if bin == "" {
+		bin, _ = exec.LookPath("redis-server")
+	}
+	if bin == "" {
+		msg := "no redis-server binary (DOGPILE_REDIS_BIN unset and none in PATH); " + startServersHint
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	p := &privateRedis{t: t, bin: bin, port: port, dir: t.TempDir()}
+	p.start()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *privateRedis) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
+
+func (p *privateRedis) start() {
+	p.t.Helper()
+	p.cmd = exec.Command(p.bin, "--port", strconv.Itoa(p.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", p.dir, "--protected-mode", "yes")
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: p.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("private redis-server on %s did not answer", p.addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *privateRedis) stop() {
+	if p.cmd == nil || p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *privateRedis) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// Redis stopped mid-run: every call fails within the socket timeout (a
+// region with strict backend errors; a default region serves the creator's
+// value instead), no goroutine is left behind, and the region recovers once
+// Redis is back. Then the same with a server that hangs (SIGSTOP).
+func TestRedisOutage(t *testing.T) {
+	srv := startPrivateRedis(t)
+	leaks := goleak.IgnoreCurrent()
+	const sock = 500 * time.Millisecond
+	// Scheduling slack on a loaded machine (and under -race).
+	const slack = 300 * time.Millisecond
+	ctx := testCtx(t)
+	args := region.Arguments{"addr": srv.addr(), "socket_timeout": sock, "lock_timeout": 2}
+	r := region.New("outage", region.WithStrictBackendErrors())
+	if err := r.Configure("gocache.redis", region.WithExpirationTime(time.Minute), region.WithArguments(args)); err != nil {
+		t.Fatal(err)
+	}
+	var reported atomic.Int32
+	open := region.New("fail-open", region.WithErrorHandler(func(context.Context, string, error) { reported.Add(1) }))
+	if err := open.Configure("gocache.redis", region.WithExpirationTime(time.Minute), region.WithArguments(args)); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]func() error{
+		"Get":      func() error { _, _, err := r.Get(ctx, "k"); return err },
+		"GetMulti": func() error { _, err := r.GetMulti(ctx, []string{"k", "k2"}); return err },
+		"Set":      func() error { return r.Set(ctx, "k", "v") },
+		"SetMulti": func() error { return r.SetMulti(ctx, map[string]any{"k": 1, "k2": 2}) },
+		"Delete":   func() error { return r.Delete(ctx, "k") },
+		"DeleteMulti": func() error {
+			return r.DeleteMulti(ctx, []string{"k", "k2"})
+		},
+		"GetOrCreate": func() error {
+			_, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "v", nil })
+			return err
+		},
+		"KeyIsLocked": func() error { _, err := r.KeyIsLocked(ctx, "k"); return err },
+	}
+	// A fail-open region's GetOrCreate gives the creator's value: its read,
+	// lock and write each fail within the socket timeout.
+	failOpen := func(when string) {
+		t.Helper()
+		before := reported.Load()
+		start := time.Now()
+		v, err := open.GetOrCreate(ctx, "open-k", func(context.Context) (any, error) { return "made", nil })
+		took := time.Since(start)
+		if err != nil || v != "made" {
+			t.Errorf("%s: fail-open GetOrCreate = %v, %v; want the creator's value", when, v, err)
+		}
+		if took > 3*sock+slack {
+			t.Errorf("%s: fail-open GetOrCreate took %v; want within 3 socket timeouts", when, took)
+		}
+		if reported.Load() == before {
+			t.Errorf("%s: the fail-open region reported no error", when)
+		}
+		t.Logf("%s: fail-open GetOrCreate served the creator's value after %v", when, took.Round(time.Millisecond))
+	}
+	allWork := func(when string) {
+		t.Helper()
+		for name, op := range ops {
+			if err := op(); err != nil {
+				t.Fatalf("%s: %s: %v", when, name, err)
+			}
+		}
+	}
+	allFail := func(when string, within time.Duration) {
+		t.Helper()
+		for name, op := range ops {
+			start := time.Now()
+			err := op()
+			took := time.Since(start)
+			if err == nil {
+				t.Errorf("%s: %s succeeded", when, name)
+				continue
+			}
+			if took > within {
+				t.Errorf("%s: %s failed after %v; want within %v (%v)", when, name, took, within, err)
+			}
+			t.Logf("%s: %s failed after %v: %v", when, name, took.Round(time.Millisecond), err)
+		}
+	}
+	allWork("before the outage")
+	if err := r.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := r.Get(ctx, "k"); err != nil || v != "v" {
+		t.Fatalf("Get = %v, %v", v, err)
+	}
+
+	srv.stop()
+	allFail("server stopped", sock+slack)
+	failOpen("server stopped")
+
+	srv.start()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, _, err := r.Get(ctx, "k"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the region did not recover within 10s of the restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	allWork("after the restart")
+
+	// A hung server: connections open, replies never come.
+	srv.signal(syscall.SIGSTOP)
+	allFail("server hung", sock+slack)
+	failOpen("server hung")
+	srv.signal(syscall.SIGCONT)
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if _, _, err := r.Get(ctx, "k"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the region did not recover within 10s of SIGCONT")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	allWork("after SIGCONT")
+
+	if v, err := open.GetOrCreate(ctx, "open-k", func(context.Context) (any, error) { return "again", nil }); err != nil || v != "again" {
+		t.Fatalf("fail-open region after recovery: %v, %v", v, err)
+	}
+	for _, reg := range []*region.Region{r, open} {
+		if err := reg.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goleak.VerifyNone(t, leaks)
+}
