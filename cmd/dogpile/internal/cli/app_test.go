@@ -1,0 +1,470 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/region"
+)
+
+func TestStoreRoundTripMemory(t *testing.T) {
+	a, _, _ := app()
+	defer a.Close()
+	if _, errOut, code := runApp(t, a, "set", "user:42", `{"name": "Ada", "admin": true, "visits": 3, "score": 1.5}`); code != 0 {
+		t.Fatalf("set: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := runApp(t, a, "get", "user:42")
+	if code != 0 {
+		t.Fatalf("get: exit %d: %s", code, errOut)
+	}
+	if out != `{"admin":true,"name":"Ada","score":1.5,"visits":3}`+"\n" {
+		t.Errorf("get printed %q", out)
+	}
+	out, _, code = runApp(t, a, "get", "--meta", "user:42")
+	var meta valueMeta
+	if err := json.Unmarshal([]byte(out), &meta); err != nil || code != 0 {
+		t.Fatalf("get --meta: exit %d, %q: %v", code, out, err)
+	}
+	if meta.Key != "user:42" || meta.Backend != "memory" || meta.FormatVersion != region.ValueVersion || meta.AgeSeconds < 0 || meta.AgeSeconds > 5 {
+		t.Errorf("get --meta: %+v", meta)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, meta.CreatedAt); err != nil {
+		t.Errorf("created_at %q: %v", meta.CreatedAt, err)
+	}
+	if _, errOut, code := runApp(t, a, "delete", "user:42"); code != 0 {
+		t.Fatalf("delete: exit %d: %s", code, errOut)
+	}
+	out, errOut, code = runApp(t, a, "get", "user:42")
+	if code != ExitNegative || out != "" || !strings.Contains(errOut, `key "user:42" not found`) {
+		t.Errorf("get after delete: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// Deleting an absent key is fine.
+	if _, _, code := runApp(t, a, "delete", "user:42"); code != 0 {
+		t.Errorf("delete of an absent key: exit %d", code)
+	}
+	// Values from standard input.
+	a.Stdin = strings.NewReader(`[1, 2, "three"]`)
+	if _, errOut, code := runApp(t, a, "set", "list", "-"); code != 0 {
+		t.Fatalf("set -: exit %d: %s", code, errOut)
+	}
+	if out, _, _ := runApp(t, a, "get", "list"); out != `[1,2,"three"]`+"\n" {
+		t.Errorf("get list: %q", out)
+	}
+}
+
+func TestStoreExpiration(t *testing.T) {
+	a, _, _ := app()
+	defer a.Close()
+	exp := []string{"--backend", "memory", "--arg", "unused=1"}
+	cfg := writeFile(t, "short.ini", "[cache]\nbackend = memory\nexpiration_time = 0.2\n")
+	if _, errOut, code := runApp(t, a, "-c", cfg, "set", "k", `"v"`); code != 0 {
+		t.Fatal(errOut)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, _, code := runApp(t, a, "-c", cfg, "get", "k"); code != ExitNegative {
+		t.Errorf("expired value: exit %d, want 1", code)
+	}
+	if out, _, code := runApp(t, a, "-c", cfg, "get", "--ignore-expiration", "k"); code != 0 || out != "\"v\"\n" {
+		t.Errorf("get --ignore-expiration: exit %d, %q", code, out)
+	}
+	// Another store (other flags) is another region.
+	if _, _, code := runApp(t, a, append(exp, "get", "k")...); code != ExitNegative {
+		t.Errorf("other store: exit %d", code)
+	}
+}
+
+func TestLockInProcess(t *testing.T) {
+	a, out, errOut := app()
+	defer a.Close()
+	code := a.Run(t.Context(), []string{"lock", "report"})
+	if code != 0 || !strings.Contains(out.String(), `acquired lock for key "report" (in-process lock`) ||
+		!strings.Contains(out.String(), `released lock for key "report"`) {
+		t.Fatalf("lock: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out.Reset()
+	done := make(chan int)
+	go func() { done <- a.Run(context.Background(), []string{"lock", "--hold", "1500ms", "report"}) }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "holding it for 1.5s") })
+	if code := a.Run(t.Context(), []string{"lock", "report"}); code != ExitNegative {
+		t.Errorf("lock while held: exit %d, want 1", code)
+	}
+	if !strings.Contains(errOut.String(), `dogpile: lock for key "report" is held by someone else`) {
+		t.Errorf("stderr %q", errOut)
+	}
+	if code := a.Run(t.Context(), []string{"lock", "--check", "report"}); code != ExitNegative || !strings.Contains(out.String(), `key "report": locked`) {
+		t.Errorf("lock --check while held: exit %d, stdout %q", code, out)
+	}
+	if code := a.Run(t.Context(), []string{"lock", "--wait", "--timeout", "100ms", "report"}); code != ExitNegative ||
+		!strings.Contains(errOut.String(), "still held by someone else after 100ms") {
+		t.Errorf("lock --wait with a short timeout: exit %d, stderr %q", code, errOut)
+	}
+	if code := a.Run(t.Context(), []string{"lock", "--wait", "--timeout", "10s", "report"}); code != 0 {
+		t.Errorf("lock --wait: exit %d, stderr %q", code, errOut)
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("lock --hold: exit %d", code)
+	}
+	if code := a.Run(t.Context(), []string{"lock", "--check", "report"}); code != 0 || !strings.Contains(out.String(), `key "report": not locked`) {
+		t.Errorf("lock --check after release: exit %d, stdout %q", code, out)
+	}
+}
+
+func TestLockInterrupted(t *testing.T) {
+	a, out, _ := app()
+	defer a.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int)
+	go func() { done <- a.Run(ctx, []string{"lock", "--hold", "1m", "k"}) }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "holding it") })
+	cancel()
+	if code := <-done; code != ExitInterrupted || !strings.Contains(out.String(), "released lock") {
+		t.Errorf("exit %d, stdout %q", code, out)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestParseJSONValue(t *testing.T) {
+	for in, want := range map[string]any{
+		`"text"`:                         "text",
+		`12`:                             int64(12),
+		`-3`:                             int64(-3),
+		`1.5`:                            1.5,
+		`1e3`:                            1000.0,
+		`123456789012345678901234567890`: 1.2345678901234568e29,
+		`true`:                           true,
+		`null`:                           nil,
+		` {"a": [1, 2.5]} `:              map[string]any{"a": []any{int64(1), 2.5}},
+	} {
+		got, err := parseJSONValue(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("parseJSONValue(%s) = %#v, %v; want %#v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{``, `text`, `{"a": 1`, `1 2`, `"a" "b"`} {
+		if _, err := parseJSONValue(bad); err == nil {
+			t.Errorf("parseJSONValue(%q): no error", bad)
+		}
+	}
+}
+
+func TestBackendsCommand(t *testing.T) {
+	region.RegisterBackend("test.plugin", func(region.Arguments) (region.Backend, error) { return nil, fmt.Errorf("no") })
+	a, _, _ := app()
+	out, _, code := runApp(t, a, "backends")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, name := range region.RegisteredBackends() {
+		if !strings.Contains(out, "\n"+name+"  (") && !strings.HasPrefix(out, name+"  (") {
+			t.Errorf("backends does not list %s", name)
+		}
+	}
+	for _, want := range []string{
+		"memcached  (shared: on the server, across processes)",
+		"memcached_expire_time", "default 0 (none)", "url", "required",
+		"test.plugin  (plugin)\n    plugin backend\n    (no documented arguments)",
+		"memory_serialized  (in this process)",
+		"no arguments",
+		"gocache.redis", "addr", "default 127.0.0.1:6379",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("backends output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = runApp(t, a, "backends", "--json")
+	var list struct {
+		Backends []backendDoc `json:"backends"`
+		Proxies  []string     `json:"proxies"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 {
+		t.Fatalf("backends --json: exit %d, %v", code, err)
+	}
+	if len(list.Backends) != len(region.RegisteredBackends()) || len(list.Proxies) != len(region.RegisteredProxies()) {
+		t.Errorf("backends --json lists %d backends and %d proxies; %d and %d registered",
+			len(list.Backends), len(list.Proxies), len(region.RegisteredBackends()), len(region.RegisteredProxies()))
+	}
+}
+
+// TestBackendDocsCoverModuleBackends keeps the argument table in step with
+// the backends: every backend this module registers is documented, and the
+// table names no backend that is not registered.
+func TestBackendDocsCoverModuleBackends(t *testing.T) {
+	registered := region.RegisteredBackends()
+	for _, name := range registered {
+		if name == "test.plugin" {
+			continue
+		}
+		if _, ok := docFor(name); !ok {
+			t.Errorf("backend %s is registered but not documented in backendDocs", name)
+		}
+	}
+	for _, d := range backendDocs {
+		if !slices.Contains(registered, d.Name) {
+			t.Errorf("backendDocs documents %s, which is not registered", d.Name)
+		}
+	}
+}
+
+// TestBackendDocsCoverArguments reads the backend packages' sources for
+// the argument names they read, and checks that each is documented for a
+// backend of that package, so `dogpile backends` follows new arguments.
+func TestBackendDocsCoverArguments(t *testing.T) {
+	read := regexp.MustCompile(`args\.(?:String|Int|Bool|Duration|Strings|Float|Has)\("([a-z_]+)"|args\["([a-z_]+)"\]|(?:positiveInt|keySet)\(args, "([a-z_]+)"`)
+	for dir, pkg := range map[string]string{"memory": memoryPkg, "memcache": memcachePkg, "gocache": gocachePkg} {
+		documented := map[string]bool{}
+		for _, d := range backendDocs {
+			if d.Package != pkg {
+				continue
+			}
+			for _, a := range d.Args {
+				for _, name := range strings.Split(a.Name, ", ") {
+					documented[name] = true
+				}
+			}
+		}
+		files, _ := filepath.Glob(filepath.Join("../../../../backends", dir, "*.go"))
+		if len(files) == 0 {
+			t.Fatalf("no sources for backends/%s", dir)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range read.FindAllStringSubmatch(string(src), -1) {
+				name := m[1] + m[2] + m[3]
+				if !documented[name] {
+					t.Errorf("backends/%s reads argument %q, which backendDocs does not document", dir, name)
+				}
+			}
+		}
+	}
+}
+
+func TestLoadStore(t *testing.T) {
+	ini := writeFile(t, "dogpile.ini", `
+; comment
+[DEFAULT]
+expiration_time = 30
+
+[cache]
+backend = memcached
+arguments.url = 127.0.0.1:11211, 127.0.0.1:11212
+Arguments.Socket_Timeout = 1.5
+arguments.password = a#b;c
+
+[oslo]
+backend = memcached
+expiration_time = 600
+backend_argument = url:127.0.0.1:11211
+backend_argument = distributed_lock:false
+
+[app:main]
+cache.backend = memory
+cache.expiration_time = 10
+other.key = x
+
+[empty]
+enabled = true
+`)
+	cases := []struct {
+		name string
+		f    storeFlags
+		want map[string]any
+		err  string
+	}{
+		{"default section", storeFlags{config: ini}, map[string]any{
+			"backend": "memcached", "expiration_time": "30", "arguments.url": "127.0.0.1:11211, 127.0.0.1:11212",
+			"arguments.socket_timeout": "1.5", "arguments.password": "a#b;c"}, ""},
+		{"oslo backend_argument", storeFlags{config: ini, section: "oslo"}, map[string]any{
+			"backend": "memcached", "expiration_time": "600", "arguments.url": "127.0.0.1:11211",
+			"arguments.distributed_lock": "false", "backend_argument": nil}, ""},
+		{"prefix", storeFlags{config: ini, section: "app:main", prefix: "cache."}, map[string]any{
+			"backend": "memory", "expiration_time": "10", "key": nil}, ""},
+		{"flags over the file", storeFlags{config: ini, backend: "gocache.memcache", args: []string{"url=127.0.0.1:1", "arguments.expiration=5"}},
+			map[string]any{"backend": "gocache.memcache", "arguments.url": "127.0.0.1:1", "arguments.expiration": "5"}, ""},
+		{"flags only", storeFlags{backend: "null"}, map[string]any{"backend": "null"}, ""},
+		{"nothing", storeFlags{}, map[string]any{"backend": "memory"}, ""},
+		{"missing file", storeFlags{config: filepath.Join(t.TempDir(), "nope.ini")}, nil, "nope.ini not found"},
+		{"unknown section", storeFlags{config: ini, section: "nope"}, nil, "has no section [nope] (sections: [cache], [oslo], [app:main], [empty])"},
+		{"DEFAULT is not a store", storeFlags{config: ini, section: "DEFAULT"}, nil, "has no section [DEFAULT]"},
+		{"no backend", storeFlags{config: ini, section: "empty"}, nil, `section [empty] in ` + ini + ` has no "backend" key`},
+		{"section without file", storeFlags{section: "cache"}, nil, "--section cache needs --config FILE"},
+		{"bad --arg", storeFlags{args: []string{"url"}}, nil, `--arg "url": want NAME=VALUE`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sc, err := loadStore(c.f)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("err = %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.want {
+				got, ok := sc.conf[k]
+				if v == nil {
+					if ok {
+						t.Errorf("%s = %v, want it absent", k, got)
+					}
+					continue
+				}
+				if got != v {
+					t.Errorf("%s = %#v, want %#v (conf %v)", k, got, v, sc.conf)
+				}
+			}
+		})
+	}
+	bad := writeFile(t, "bad.ini", "[cache]\nbackend_argument = nocolon\nbackend = memory\n")
+	if _, err := loadStore(storeFlags{config: bad}); err == nil || !strings.Contains(err.Error(), "want name:value") {
+		t.Errorf("bad backend_argument: %v", err)
+	}
+	broken := writeFile(t, "broken.ini", "[cache\nbackend = memory\n")
+	if _, err := loadStore(storeFlags{config: broken}); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("broken file: %v", err)
+	}
+}
+
+// TestExamples configures a region from every section of the example
+// files (no server needed: the backends connect on first use).
+func TestExamples(t *testing.T) {
+	files, err := filepath.Glob("../../../../examples/*.ini")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("examples: %v, %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sections []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "[") {
+				sections = append(sections, strings.Trim(strings.TrimSpace(line), "[]"))
+			}
+		}
+		for _, s := range sections {
+			sc, err := loadStore(storeFlags{config: f, section: s})
+			if err != nil {
+				t.Errorf("%s [%s]: %v", f, s, err)
+				continue
+			}
+			r, err := openRegion(sc, nil)
+			if err != nil {
+				t.Errorf("%s [%s]: %v", f, s, err)
+				continue
+			}
+			if doc, _ := docFor(sc.backend()); !doc.Shared {
+				t.Errorf("%s [%s]: backend %s is not shared", f, s, sc.backend())
+			}
+			if url, _ := sc.arg("url"); url != nil && !strings.Contains(fmt.Sprint(url), "127.0.0.1:2") {
+				t.Errorf("%s [%s]: url %v is not a test-services port", f, s, url)
+			}
+			r.Close()
+		}
+	}
+}
+
+func TestBenchThroughApp(t *testing.T) {
+	a, _, _ := app()
+	args := []string{"bench", "--duration", "1s", "-n", "20", "-k", "3", "--expiration", "250ms", "--progress", "always"}
+	out, errOut, code := runApp(t, a, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	t.Logf("\n%s", out)
+	for _, want := range []string{"20 goroutines x 1 process", `backend "memory"`, "cache-aside (go-cache)", "gocache loadable",
+		"region.GetOrCreate ", "region.GetOrCreate+async", "calls/key/window", "stale served", "p50", "p99", "max"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	// The bar went to stderr, the table alone to stdout.
+	if !strings.Contains(errOut, "[1/4]") || !strings.Contains(errOut, "[4/4]") {
+		t.Errorf("no progress bar on stderr: %q", errOut)
+	}
+	if strings.Contains(out, "[1/4]") {
+		t.Error("progress bar on stdout")
+	}
+	out, errOut, code = runApp(t, a, "bench", "--duration", "500ms", "-n", "10", "--strategies", "region", "--json")
+	var rep struct {
+		Backend string `json:"backend"`
+		Results []struct {
+			Strategy string `json:"strategy"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || errOut != "" {
+		t.Fatalf("bench --json: exit %d, stderr %q, %v\n%s", code, errOut, err, out)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Strategy != "region" || rep.Backend != "memory" {
+		t.Errorf("%+v", rep)
+	}
+}
+
+func TestErrorsThroughApp(t *testing.T) {
+	cfg := writeFile(t, "x.ini", "[cache]\nbackend = memory\n[other]\nbackend = nope\n")
+	mc := closedPort(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "/does/not/exist.ini", "get", "k"}, "config file /does/not/exist.ini not found"},
+		{[]string{"-c", cfg, "-s", "nope", "get", "k"}, "has no section [nope] (sections: [cache], [other])"},
+		{[]string{"-c", cfg, "-s", "other", "get", "k"}, `unknown backend "nope" (from [other] in ` + cfg + `); registered backends: `},
+		{[]string{"-b", "memcached", "-a", "url=" + mc, "get", "k"}, "cannot reach the memcached server at " + mc + " (socket_timeout 3s): dial tcp " + mc},
+		{[]string{"-b", "memcached", "-a", "url=" + mc, "-a", "socket_timeout=250ms", "set", "k", "1"}, "(socket_timeout 250ms)"},
+		{[]string{"-b", "memcached", "-a", "url=" + mc, "bench", "-d", "1s"}, "cannot reach the memcached server at " + mc},
+		{[]string{"-b", "memcached", "-a", "url=" + mc, "lock", "k"}, "cannot reach the memcached server at " + mc},
+		{[]string{"-b", "gocache.redis", "-a", "addr=" + mc, "get", "k"}, "cannot reach the Redis server at " + mc},
+		{[]string{"-b", "memcached", "-a", "lock_timeout=soon", "-a", "url=" + mc, "get", "k"}, `argument "lock_timeout"`},
+		{[]string{"get"}, "usage: dogpile get KEY"},
+		{[]string{"set", "k", "not json"}, "the value is not JSON"},
+		{[]string{"bench", "--zipf", "0.5"}, "zipf exponent must be greater than 1"},
+		{[]string{"bench", "--strategies", "fast"}, `unknown strategy "fast"`},
+		{[]string{"bench", "--progress", "maybe"}, "want auto, always or never"},
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"get", "--nope", "k"}, "unknown flag: --nope"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			a, out, _ := app()
+			defer a.Close()
+			_, errOut, code := runApp(t, a, c.args...)
+			if code != ExitError {
+				t.Errorf("exit %d, want 2", code)
+			}
+			line := oneErrorLine(t, errOut)
+			if !strings.Contains(line, c.want) {
+				t.Errorf("stderr %q, want %q", line, c.want)
+			}
+			if out.String() != "" {
+				t.Errorf("stdout %q", out)
+			}
+		})
+	}
+}

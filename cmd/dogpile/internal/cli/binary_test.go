@@ -1,0 +1,334 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchJSON is what the tests read of `dogpile bench --json`.
+type benchJSON struct {
+	Workload struct {
+		Goroutines   int     `json:"goroutines"`
+		Keys         int     `json:"keys"`
+		ExpirationMS float64 `json:"expiration_ms"`
+		DurationMS   float64 `json:"duration_ms"`
+	} `json:"workload"`
+	Backend string `json:"backend"`
+	Procs   int    `json:"procs"`
+	Results []struct {
+		Strategy          string  `json:"strategy"`
+		Procs             int     `json:"procs"`
+		Requests          uint64  `json:"requests"`
+		RequestsPerSec    float64 `json:"requests_per_sec"`
+		CreatorCalls      uint64  `json:"creator_calls"`
+		CallsPerKeyWindow float64 `json:"creator_calls_per_key_window"`
+		StaleServed       uint64  `json:"stale_served"`
+		Errors            uint64  `json:"errors"`
+		FirstError        string  `json:"first_error"`
+		LatencyMS         struct {
+			P50, P99, Max float64
+		} `json:"latency_ms"`
+	} `json:"results"`
+}
+
+func (b benchJSON) calls(t *testing.T, strategy string) float64 {
+	t.Helper()
+	for _, r := range b.Results {
+		if r.Strategy == strategy {
+			return r.CallsPerKeyWindow
+		}
+	}
+	t.Fatalf("no result for %s", strategy)
+	return 0
+}
+
+func parseBench(t *testing.T, out string) benchJSON {
+	t.Helper()
+	var b benchJSON
+	if err := json.Unmarshal([]byte(out), &b); err != nil {
+		t.Fatalf("bench --json output does not parse: %v\n%s", err, out)
+	}
+	return b
+}
+
+// TestBinaryBench runs the stampede on the memory backend as a person
+// would, with JSON output: the region strategies create each key about once
+// per expiry window, plain cache-aside far more often.
+func TestBinaryBench(t *testing.T) {
+	start := time.Now()
+	out, errOut, code := run(t, "", "bench", "--json", "--duration", "2s", "-n", "50", "-k", "5", "--expiration", "500ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("4 strategies of 2s took %s", took)
+	}
+	if errOut != "" {
+		t.Errorf("stderr (not a terminal: no progress bar): %q", errOut)
+	}
+	b := parseBench(t, out)
+	if len(b.Results) != 4 || b.Backend != "memory" || b.Procs != 1 || b.Workload.Goroutines != 50 || b.Workload.ExpirationMS != 500 {
+		t.Fatalf("%+v", b)
+	}
+	for _, r := range b.Results {
+		if r.Requests == 0 || r.RequestsPerSec <= 0 || r.Errors != 0 || r.LatencyMS.Max < r.LatencyMS.P50 {
+			t.Errorf("%s: %+v", r.Strategy, r)
+		}
+	}
+	for _, s := range []string{"region", "region-async"} {
+		if c := b.calls(t, s); c < 0.6 || c > 1.5 {
+			t.Errorf("%s: %.2f creator calls per key per window, want about 1", s, c)
+		}
+	}
+	aside := b.calls(t, "cache-aside")
+	if aside < 3 || aside < 3*b.calls(t, "region") {
+		t.Errorf("cache-aside: %.2f creator calls per key per window, want far more than region's %.2f", aside, b.calls(t, "region"))
+	}
+}
+
+func TestBinaryHelp(t *testing.T) {
+	out, _, code := run(t, "", "--help")
+	if code != 0 || !strings.Contains(out, "dogpile bench") || !strings.Contains(out, "Exit status") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	out, _, code = run(t, "", "bench", "--help")
+	for _, flag := range []string{"--duration", "--goroutines", "--keys", "--creator-latency", "--expiration", "--procs", "--json", "--config", "--section"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("bench --help lacks %s", flag)
+		}
+	}
+	if code != 0 {
+		t.Errorf("bench --help: exit %d", code)
+	}
+	out, _, code = run(t, "", "backends")
+	for _, want := range []string{"memory  (in this process)", "memcached  (shared", "openstack.kvs.Memcached", "gocache.ristretto", "proxies for the wrap key: logging"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("backends: exit %d, output lacks %q", code, want)
+		}
+	}
+	// A section may wrap the backend in a registered proxy.
+	cfg := writeFile(t, "wrap.ini", "[cache]\nbackend = memory\nwrap = logging\n")
+	if _, errOut, code := run(t, "", "-c", cfg, "set", "k", "1"); code != 0 {
+		t.Errorf("wrap = logging: exit %d: %s", code, errOut)
+	}
+}
+
+// TestBinaryErrors: each error a person can act on is one line on stderr
+// and exit status 2.
+func TestBinaryErrors(t *testing.T) {
+	cfg := writeFile(t, "x.ini", "[cache]\nbackend = memcached\narguments.url = 127.0.0.1:1\n[typo]\nbackend = memcache\n")
+	dead := closedPort(t)
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"missing config file", []string{"--config", "/no/such/dogpile.ini", "get", "k"}, []string{"config file /no/such/dogpile.ini not found"}},
+		{"unknown section", []string{"--config", cfg, "--section", "prod", "get", "k"}, []string{"has no section [prod] (sections: [cache], [typo])"}},
+		{"unknown backend", []string{"--config", cfg, "--section", "typo", "bench"}, []string{`unknown backend "memcache"`, "registered backends: ", "memcached", "gocache.redis", "memory"}},
+		{"unreachable memcached", []string{"--backend", "memcached", "--arg", "url=" + dead, "get", "k"}, []string{"cannot reach the memcached server at " + dead, "(socket_timeout 3s)", "connection refused"}},
+		{"unreachable memcached in bench", []string{"--backend", "memcached", "--arg", "url=" + dead, "bench", "--duration", "1s"}, []string{"cannot reach the memcached server at " + dead}},
+		{"unreachable redis", []string{"--backend", "gocache.redis", "--arg", "addr=" + dead, "--arg", "socket_timeout=1s", "set", "k", "1"}, []string{"cannot reach the Redis server at " + dead, "(socket_timeout 1s)"}},
+		{"bad usage", []string{"get"}, []string{"usage: dogpile get KEY"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, code := run(t, "", c.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			line := oneErrorLine(t, errOut)
+			for _, w := range c.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("stderr %q lacks %q", line, w)
+				}
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+		})
+	}
+}
+
+func TestBinaryMemoryIsPerProcess(t *testing.T) {
+	if _, _, code := run(t, "", "set", "k", "1"); code != 0 {
+		t.Fatal("set failed")
+	}
+	_, errOut, code := run(t, "", "get", "k")
+	if code != 1 || !strings.Contains(errOut, "keeps values inside this dogpile process only") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func randomKey(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// memcachedConfig writes an INI file for the test memcached servers.
+func memcachedConfig(t *testing.T) string {
+	t.Helper()
+	servers := needServer(t, "DOGPILE_MEMCACHED")
+	return writeFile(t, "memcached.ini", `[cache]
+backend = memcached
+expiration_time = 600
+arguments.url = `+servers+`
+arguments.memcached_expire_time = 3600
+arguments.lock_timeout = 2
+
+[oslo]
+backend = memcached
+backend_argument = url:`+servers+`
+`)
+}
+
+// TestBinaryMemcachedRoundTrip: set in one process, get in another, across
+// the three test servers, in dogpile and oslo.cache config styles.
+func TestBinaryMemcachedRoundTrip(t *testing.T) {
+	cfg := memcachedConfig(t)
+	for _, section := range []string{"cache", "oslo"} {
+		key := randomKey("user:")
+		if _, errOut, code := run(t, "", "-c", cfg, "-s", section, "set", key, `{"name":"Ada","langs":["go","python"],"n":42}`); code != 0 {
+			t.Fatalf("set: exit %d: %s", code, errOut)
+		}
+		out, errOut, code := run(t, "", "-c", cfg, "-s", section, "get", key)
+		if code != 0 || out != `{"langs":["go","python"],"n":42,"name":"Ada"}`+"\n" {
+			t.Fatalf("get: exit %d, %q, %s", code, out, errOut)
+		}
+		out, _, code = run(t, "", "-c", cfg, "-s", section, "get", "--meta", key)
+		var meta valueMeta
+		if err := json.Unmarshal([]byte(out), &meta); err != nil || code != 0 || meta.Backend != "memcached" {
+			t.Fatalf("get --meta: exit %d, %q, %v", code, out, err)
+		}
+		if section == "cache" && meta.ExpiresAt == "" {
+			t.Errorf("get --meta: no expires_at with expiration_time 600: %q", out)
+		}
+		if _, errOut, code := run(t, "", "-c", cfg, "-s", section, "delete", key); code != 0 {
+			t.Fatalf("delete: exit %d: %s", code, errOut)
+		}
+		if _, errOut, code := run(t, "", "-c", cfg, "-s", section, "get", key); code != 1 || !strings.Contains(errOut, "not found") {
+			t.Fatalf("get after delete: exit %d: %s", code, errOut)
+		}
+	}
+}
+
+// TestBinaryMemcachedLock: one process holds a key's memcached lock (longer
+// than its lock_timeout, so it must extend it); the others see it held,
+// then take it once it is released.
+func TestBinaryMemcachedLock(t *testing.T) {
+	cfg := memcachedConfig(t)
+	key := randomKey("report:")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	holder := exec.CommandContext(ctx, binary, "-c", cfg, "lock", "--hold", "3s", key)
+	stdout, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holderErr bytes.Buffer
+	holder.Stderr = &holderErr
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), `acquired lock for key "`+key+`" (memcached lock item _lock`) {
+		t.Fatalf("holder: %q, stderr %q", lines.Text(), holderErr.String())
+	}
+	_, errOut, code := run(t, "", "-c", cfg, "lock", key)
+	if code != 1 || !strings.Contains(errOut, "is held by someone else (memcached lock item") {
+		t.Errorf("lock while held: exit %d, stderr %q", code, errOut)
+	}
+	out, _, code := run(t, "", "-c", cfg, "lock", "--check", key)
+	if code != 1 || !strings.Contains(out, "locked") {
+		t.Errorf("lock --check while held: exit %d, %q", code, out)
+	}
+	start := time.Now()
+	out, errOut, code = run(t, "", "-c", cfg, "lock", "--wait", "--timeout", "20s", key)
+	if code != 0 || !strings.Contains(out, "acquired lock") {
+		t.Errorf("lock --wait: exit %d, %q, %q", code, out, errOut)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("lock --wait got the lock after %s, while the holder held it for 3s", waited)
+	}
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
+	if err := holder.Wait(); err != nil || !strings.Contains(rest.String(), `released lock for key "`+key+`" after 3.`) {
+		t.Errorf("holder: %v, stdout %q, stderr %q", err, rest.String(), holderErr.String())
+	}
+	out, _, code = run(t, "", "-c", cfg, "lock", "--check", key)
+	if code != 0 || !strings.Contains(out, "not locked") {
+		t.Errorf("lock --check after release: exit %d, %q", code, out)
+	}
+}
+
+// TestBinaryBenchProcsMemcached: the region strategies in two processes of
+// the command on memcached still create each key about once per window in
+// total; the in-process baselines create once per process at least.
+func TestBinaryBenchProcsMemcached(t *testing.T) {
+	cfg := memcachedConfig(t)
+	out, errOut, code := run(t, "", "-c", cfg, "bench", "--json", "--procs", "2", "--duration", "2s",
+		"-n", "20", "-k", "4", "--expiration", "500ms", "--strategies", "region,loadable")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b := parseBench(t, out)
+	if b.Procs != 2 || b.Backend != "memcached" || len(b.Results) != 2 {
+		t.Fatalf("%+v", b)
+	}
+	for _, r := range b.Results {
+		if r.Procs != 2 || r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%s: %+v", r.Strategy, r)
+		}
+	}
+	if c := b.calls(t, "region"); c < 0.6 || c > 1.5 {
+		t.Errorf("region in 2 processes: %.2f creator calls per key per window, want about 1", c)
+	}
+	if c := b.calls(t, "loadable"); c < 1.6 {
+		t.Errorf("loadable in 2 processes (a cache each): %.2f creator calls per key per window, want about 2", c)
+	}
+}
+
+func TestBinaryBenchProcsMemoryNote(t *testing.T) {
+	out, errOut, code := run(t, "", "bench", "--json", "--procs", "2", "--duration", "1s", "-n", "10", "--strategies", "region")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "note: backend memory keeps values in each process") {
+		t.Errorf("stderr %q", errOut)
+	}
+	if b := parseBench(t, out); b.Procs != 2 || b.Results[0].Procs != 2 {
+		t.Errorf("%+v", b)
+	}
+}
+
+func TestBinaryRedisRoundTrip(t *testing.T) {
+	addr := needServer(t, "DOGPILE_REDIS")
+	cfg := writeFile(t, "redis.ini", "[cache]\nbackend = gocache.redis\nexpiration_time = 600\narguments.addr = "+addr+"\narguments.expiration = 3600\n")
+	key := randomKey("user:")
+	if _, errOut, code := run(t, "", "-c", cfg, "set", key, `[1, "two", 3.5]`); code != 0 {
+		t.Fatalf("set: exit %d: %s", code, errOut)
+	}
+	if out, errOut, code := run(t, "", "-c", cfg, "get", key); code != 0 || out != `[1,"two",3.5]`+"\n" {
+		t.Fatalf("get: exit %d, %q, %s", code, out, errOut)
+	}
+	if out, _, code := run(t, "", "-c", cfg, "lock", key); code != 0 || !strings.Contains(out, "Redis lock key") {
+		t.Errorf("lock: exit %d, %q", code, out)
+	}
+	if _, _, code := run(t, "", "-c", cfg, "delete", key); code != 0 {
+		t.Fatal("delete failed")
+	}
+	if _, _, code := run(t, "", "-c", cfg, "get", key); code != 1 {
+		t.Errorf("get after delete: exit %d", code)
+	}
+}

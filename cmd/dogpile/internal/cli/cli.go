@@ -1,0 +1,264 @@
+// Package cli is the dogpile command: a stampede benchmark that shows what
+// the dogpile lock buys, and a tool to look into a configured store (get,
+// set, delete, lock, backends).
+//
+// The command's main package only imports the backends for their side
+// effect and calls Main; everything else is here so tests can drive the
+// command through App.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// App is one dogpile command line: its input, its output, and the regions
+// it has opened. The zero value reads and writes nothing; Main uses the
+// process's standard streams. An App may run several command lines in
+// turn (Run); those that name the same store share one region, so values
+// set in the memory backend can be read back by the next command line.
+type App struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Executable is the program `bench --procs` starts as its worker
+	// processes (default: this program, os.Executable).
+	Executable string
+	// StderrIsTerminal reports whether Stderr is a terminal, which decides
+	// whether `bench` draws a progress bar (--progress auto). Nil: detect
+	// it when Stderr is an *os.File.
+	StderrIsTerminal func() bool
+
+	mu      sync.Mutex
+	regions map[string]*region.Region // by storeConfig fingerprint
+	locks   *lockmutex.Registry       // in-process locks for backends without a mutex
+}
+
+// Main runs the command with os.Args and the process's standard streams,
+// stopping on SIGINT or SIGTERM, and returns the exit status.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if os.Getenv("DOGPILE_DEBUG") == "" {
+		// go-redis logs failed dials itself; the command reports them once.
+		redis.SetLogger(quietLogger{})
+	}
+	a := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	defer a.Close()
+	return a.Run(ctx, os.Args[1:])
+}
+
+// Run runs one command line (without the program name) and returns its exit
+// status: 0 done, 1 a "no" answer (key not found, lock held), 2 an error
+// (reported on Stderr as one line starting with "dogpile: "), 130
+// interrupted. It never panics.
+func (a *App) Run(ctx context.Context, args []string) (code int) {
+	stderr := a.stderr()
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "dogpile: internal error: %v (please report it)\n", oneLine(fmt.Sprint(p)))
+			if os.Getenv("DOGPILE_DEBUG") != "" {
+				stderr.Write(debug.Stack())
+			}
+			code = ExitError
+		}
+	}()
+	root := a.newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			ee = &exitError{code: ExitInterrupted, msg: "interrupted"}
+		} else {
+			// Errors from cobra itself: unknown command, bad flag, ...
+			ee = &exitError{code: ExitError, msg: oneLine(err.Error()) + " (see 'dogpile --help')"}
+		}
+	}
+	if ee.msg != "" {
+		fmt.Fprintf(stderr, "dogpile: %s\n", ee.msg)
+	}
+	return ee.code
+}
+
+// Close closes the regions the App opened.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for k, r := range a.regions {
+		errs = append(errs, r.Close())
+		delete(a.regions, k)
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) stdout() io.Writer {
+	if a.Stdout == nil {
+		return io.Discard
+	}
+	return a.Stdout
+}
+
+func (a *App) stderr() io.Writer {
+	if a.Stderr == nil {
+		return io.Discard
+	}
+	return a.Stderr
+}
+
+func (a *App) stdin() io.Reader {
+	if a.Stdin == nil {
+		return eofReader{}
+	}
+	return a.Stdin
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func (a *App) stderrIsTerminal() bool {
+	if a.StderrIsTerminal != nil {
+		return a.StderrIsTerminal()
+	}
+	f, ok := a.Stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// region returns the region for a store, opening it on first use.
+func (a *App) region(sc *storeConfig) (*region.Region, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := sc.fingerprint()
+	if r, ok := a.regions[key]; ok {
+		return r, nil
+	}
+	stderr := a.stderr()
+	r, err := openRegion(sc, func(_ context.Context, key string, err error) {
+		fmt.Fprintf(stderr, "dogpile: warning: key %q: %s\n", key, oneLine(err.Error()))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.regions == nil {
+		a.regions = map[string]*region.Region{}
+	}
+	a.regions[key] = r
+	return r, nil
+}
+
+func (a *App) lockRegistry() *lockmutex.Registry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.locks == nil {
+		a.locks = lockmutex.NewRegistry()
+	}
+	return a.locks
+}
+
+const rootLong = `dogpile is the command of dogpile-go, a Go port of Python's dogpile.cache
+regions and Keystone's KVS.
+
+  dogpile bench                 a cache stampede, side by side: plain cache-aside,
+                                eko/gocache's loadable cache, region.GetOrCreate
+                                and region.GetOrCreate with an async runner
+  dogpile get|set|delete KEY    read and write a configured store (values as JSON)
+  dogpile lock KEY              take the dogpile lock of a key and report
+  dogpile backends              the registered backends and their arguments
+
+The store is chosen by an INI file section with dogpile.cache / oslo.cache
+style keys (--config FILE --section NAME), or by --backend and --arg; without
+them it is the in-process memory backend:
+
+  [cache]
+  backend = memcached
+  expiration_time = 600
+  arguments.url = 127.0.0.1:11211
+
+Exit status: 0 done, 1 no (key not found, lock held), 2 error, 130 interrupted.`
+
+func (a *App) newRoot() *cobra.Command {
+	var sf storeFlags
+	root := &cobra.Command{
+		Use:           "dogpile",
+		Short:         "Stampede benchmark and store tool for dogpile-go",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	root.Version = version()
+	root.SetVersionTemplate("dogpile {{.Version}}\n")
+	root.SetOut(a.stdout())
+	root.SetErr(a.stderr())
+	root.SetIn(a.stdin())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return userErrorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+	root.CompletionOptions.HiddenDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVarP(&sf.config, "config", "c", "", "INI `file` with the store's section")
+	pf.StringVarP(&sf.section, "section", "s", "", "section of the INI file (default \"cache\")")
+	pf.StringVar(&sf.prefix, "prefix", "", `key prefix inside the section, e.g. "cache." for cache.backend = ...`)
+	pf.StringVarP(&sf.backend, "backend", "b", "", "backend short `name`, over the file's (see 'dogpile backends')")
+	pf.StringArrayVarP(&sf.args, "arg", "a", nil, "backend argument `name=value`, over the file's (repeatable)")
+
+	root.AddCommand(
+		a.benchCmd(&sf),
+		a.benchWorkerCmd(),
+		a.getCmd(&sf),
+		a.setCmd(&sf),
+		a.deleteCmd(&sf),
+		a.lockCmd(&sf),
+		a.backendsCmd(),
+	)
+	return root
+}
+
+// version is the module version the command was built from ("devel" for
+// a build from a work tree).
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "devel"
+}
+
+// exactArgs is cobra.ExactArgs with a message naming what is missing.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == len(names) {
+			return nil
+		}
+		want := ""
+		for _, n := range names {
+			want += " " + n
+		}
+		return userErrorf("usage: %s%s (got %d arguments; see '%s --help')", cmd.CommandPath(), want, len(args), cmd.CommandPath())
+	}
+}

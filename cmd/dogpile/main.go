@@ -1,0 +1,31 @@
+// Command dogpile is the command of dogpile-go: a cache stampede benchmark
+// that shows what the dogpile lock buys, and a tool to look into a
+// configured store.
+//
+//	dogpile bench [--duration 10s] [--json] [--config FILE --section NAME] [--procs N]
+//	dogpile get|set|delete|lock KEY ...
+//	dogpile backends
+//
+// Install it with
+//
+//	go install github.com/dogpile-go/dogpile/cmd/dogpile@latest
+//
+// and run `dogpile --help`, or see docs/cli.md.
+package main
+
+import (
+	"os"
+
+	"github.com/dogpile-go/dogpile/cmd/dogpile/internal/cli"
+
+	// The backends, registered by short name for configuration files, and
+	// the logging proxy (wrap = logging).
+	_ "github.com/dogpile-go/dogpile/backends/gocache"
+	_ "github.com/dogpile-go/dogpile/backends/memcache"
+	_ "github.com/dogpile-go/dogpile/backends/memory"
+	_ "github.com/dogpile-go/dogpile/proxies/logging"
+)
+
+func main() {
+	os.Exit(cli.Main())
+}

@@ -1,0 +1,339 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// wireWorkloadT is Workload as sent to worker processes.
+type wireWorkloadT struct {
+	Goroutines       int     `json:"goroutines"`
+	Keys             int     `json:"keys"`
+	ZipfS            float64 `json:"zipf_s"`
+	CreatorLatencyNS int64   `json:"creator_latency_ns"`
+	ExpirationNS     int64   `json:"expiration_ns"`
+	DurationNS       int64   `json:"duration_ns"`
+	ThinkNS          int64   `json:"think_ns"`
+}
+
+func wireWorkload(w Workload) wireWorkloadT {
+	return wireWorkloadT{w.Goroutines, w.Keys, w.ZipfS, int64(w.CreatorLatency), int64(w.Expiration), int64(w.Duration), int64(w.Think)}
+}
+
+func (w wireWorkloadT) workload() Workload {
+	return Workload{
+		Goroutines:     w.Goroutines,
+		Keys:           w.Keys,
+		ZipfS:          w.ZipfS,
+		CreatorLatency: time.Duration(w.CreatorLatencyNS),
+		Expiration:     time.Duration(w.ExpirationNS),
+		Duration:       time.Duration(w.DurationNS),
+		Think:          time.Duration(w.ThinkNS),
+	}
+}
+
+// workerSpec is what a worker runs: the first line on its standard input.
+type workerSpec struct {
+	Workload wireWorkloadT  `json:"workload"`
+	Strategy Strategy       `json:"strategy"`
+	Conf     map[string]any `json:"conf"`
+	RunID    string         `json:"run_id"`
+	Proc     int            `json:"proc"`
+}
+
+// workerMsg is a line a worker writes: ready, then its stats or an error.
+type workerMsg struct {
+	Ready bool   `json:"ready,omitempty"`
+	Error string `json:"error,omitempty"`
+	Stats *stats `json:"stats,omitempty"`
+}
+
+// startMsg tells a ready worker to start: the common start time.
+type startMsg struct {
+	StartUnixNano int64 `json:"start_unix_nano"`
+}
+
+type windowCount struct {
+	Key    int    `json:"key"`
+	Window int    `json:"window"`
+	Calls  uint64 `json:"calls"`
+}
+
+// stats are one process's counts for one strategy.
+type stats struct {
+	Requests     uint64        `json:"requests"`
+	ElapsedNS    int64         `json:"elapsed_ns"`
+	CreatorCalls uint64        `json:"creator_calls"`
+	Stale        uint64        `json:"stale"`
+	Errors       uint64        `json:"errors"`
+	FirstError   string        `json:"first_error,omitempty"`
+	Touched      []int         `json:"touched"` // keys asked for at least once
+	Windows      []windowCount `json:"windows"`
+	Hist         sparse        `json:"hist"`
+}
+
+func (st *stats) add(o *stats) {
+	st.Requests += o.Requests
+	st.ElapsedNS = max(st.ElapsedNS, o.ElapsedNS)
+	st.CreatorCalls += o.CreatorCalls
+	st.Stale += o.Stale
+	st.Errors += o.Errors
+	if st.FirstError == "" {
+		st.FirstError = o.FirstError
+	}
+	st.Touched = append(st.Touched, o.Touched...)
+	st.Windows = append(st.Windows, o.Windows...)
+	var h histogram
+	h.mergeSparse(st.Hist)
+	h.mergeSparse(o.Hist)
+	st.Hist = h.sparse()
+}
+
+func (st *stats) result(s Strategy, procs int, w Workload) Result {
+	var h histogram
+	h.mergeSparse(st.Hist)
+	res := Result{
+		Strategy:     s,
+		Procs:        procs,
+		Requests:     st.Requests,
+		Elapsed:      time.Duration(st.ElapsedNS),
+		CreatorCalls: st.CreatorCalls,
+		StaleServed:  st.Stale,
+		Errors:       st.Errors,
+		FirstError:   st.FirstError,
+		P50:          h.quantile(0.50),
+		P99:          h.quantile(0.99),
+		Max:          time.Duration(h.max),
+		Mean:         h.mean(),
+	}
+	touched := map[int]bool{}
+	for _, k := range st.Touched {
+		touched[k] = true
+	}
+	res.KeysTouched = len(touched)
+	perWindow := map[keyWindow]uint64{}
+	for _, wc := range st.Windows {
+		kw := keyWindow{wc.Key, wc.Window}
+		perWindow[kw] += wc.Calls
+		res.MaxCallsInKeyWindow = max(res.MaxCallsInKeyWindow, perWindow[kw])
+	}
+	return res
+}
+
+// RunWorker is the worker side of Options.Procs: it reads a strategy and
+// workload from in, sets the strategy up, says it is ready, waits for the
+// start signal, runs, and writes its counts to out (one JSON object per
+// line). A program offers it as a hidden subcommand for WorkerCommand.
+func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
+	rd := bufio.NewReader(in)
+	enc := json.NewEncoder(out)
+	fail := func(err error) error {
+		_ = enc.Encode(workerMsg{Error: err.Error()})
+		return err
+	}
+	line, err := rd.ReadBytes('\n')
+	if err != nil {
+		return fail(fmt.Errorf("reading the worker spec: %w", err))
+	}
+	var spec workerSpec
+	if err := json.Unmarshal(line, &spec); err != nil {
+		return fail(fmt.Errorf("bad worker spec: %w", err))
+	}
+	r, err := newRunner(ctx, spec, spec.Proc)
+	if err != nil {
+		return fail(err)
+	}
+	defer r.close()
+	if err := enc.Encode(workerMsg{Ready: true}); err != nil {
+		return err
+	}
+	if line, err = rd.ReadBytes('\n'); err != nil {
+		return fmt.Errorf("waiting for the start signal: %w", err)
+	}
+	var sm startMsg
+	if err := json.Unmarshal(line, &sm); err != nil {
+		return fail(fmt.Errorf("bad start signal: %w", err))
+	}
+	st, err := r.run(ctx, time.Unix(0, sm.StartUnixNano))
+	if err != nil {
+		return fail(err)
+	}
+	return enc.Encode(workerMsg{Stats: st})
+}
+
+// errWorker marks a worker process that stopped without saying why.
+var errWorker = errors.New("worker process failed")
+
+// worker is the parent's handle on one worker process.
+type worker struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr *tailBuffer
+}
+
+func (w *worker) read() (workerMsg, error) {
+	var m workerMsg
+	line, err := w.out.ReadBytes('\n')
+	if err != nil {
+		return m, w.failure(err)
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		return m, fmt.Errorf("worker sent %q: %w", bytes.TrimSpace(line), err)
+	}
+	if m.Error != "" {
+		return m, errors.New(m.Error)
+	}
+	return m, nil
+}
+
+// failure explains a worker that stopped talking: its last stderr line,
+// else how it ended.
+func (w *worker) failure(err error) error {
+	werr := w.cmd.Wait()
+	if last := w.stderr.lastLine(); last != "" {
+		return errors.New(last)
+	}
+	if werr != nil {
+		return fmt.Errorf("%w: %v", errWorker, werr)
+	}
+	return fmt.Errorf("%w: %v", errWorker, err)
+}
+
+// runProcs runs one strategy in procs worker processes and sums their
+// counts.
+func runProcs(parent context.Context, spec workerSpec, procs int, newCmd func(context.Context) *exec.Cmd, p Progress) (*stats, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	workers := make([]*worker, 0, procs)
+	finished := false
+	defer func() {
+		if !finished {
+			cancel() // kills the workers (exec.CommandContext)
+		}
+		for _, w := range workers {
+			if w.in != nil {
+				_ = w.in.Close()
+			}
+			_ = w.cmd.Wait() // after their counts, workers exit by themselves
+		}
+	}()
+	for i := range procs {
+		cmd := newCmd(ctx)
+		w := &worker{cmd: cmd, stderr: &tailBuffer{}}
+		cmd.Stderr = w.stderr
+		if cmd.WaitDelay == 0 {
+			cmd.WaitDelay = 5 * time.Second
+		}
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("starting worker process %d: %w", i, err)
+		}
+		w.in, w.out = in, bufio.NewReader(out)
+		workers = append(workers, w) // from here on, the deferred cleanup waits for it
+		s := spec
+		s.Proc = i
+		if err := json.NewEncoder(in).Encode(s); err != nil {
+			return nil, fmt.Errorf("worker process %d: %w", i, w.failure(err))
+		}
+	}
+	for i, w := range workers {
+		if _, err := w.read(); err != nil {
+			return nil, fmt.Errorf("worker process %d: %w", i, err)
+		}
+	}
+	start := startMsg{StartUnixNano: time.Now().UnixNano()}
+	for i, w := range workers {
+		if err := json.NewEncoder(w.in).Encode(start); err != nil {
+			return nil, fmt.Errorf("worker process %d: %w", i, w.failure(err))
+		}
+	}
+	began := time.Now()
+	type reply struct {
+		st  *stats
+		err error
+	}
+	replies := make(chan reply, len(workers))
+	for i, w := range workers {
+		go func() {
+			m, err := w.read()
+			if err == nil && m.Stats == nil {
+				err = fmt.Errorf("%w: no counts", errWorker)
+			}
+			if err != nil {
+				err = fmt.Errorf("worker process %d: %w", i, err)
+			}
+			replies <- reply{m.Stats, err}
+		}()
+	}
+	total := &stats{}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var firstErr error
+	for got := 0; got < len(workers); {
+		select {
+		case r := <-replies:
+			got++
+			if r.err != nil && firstErr == nil {
+				firstErr = r.err
+				cancel()
+			}
+			if r.st != nil {
+				total.add(r.st)
+			}
+		case <-tick.C:
+			if p != nil {
+				p.Update(time.Since(began))
+			}
+		}
+	}
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	finished = true
+	return total, nil
+}
+
+// tailBuffer keeps the last few KiB a worker wrote to its standard error.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailMax = 4096
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > tailMax {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-tailMax:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) lastLine() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
