@@ -276,8 +276,14 @@ func (r *Region) withinGrace(s *regionState, old CachedValue, cs *callSettings) 
 // degraded: the first read failed (fail-open); the backend is not read
 // again, so a hung server costs one timeout, not two.
 func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey string, f *flight, creator func(context.Context) (any, error), cs *callSettings, degraded bool) (value any, err error, retry bool) {
-	m, err := r.acquireForCreation(ctx, s, key, mkey)
-	if err != nil {
+	var m Mutex
+	if degraded {
+		// The backend just failed this call: don't wait on its lock or
+		// write to it; the in-process flight still dedups this process.
+		settings := *cs
+		settings.noStore = true
+		cs = &settings
+	} else if m, err = r.acquireForCreation(ctx, s, key, mkey); err != nil {
 		r.flights.finish(mkey, f, nil, nil, true)
 		return nil, err, false
 	}
@@ -492,7 +498,7 @@ func (r *Region) createAndStore(ctx context.Context, s *regionState, key, mkey s
 		return nil, err
 	}
 	r.recordCreation(took)
-	if cs.shouldCache == nil || cs.shouldCache(v) {
+	if !cs.noStore && (cs.shouldCache == nil || cs.shouldCache(v)) {
 		cv := CachedValue{Payload: v, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 		if err := s.backend.Set(ctx, mkey, cv); err != nil {
 			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: set %q: %w", r.name, key, err)); err != nil {

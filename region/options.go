@@ -136,6 +136,7 @@ type callSettings struct {
 	setExp      bool
 	ignoreExp   bool
 	shouldCache func(any) bool
+	noStore     bool // the backend just failed: don't write to it in this call
 }
 
 func collect(opts []CallOption) callSettings {

@@ -166,7 +166,11 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	}
 	if sb, ok := actual.(*SerializedBackend); ok {
 		sb.SetSerializer(r.serializer)
-		sb.SetCorruptionHandler(r.reportError)
+	}
+	if ch, ok := actual.(interface {
+		SetCorruptionHandler(func(ctx context.Context, key string, err error))
+	}); ok {
+		ch.SetCorruptionHandler(r.reportError)
 	}
 	st := &regionState{
 		backendName: backend,

@@ -605,6 +605,10 @@ func TestUntypedGetOfSerializedMap(t *testing.T) {
 	if err != nil || !ok || !isMap || m["Name"] != "x" {
 		t.Fatalf("Get = %#v, %v, %v; want map[string]any{\"Name\": \"x\"}", v, ok, err)
 	}
+	anyV, ok, err := region.GetAs[any](ctx, r, "k")
+	if m, isMap := anyV.(map[string]any); err != nil || !ok || !isMap || m["Name"] != "x" {
+		t.Fatalf("GetAs[any] = %#v, %v, %v; want the decoded map, not the raw bytes", anyV, ok, err)
+	}
 	vals, found, err := region.GetMultiAs[struct{ Name string }](ctx, r, []string{"k", "absent"})
 	if err != nil || !found[0] || found[1] || vals[0].Name != "x" {
 		t.Fatalf("GetMultiAs = %v %v %v", vals, found, err)

@@ -164,15 +164,17 @@ func decodePayload(payload any) (any, error) {
 
 // payloadAs converts payload to T, decoding Serialized payloads into T.
 func payloadAs[T any](key string, payload any) (T, error) {
-	if v, ok := payload.(T); ok {
-		return v, nil
-	}
 	var zero T
+	// Serialized first: for an interface T (any, say) the assertion below
+	// would hand out the raw bytes.
 	if s, ok := payload.(*Serialized); ok {
 		var v T
 		if err := s.Decode(&v); err != nil {
 			return zero, &TypeError{Key: key, Want: typeName[T](), Got: "serialized " + s.Serializer.Name() + " data", Err: err}
 		}
+		return v, nil
+	}
+	if v, ok := payload.(T); ok {
 		return v, nil
 	}
 	if payload == nil {
