@@ -10,7 +10,7 @@ COUNT    ?= 6
 .PHONY: demo test test-short bench lint fuzz
 
 demo:
-	$(GO) run ./cmd/dogpile bench --duration 5s
+	$(GO) run ./cmd/dogpile bench --duration 3s
 
 test:
 	scripts/test-services.sh $(GO) test -race -count=1 $(PKGS)
