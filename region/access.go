@@ -125,7 +125,7 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 		return nil, err
 	}
 	cs := collect(opts)
-	v, err := r.getOrCreate(ctx, s, key, creator, &cs)
+	v, err := r.getOrCreate(ctx, s, key, creator, &cs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -277,23 +277,28 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 		return zero, err
 	}
 	if creator == nil {
-		return zero, errNilCreator
+		return zero, nilCreator(key)
 	}
 	cs := collect(opts)
 	// The hit path needs no closure (and so no allocation).
 	mkey := s.mangle(key)
+	var first readResult
 	if s.fast != nil {
 		if cv := s.fast.Lookup(mkey); cv != nil {
 			if st, err := r.judge(s, cv, &cs); err == nil && st == fresh {
 				return payloadAs[T](key, cv.Payload)
 			}
+			first = readResult{cv: *cv, ok: true}
 		}
-	} else if cv, ok, err := s.backend.Get(ctx, mkey); err == nil && ok {
-		if st, err := r.judge(s, &cv, &cs); err == nil && st == fresh {
-			return payloadAs[T](key, cv.Payload)
+	} else {
+		first.cv, first.ok, first.err = s.backend.Get(ctx, mkey)
+		if first.err == nil && first.ok {
+			if st, err := r.judge(s, &first.cv, &cs); err == nil && st == fresh {
+				return payloadAs[T](key, first.cv.Payload)
+			}
 		}
 	}
-	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, &cs)
+	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, &cs, &first)
 	if err != nil {
 		return zero, err
 	}

@@ -147,9 +147,9 @@ func (a Arguments) Bool(name string, def bool) (bool, error) {
 	switch x := v.(type) {
 	case bool:
 		return x, nil
-	case int:
-		if x == 0 || x == 1 {
-			return x == 1, nil
+	case int, int64, int32, float64:
+		if n, err := a.Int(name, 0); err == nil && (n == 0 || n == 1) {
+			return n == 1, nil
 		}
 	case string:
 		switch strings.ToLower(strings.TrimSpace(x)) {
@@ -253,17 +253,20 @@ var (
 // CoerceString turns a configuration string into the value it spells, the
 // way dogpile.cache's configure_from_config does: integers become int,
 // decimals float64, "true"/"false" bool, "None" nil; anything else stays the
-// (trimmed) string. Lists stay strings; Arguments.Strings splits them.
+// (trimmed) string. A number is converted only when it reads back as the
+// same text, so "0123", "1e3" or "1.10" (a password, a database name, a
+// version) stay strings; the typed getters still parse them as numbers.
+// Lists stay strings; Arguments.Strings splits them.
 func CoerceString(s string) any {
 	v := strings.TrimSpace(s)
 	switch {
 	case intPattern.MatchString(v):
-		if n, err := strconv.Atoi(v); err == nil {
+		if n, err := strconv.Atoi(v); err == nil && strconv.Itoa(n) == v {
 			return n
 		}
 		return v
 	case floatPattern.MatchString(v):
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == v {
 			return f
 		}
 		return v

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dogpile-go/dogpile/lockmutex"
@@ -20,14 +21,24 @@ type freshness int
 const (
 	missing freshness = iota // no usable value: wait for a creator
 	stale                    // expired or soft-invalidated: serve while one caller regenerates
+	early                    // fresh, but chosen for early refresh: serve, and one caller regenerates
 	fresh                    // serve
 )
 
+// expirationFor is the expiration a call uses: the call's own
+// (WithExpiration; 0 means every value is expired, negative means never),
+// else the region's (0: never).
 func (s *regionState) expirationFor(cs *callSettings) time.Duration {
-	if cs.setExp {
-		return cs.expiration
+	if !cs.setExp {
+		return s.expiration
 	}
-	return s.expiration
+	switch {
+	case cs.expiration == 0:
+		return time.Nanosecond // dogpile's expiration_time=0: always expired
+	case cs.expiration < 0:
+		return 0
+	}
+	return cs.expiration
 }
 
 // readable reports whether a value read by Get-style calls is returned.
@@ -88,23 +99,32 @@ func present(cv *CachedValue, ok bool) *CachedValue {
 	return nil
 }
 
-// read reads mkey through the backend's fast path when it has one.
-func (s *regionState) read(ctx context.Context, mkey string) (CachedValue, bool, error) {
-	if s.fast != nil {
-		if cv := s.fast.Lookup(mkey); cv != nil {
-			return *cv, true, nil
-		}
-		return CachedValue{}, false, nil
-	}
-	return s.backend.Get(ctx, mkey)
+// readResult is one read of a key, handed from a fast path to the full one
+// so a miss is not read twice.
+type readResult struct {
+	cv  CachedValue
+	ok  bool
+	err error
 }
 
-// judge is freshness plus early refresh: a fresh value may be treated as
-// stale a little before it expires (WithEarlyRefresh).
+// read reads mkey through the backend's fast path when it has one.
+func (s *regionState) read(ctx context.Context, mkey string) readResult {
+	if s.fast != nil {
+		if cv := s.fast.Lookup(mkey); cv != nil {
+			return readResult{cv: *cv, ok: true}
+		}
+		return readResult{}
+	}
+	cv, ok, err := s.backend.Get(ctx, mkey)
+	return readResult{cv, ok, err}
+}
+
+// judge is freshness plus early refresh: a fresh value may be chosen for
+// regeneration a little before it expires (WithEarlyRefresh).
 func (r *Region) judge(s *regionState, cv *CachedValue, cs *callSettings) (freshness, error) {
 	state, age, err := s.classify(cv, cs)
 	if state == fresh && age >= 0 && r.earlyBeta > 0 && r.refreshEarly(age, s.expirationFor(cs)) {
-		return stale, nil
+		return early, nil
 	}
 	return state, err
 }
@@ -150,32 +170,53 @@ func (r *Region) backendFailure(ctx context.Context, key string, err error) erro
 	return nil
 }
 
-// getOrCreate is the dogpile lock for one key. It returns the payload as
-// stored (possibly *Serialized) or as created.
-func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs *callSettings) (any, error) {
-	if creator == nil {
-		return nil, errNilCreator
+// startDeadline starts the call's FailSafe.HardTimeout clock.
+func (r *Region) startDeadline(cs *callSettings) {
+	if r.failSafe.HardTimeout > 0 && cs.deadline.IsZero() {
+		cs.deadline = time.Now().Add(r.failSafe.HardTimeout)
 	}
+}
+
+// remaining is how long the call may still wait (0: no bound).
+func (cs *callSettings) remaining() time.Duration {
+	if cs.deadline.IsZero() {
+		return 0
+	}
+	return max(time.Until(cs.deadline), time.Nanosecond)
+}
+
+// getOrCreate is the dogpile lock for one key. It returns the payload as
+// stored (possibly *Serialized) or as created. first, when not nil, is a
+// read the caller already made.
+func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs *callSettings, first *readResult) (any, error) {
+	if creator == nil {
+		return nil, nilCreator(key)
+	}
+	r.startDeadline(cs)
 	mkey := s.mangle(key)
 	for {
+		var rr readResult
+		if first != nil {
+			rr, first = *first, nil
+		} else {
+			rr = s.read(ctx, mkey)
+		}
 		degraded := false
-		cv, ok, err := s.read(ctx, mkey)
-		if err != nil {
-			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
+		if rr.err != nil {
+			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, rr.err)); err != nil {
 				return nil, err
 			}
-			ok = false // fail open: treat as missing
-			degraded = true
+			rr.ok, degraded = false, true // fail open: treat as missing
 		}
-		state, err := r.judge(s, present(&cv, ok), cs)
+		state, err := r.judge(s, present(&rr.cv, rr.ok), cs)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 		}
 		switch state {
 		case fresh:
-			return cv.Payload, nil
-		case stale:
-			return r.regenerateStale(ctx, s, key, mkey, cv, creator, cs)
+			return rr.cv.Payload, nil
+		case stale, early:
+			return r.regenerateStale(ctx, s, key, mkey, rr.cv, creator, cs, state == early)
 		}
 		f, leader := r.flights.join(mkey)
 		var v any
@@ -183,7 +224,7 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 		if leader {
 			v, err, retry = r.createMissing(ctx, s, key, mkey, f, creator, cs, degraded)
 		} else {
-			v, err, retry = r.waitFlight(ctx, s, key, f)
+			v, err, retry = r.waitFlight(ctx, s, key, f, cs)
 		}
 		if !retry {
 			return v, err
@@ -192,11 +233,11 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 }
 
 // waitFlight waits for another caller's creation of key in this process.
-func (r *Region) waitFlight(ctx context.Context, s *regionState, key string, f *flight) (value any, err error, retry bool) {
+func (r *Region) waitFlight(ctx context.Context, s *regionState, key string, f *flight, cs *callSettings) (value any, err error, retry bool) {
 	start := time.Now()
 	var timeout <-chan time.Time
-	if r.failSafe.HardTimeout > 0 {
-		t := time.NewTimer(r.failSafe.HardTimeout)
+	if d := cs.remaining(); d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -218,10 +259,11 @@ func (r *Region) timeoutError(key string) error {
 	return fmt.Errorf("%w: region %q, key %q, after %v", ErrCreationTimeout, r.name, key, r.failSafe.HardTimeout)
 }
 
-// regenerateStale handles an expired value: the caller that wins the
-// creation lock regenerates (or hands the job to the async runner); every
-// other caller returns the old value at once.
-func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey string, old CachedValue, creator func(context.Context) (any, error), cs *callSettings) (any, error) {
+// regenerateStale handles an expired value (or one chosen for early
+// refresh): the caller that wins the creation lock regenerates (or hands
+// the job to the async runner); every other caller returns the old value
+// at once.
+func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey string, old CachedValue, creator func(context.Context) (any, error), cs *callSettings, isEarly bool) (any, error) {
 	f, leader := r.flights.join(mkey)
 	if !leader {
 		return old.Payload, nil // being regenerated in this process
@@ -237,11 +279,11 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 	}
 	// Another process may have stored a new value between our read and our
 	// winning the lock: read again so one expiry costs one creation.
-	if cv, ok, err := s.backend.Get(ctx, mkey); err == nil && ok && cv.Metadata.CreatedAt.After(old.Metadata.CreatedAt) {
-		if state, _ := s.freshness(&cv, cs); state == fresh {
+	if rr := s.read(ctx, mkey); rr.err == nil && rr.ok && rr.cv.Metadata.CreatedAt.After(old.Metadata.CreatedAt) {
+		if state, _ := s.freshness(&rr.cv, cs); state == fresh {
 			r.release(ctx, key, m)
-			r.flights.finish(mkey, f, cv.Payload, nil, false)
-			return cv.Payload, nil
+			r.flights.finish(mkey, f, rr.cv.Payload, nil, false)
+			return rr.cv.Payload, nil
 		}
 	}
 	if r.asyncRunner != nil {
@@ -252,6 +294,10 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 	switch {
 	case timedOut:
 		return old.Payload, nil // the creation goes on in the background
+	case err != nil && isEarly:
+		// The old value has not even expired: keep serving it.
+		r.reportError(ctx, key, fmt.Errorf("early refresh failed; serving the current value: %w", err))
+		return old.Payload, nil
 	case err != nil && ctx.Err() == nil && r.withinGrace(s, old, cs):
 		r.reportError(ctx, key, fmt.Errorf("regeneration failed; serving the expired value: %w", err))
 		return old.Payload, nil
@@ -273,72 +319,76 @@ func (r *Region) withinGrace(s *regionState, old CachedValue, cs *callSettings) 
 // wait for the creation lock, check again (another process may have
 // created the value meanwhile), then create.
 //
-// degraded: the first read failed (fail-open); the backend is not read
-// again, so a hung server costs one timeout, not two.
+// degraded: the first read failed (fail-open); the backend is not read,
+// locked or written again in this call, so a hung server costs one timeout.
 func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey string, f *flight, creator func(context.Context) (any, error), cs *callSettings, degraded bool) (value any, err error, retry bool) {
 	var m Mutex
+	handedOff := false
+	// Safety net: whatever happens before the creation takes over the lock
+	// and the flight (a panicking proxy or observer, say), the waiters are
+	// released and so is the lock. finish is a no-op once the flight ended.
+	defer func() {
+		if !handedOff {
+			if m != nil {
+				r.release(ctx, key, m)
+			}
+			r.flights.finish(mkey, f, nil, nil, true)
+		}
+	}()
 	if degraded {
-		// The backend just failed this call: don't wait on its lock or
-		// write to it; the in-process flight still dedups this process.
 		settings := *cs
 		settings.noStore = true
 		cs = &settings
-	} else if m, err = r.acquireForCreation(ctx, s, key, mkey); err != nil {
-		r.flights.finish(mkey, f, nil, nil, true)
+	} else if m, err = r.acquireForCreation(ctx, s, key, mkey, cs); err != nil {
 		return nil, err, false
 	}
-	release := func() {
-		if m != nil {
-			r.release(ctx, key, m)
-		}
-	}
-	var cv CachedValue
-	var ok bool
+	var rr readResult
 	if !degraded {
-		cv, ok, err = s.backend.Get(ctx, mkey)
-		if err != nil {
-			if err := r.backendFailure(ctx, key, fmt.Errorf("region %q: get %q: %w", r.name, key, err)); err != nil {
-				release()
+		if rr = s.read(ctx, mkey); rr.err != nil {
+			err := fmt.Errorf("region %q: get %q: %w", r.name, key, rr.err)
+			if err := r.backendFailure(ctx, key, err); err != nil {
 				r.flights.finish(mkey, f, nil, err, false)
 				return nil, err, false
 			}
-			ok = false
+			rr.ok = false
 		}
 	}
-	state, err := s.freshness(present(&cv, ok), cs)
+	state, err := s.freshness(present(&rr.cv, rr.ok), cs)
 	switch {
 	case err != nil:
-		release()
 		err = fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 		r.flights.finish(mkey, f, nil, err, false)
 		return nil, err, false
 	case state == fresh:
-		release()
-		r.flights.finish(mkey, f, cv.Payload, nil, false)
-		return cv.Payload, nil, false
+		r.flights.finish(mkey, f, rr.cv.Payload, nil, false)
+		return rr.cv.Payload, nil, false
 	case state == stale && r.asyncRunner != nil && m != nil:
+		handedOff = true
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
-		return cv.Payload, nil, false
+		return rr.cv.Payload, nil, false
 	}
-	v, err, timedOut := r.createWithin(ctx, r.failSafe.HardTimeout, s, key, mkey, m, f, creator, cs)
+	handedOff = true
+	v, err, timedOut := r.createWithin(ctx, cs.remaining(), s, key, mkey, m, f, creator, cs)
 	if timedOut {
 		return nil, r.timeoutError(key), false
 	}
 	return v, err, false
 }
 
-// acquireForCreation waits for key's creation lock (bounded by the hard
-// timeout). A lock that cannot be reached is an error in strict regions;
-// others go on without it (nil mutex), relying on the in-process flight.
-func (r *Region) acquireForCreation(ctx context.Context, s *regionState, key, mkey string) (Mutex, error) {
+// acquireForCreation waits for key's creation lock, within the call's hard
+// timeout. A lock that cannot be reached is an error in strict regions;
+// others go on without it (nil mutex), relying on the in-process flight. A
+// lock that is merely busy (ErrMaxLockAttempts) is always an error: going
+// on would run a second creator.
+func (r *Region) acquireForCreation(ctx context.Context, s *regionState, key, mkey string, cs *callSettings) (Mutex, error) {
 	m := r.mutexFor(s, mkey)
 	got, err := m.Acquire(ctx, false)
 	if err == nil && !got {
 		start := time.Now()
 		wctx := ctx
-		if r.failSafe.HardTimeout > 0 {
+		if d := cs.remaining(); d > 0 {
 			var cancel context.CancelFunc
-			wctx, cancel = context.WithTimeout(ctx, r.failSafe.HardTimeout)
+			wctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
 		got, err = m.Acquire(wctx, true)
@@ -350,11 +400,13 @@ func (r *Region) acquireForCreation(ctx context.Context, s *regionState, key, mk
 			err = fmt.Errorf("region %q: creation lock for %q not acquired", r.name, key)
 		}
 	}
-	if err == nil {
+	switch {
+	case err == nil:
 		return m, nil
-	}
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return nil, ctx.Err()
+	case errors.Is(err, lockmutex.ErrMaxLockAttempts):
+		return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 	}
 	if err := r.backendFailure(ctx, key, fmt.Errorf("creation lock: %w", err)); err != nil {
 		return nil, err
@@ -425,9 +477,10 @@ func (r *Region) create(ctx context.Context, s *regionState, key, mkey string, m
 	if m != nil {
 		r.release(ctx, key, m)
 	}
-	// A leader cancelled by its own context gives no answer for the others:
-	// they start over with a leader of their own.
-	retry := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+	// A creation that ended with its caller's context gives no answer for
+	// the others, whatever its error says: they start over with a leader of
+	// their own.
+	retry := err != nil && ctx.Err() != nil
 	r.flights.finish(mkey, f, value, err, retry)
 	return value, err
 }
@@ -474,15 +527,39 @@ func (r *Region) startLease(ctx context.Context, key string, m Mutex) (stop func
 }
 
 // startAsync hands regeneration to the async runner; the job releases the
-// lock and ends the flight.
+// lock and ends the flight. The job runs at most once however often the
+// runner calls it; a runner that panics before running it gives the lock
+// and the flight back.
 func (r *Region) startAsync(ctx context.Context, s *regionState, key, mkey string, m Mutex, f *flight, creator func(context.Context) (any, error), cs *callSettings) {
 	bg := context.WithoutCancel(ctx)
 	settings := *cs
-	r.asyncRunner(key, func() {
-		if _, err := r.create(bg, s, key, mkey, m, f, creator, &settings); err != nil {
-			r.reportError(bg, key, fmt.Errorf("background regeneration: %w", err))
+	var once sync.Once
+	var started atomic.Bool
+	job := func() {
+		once.Do(func() {
+			started.Store(true)
+			if _, err := r.create(bg, s, key, mkey, m, f, creator, &settings); err != nil {
+				r.reportError(bg, key, fmt.Errorf("background regeneration: %w", err))
+			}
+		})
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.reportError(ctx, key, fmt.Errorf("region %q: async creation runner panicked: %v", r.name, p))
+			if !started.Load() {
+				once.Do(func() {}) // the job must not run any more
+				r.release(ctx, key, m)
+				r.flights.finish(mkey, f, nil, nil, true)
+			}
 		}
-	})
+	}()
+	r.asyncRunner(key, job)
+}
+
+// softWithoutExpiration is dogpile's rule that a soft-invalidated region
+// needs an expiration time for creation.
+func (s *regionState) softWithoutExpiration(cs *callSettings) bool {
+	return s.expirationFor(cs) <= 0 && s.invalidator.WasSoftInvalidated()
 }
 
 // createAndStore calls the creator and stores what it made (unless
@@ -490,6 +567,9 @@ func (r *Region) startAsync(ctx context.Context, s *regionState, key, mkey strin
 // nothing. A store error is returned by strict regions; others report it
 // and return the value.
 func (r *Region) createAndStore(ctx context.Context, s *regionState, key, mkey string, creator func(context.Context) (any, error), cs *callSettings) (any, error) {
+	if s.softWithoutExpiration(cs) {
+		return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, ErrSoftInvalidationNeedsExpiration)
+	}
 	start := time.Now()
 	v, err := creator(ctx)
 	took := time.Since(start)
@@ -515,132 +595,157 @@ func (r *Region) release(ctx context.Context, key string, m Mutex) {
 	}
 }
 
+// heldLock is a creation lock GetOrCreateMulti holds.
+type heldLock struct {
+	key string
+	m   Mutex
+}
+
 // getOrCreateMulti is dogpile's get_or_create_multi: one backend read for
 // all keys, the creation lock of every key that needs a value (taken in
-// sorted order, waiting only for keys with no usable value), then one
-// creator call for the keys whose lock this caller holds.
+// sorted order of the backend keys, waiting only for keys with no usable
+// value), then one creator call for the keys whose lock this caller holds.
+// Keys that mangle to the same backend key are one key.
 func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []string, creator func(context.Context, []string) ([]any, error), cs *callSettings) ([]any, error) {
 	if creator == nil {
-		return nil, errNilCreator
+		return nil, nilCreator(strings.Join(keys, " "))
 	}
 	out := make([]any, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
-	unique := slices.Clone(keys)
-	slices.Sort(unique)
-	unique = slices.Compact(unique)
-	mangled := make(map[string]string, len(unique))
-	mkeys := make([]string, len(unique))
-	for i, k := range unique {
-		mkeys[i] = s.mangle(k)
-		mangled[k] = mkeys[i]
+	// One entry per backend key; its caller's key is the first (in sorted
+	// order) that mangles to it.
+	callerKey := make(map[string]string, len(keys))
+	for _, k := range keys {
+		mk := s.mangle(k)
+		if prev, ok := callerKey[mk]; !ok || k < prev {
+			callerKey[mk] = k
+		}
 	}
+	mkeys := make([]string, 0, len(callerKey))
+	for mk := range callerKey {
+		mkeys = append(mkeys, mk)
+	}
+	slices.Sort(mkeys)
 	found, err := s.backend.GetMulti(ctx, mkeys)
+	noStore := false
 	if err != nil {
-		if err := r.backendFailure(ctx, unique[0], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+		if err := r.backendFailure(ctx, callerKey[mkeys[0]], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
 			return nil, err
 		}
-		found = nil // fail open: everything is missing
+		found, noStore = nil, true // fail open: everything is missing, and nothing is locked or written
 	}
-	results := make(map[string]any, len(unique))
-	var held []Mutex
+	results := make(map[string]any, len(mkeys)) // by backend key
+	var held []heldLock
 	defer func() {
-		for _, m := range held {
-			r.release(ctx, "", m)
+		for _, h := range held {
+			r.release(ctx, h.key, h.m)
 		}
 	}()
-	var toCreate, waited []string
-	for _, k := range unique {
-		cv, ok := found[mangled[k]]
+	var toCreate, waited []string // backend keys
+	for _, mk := range mkeys {
+		k := callerKey[mk]
+		cv, ok := found[mk]
 		state, err := r.judge(s, present(&cv, ok), cs)
 		if err != nil {
 			return nil, fmt.Errorf("region %q: key %q: %w", r.name, k, err)
 		}
-		switch state {
-		case fresh:
-			results[k] = cv.Payload
-		case stale:
-			results[k] = cv.Payload // served if someone else is regenerating
-			m := r.mutexFor(s, mangled[k])
+		switch {
+		case state == fresh:
+			results[mk] = cv.Payload
+		case noStore:
+			toCreate = append(toCreate, mk)
+		case state == stale || state == early:
+			results[mk] = cv.Payload // served if someone else is regenerating
+			m := r.mutexFor(s, mk)
 			got, err := m.Acquire(ctx, false)
 			if err != nil {
 				r.reportError(ctx, k, fmt.Errorf("creation lock: %w", err))
 			}
 			if got {
-				held = append(held, m)
-				toCreate = append(toCreate, k)
+				held = append(held, heldLock{k, m})
+				toCreate = append(toCreate, mk)
 			}
-		case missing:
-			m, err := r.acquireForCreation(ctx, s, k, mangled[k])
+		default: // missing
+			m, err := r.acquireForCreation(ctx, s, k, mk, cs)
 			if err != nil {
 				return nil, err
 			}
 			if m != nil {
-				held = append(held, m)
+				held = append(held, heldLock{k, m})
 			}
-			toCreate = append(toCreate, k)
-			waited = append(waited, k)
+			toCreate = append(toCreate, mk)
+			waited = append(waited, mk)
 		}
 	}
 	if len(waited) > 0 {
 		// Another caller may have created these while we waited.
-		wm := make([]string, len(waited))
-		for i, k := range waited {
-			wm[i] = mangled[k]
-		}
-		again, err := s.backend.GetMulti(ctx, wm)
+		again, err := s.backend.GetMulti(ctx, waited)
 		if err != nil {
-			if err := r.backendFailure(ctx, waited[0], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+			if err := r.backendFailure(ctx, callerKey[waited[0]], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
 				return nil, err
 			}
 		}
-		toCreate = slices.DeleteFunc(toCreate, func(k string) bool {
-			cv, ok := again[mangled[k]]
+		toCreate = slices.DeleteFunc(toCreate, func(mk string) bool {
+			cv, ok := again[mk]
 			if st, _ := s.freshness(present(&cv, ok), cs); st == fresh {
-				results[k] = cv.Payload
+				results[mk] = cv.Payload
 				return true
 			}
 			return false
 		})
 	}
 	if len(toCreate) > 0 {
-		stops := make([]func(), len(held))
-		for i, m := range held {
-			stops[i] = r.startLease(ctx, "", m)
+		if s.softWithoutExpiration(cs) {
+			return nil, fmt.Errorf("region %q: %w", r.name, ErrSoftInvalidationNeedsExpiration)
 		}
-		start := time.Now()
-		values, err := creator(ctx, slices.Clone(toCreate))
-		took := time.Since(start)
-		for _, stop := range stops {
-			stop()
+		ask := make([]string, len(toCreate))
+		for i, mk := range toCreate {
+			ask[i] = callerKey[mk]
 		}
-		s.observeCreation(ctx, strings.Join(toCreate, " "), took, err)
+		values, err := r.createMulti(ctx, s, held, ask, creator)
 		if err != nil {
 			return nil, err
 		}
-		r.recordCreation(took)
-		if len(values) != len(toCreate) {
-			return nil, fmt.Errorf("region %q: creator returned %d values for %d keys", r.name, len(values), len(toCreate))
-		}
 		now := time.Now()
 		store := make(map[string]CachedValue, len(values))
-		for i, k := range toCreate {
-			results[k] = values[i]
+		for i, mk := range toCreate {
+			results[mk] = values[i]
 			if cs.shouldCache == nil || cs.shouldCache(values[i]) {
-				store[mangled[k]] = CachedValue{Payload: values[i], Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
+				store[mk] = CachedValue{Payload: values[i], Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
 			}
 		}
-		if len(store) > 0 {
+		if len(store) > 0 && !noStore {
 			if err := s.backend.SetMulti(ctx, store); err != nil {
-				if err := r.backendFailure(ctx, toCreate[0], fmt.Errorf("region %q: set_multi: %w", r.name, err)); err != nil {
+				if err := r.backendFailure(ctx, ask[0], fmt.Errorf("region %q: set_multi: %w", r.name, err)); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
 	for i, k := range keys {
-		out[i] = results[k]
+		out[i] = results[s.mangle(k)]
 	}
 	return out, nil
+}
+
+// createMulti calls a multi-key creator for keys, keeping the held locks
+// alive meanwhile (WithLockLeases), and checks its answer.
+func (r *Region) createMulti(ctx context.Context, s *regionState, held []heldLock, keys []string, creator func(context.Context, []string) ([]any, error)) ([]any, error) {
+	for _, h := range held {
+		defer r.startLease(ctx, h.key, h.m)()
+	}
+	start := time.Now()
+	values, err := creator(ctx, slices.Clone(keys))
+	took := time.Since(start)
+	s.observeCreation(ctx, strings.Join(keys, " "), took, err)
+	if err != nil {
+		return nil, err
+	}
+	r.recordCreation(took)
+	if len(values) != len(keys) {
+		return nil, fmt.Errorf("region %q: creator returned %d values for %d keys", r.name, len(values), len(keys))
+	}
+	return values, nil
 }

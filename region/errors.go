@@ -43,6 +43,7 @@ type ArgumentError struct {
 	Err   error  // the underlying parse error, if any
 }
 
+// Error names the argument, the value and what was expected.
 func (e *ArgumentError) Error() string {
 	msg := fmt.Sprintf("region: argument %q: cannot use %#v as %s", e.Name, e.Value, e.Want)
 	if e.Err != nil {
@@ -66,6 +67,7 @@ type TypeError struct {
 	Err  error  // the decoding error for serialized values, if any
 }
 
+// Error names the key and both types.
 func (e *TypeError) Error() string {
 	msg := fmt.Sprintf("region: key %q: cached value is %s, not %s", e.Key, e.Got, e.Want)
 	if e.Err != nil {

@@ -19,6 +19,7 @@ type flight struct {
 	// was cancelled, or another process holds the creation lock); they
 	// start over.
 	retry bool
+	once  sync.Once
 }
 
 const flightShards = 32
@@ -57,23 +58,17 @@ func (g *flightGroup) join(key string) (f *flight, leader bool) {
 	return f, true
 }
 
-// inFlight reports whether key has a flight.
-func (g *flightGroup) inFlight(key string) bool {
-	s := g.shard(key)
-	s.mu.Lock()
-	_, ok := s.m[key]
-	s.mu.Unlock()
-	return ok
-}
-
-// finish publishes the flight's result and ends it.
+// finish publishes the flight's result and ends it. Only the first call
+// for a flight counts, so a safety net may call it again.
 func (g *flightGroup) finish(key string, f *flight, value any, err error, retry bool) {
-	s := g.shard(key)
-	s.mu.Lock()
-	if s.m[key] == f {
-		delete(s.m, key)
-	}
-	s.mu.Unlock()
-	f.value, f.err, f.retry = value, err, retry
-	close(f.done)
+	f.once.Do(func() {
+		s := g.shard(key)
+		s.mu.Lock()
+		if s.m[key] == f {
+			delete(s.m, key)
+		}
+		s.mu.Unlock()
+		f.value, f.err, f.retry = value, err, retry
+		close(f.done)
+	})
 }

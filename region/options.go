@@ -117,8 +117,9 @@ type CallOption struct {
 	shouldCache func(any) bool
 }
 
-// WithExpiration overrides the region's expiration time for this call only;
-// NoExpiration means never.
+// WithExpiration overrides the region's expiration time for this call only.
+// NoExpiration (or any negative duration) means never; zero means every
+// value is expired (dogpile's expiration_time=0).
 func WithExpiration(d time.Duration) CallOption {
 	return CallOption{expiration: d, setExp: true}
 }
@@ -136,7 +137,8 @@ type callSettings struct {
 	setExp      bool
 	ignoreExp   bool
 	shouldCache func(any) bool
-	noStore     bool // the backend just failed: don't write to it in this call
+	noStore     bool      // the backend just failed: don't write to it in this call
+	deadline    time.Time // FailSafe.HardTimeout for this call; zero: none
 }
 
 func collect(opts []CallOption) callSettings {

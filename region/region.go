@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +131,8 @@ func (r *Region) KeyMangler() func(string) string {
 	if s := r.state.Load(); s != nil {
 		return s.mangler
 	}
+	r.configMu.Lock()
+	defer r.configMu.Unlock()
 	return r.explicitMangler
 }
 
@@ -153,6 +156,11 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	}
 	if cs.expiration < 0 {
 		return &ArgumentError{Name: "expiration_time", Value: cs.expiration, Want: "a duration of zero or more"}
+	}
+	for _, p := range cs.wrap {
+		if isNilProxy(p) {
+			return &ArgumentError{Name: "wrap", Value: p, Want: "a proxy"}
+		}
 	}
 	r.configMu.Lock()
 	defer r.configMu.Unlock()
@@ -180,8 +188,14 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		invalidator: cs.invalidator,
 		mangler:     r.explicitMangler,
 	}
-	if st.invalidator == nil {
+	switch {
+	case st.invalidator == nil && old != nil:
+		st.invalidator = old.invalidator // replacing the backend keeps the invalidations
+	case st.invalidator == nil:
 		st.invalidator = NewInvalidationStrategy()
+	}
+	if si, ok := st.invalidator.(*SharedInvalidation); ok {
+		si.bind(r)
 	}
 	if st.mangler == nil {
 		if km, ok := BackendAs[KeyMangler](actual); ok {
@@ -204,8 +218,20 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		if c, ok := BackendAs[io.Closer](old.actual); ok {
 			_ = c.Close()
 		}
+		if c, ok := old.invalidator.(io.Closer); ok && old.invalidator != st.invalidator {
+			_ = c.Close()
+		}
 	}
 	return nil
+}
+
+// isNilProxy reports whether p is nil or a typed nil pointer.
+func isNilProxy(p Proxy) bool {
+	if p == nil {
+		return true
+	}
+	v := reflect.ValueOf(p)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // BackendAs finds an optional interface (io.Closer, KeyManglerSetter, a
@@ -234,7 +260,7 @@ func BackendAs[I any](b Backend) (I, bool) {
 // Wrap adds a proxy outside the current chain: it becomes Backend() and sees
 // every call first.
 func (r *Region) Wrap(p Proxy) error {
-	if p == nil {
+	if isNilProxy(p) {
 		return &ArgumentError{Name: "proxy", Value: p, Want: "a proxy"}
 	}
 	r.configMu.Lock()
@@ -343,4 +369,7 @@ func (r *Region) KeyIsLocked(ctx context.Context, key string) (bool, error) {
 	return r.mutexFor(s, s.mangle(key)).Locked(ctx)
 }
 
-var errNilCreator = errors.New("region: creator function is nil")
+// nilCreator is the error for a create call without a creator.
+func nilCreator(key string) error {
+	return &ArgumentError{Name: "creator", Value: nil, Want: fmt.Sprintf("a creator function for key %q", key)}
+}

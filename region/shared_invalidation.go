@@ -34,7 +34,7 @@ type SharedInvalidationOptions struct {
 // backend is written back by the next process that refreshes and still
 // remembers it.
 type SharedInvalidation struct {
-	region *Region
+	region atomic.Pointer[Region]
 	opts   SharedInvalidationOptions
 
 	mark atomic.Pointer[invalidationMark]
@@ -63,8 +63,14 @@ func NewSharedInvalidation(r *Region, opts SharedInvalidationOptions) *SharedInv
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
 	}
-	return &SharedInvalidation{region: r, opts: opts, stop: make(chan struct{})}
+	s := &SharedInvalidation{opts: opts, stop: make(chan struct{})}
+	s.region.Store(r)
+	return s
 }
+
+// bind attaches the strategy to the region it was configured on, which
+// Configure does, so a strategy handed to another region serves that one.
+func (s *SharedInvalidation) bind(r *Region) { s.region.Store(r) }
 
 // start reads the record once and starts the refresher, on first use.
 func (s *SharedInvalidation) start() {
@@ -101,7 +107,7 @@ func (s *SharedInvalidation) backendKey(st *regionState) string { return st.mang
 // Refresh reads the shared record now. Errors go to the region's
 // ErrorHandler and leave the last known record in place.
 func (s *SharedInvalidation) Refresh(ctx context.Context) {
-	st := s.region.state.Load()
+	st := s.region.Load().state.Load()
 	if st == nil {
 		return
 	}
@@ -109,25 +115,34 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 	defer cancel()
 	cv, ok, err := st.backend.Get(ctx, s.backendKey(st))
 	if err != nil {
-		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
+		s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 		return
 	}
-	if !ok {
-		// The record is gone (evicted, expired, server restarted or moved):
-		// put back the one this process knows, so the invalidation outlives
-		// it for as long as any process remembers it.
-		if cur := s.mark.Load(); cur != nil && cur.at != 0 {
-			s.write(ctx, st, *cur)
+	var rec invalidationRecord
+	if ok {
+		if rec, err = payloadAs[invalidationRecord](s.opts.Key, cv.Payload); err != nil {
+			s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
+			return
 		}
-		return
 	}
-	rec, err := payloadAs[invalidationRecord](s.opts.Key, cv.Payload)
-	if err != nil {
-		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
-		return
-	}
-	if cur := s.mark.Load(); cur == nil || cur.at != rec.At || cur.hard != rec.Hard {
-		s.mark.Store(&invalidationMark{at: rec.At, hard: rec.Hard})
+	// The timestamp only moves forward: a newer record replaces ours, and a
+	// record older than ours (or none: evicted, expired, server restarted
+	// or moved) gets ours written back, so every process converges on the
+	// latest invalidation for as long as any of them remembers it.
+	for {
+		cur := s.mark.Load()
+		switch {
+		case cur != nil && cur.at > rec.At:
+			s.write(ctx, st, *cur)
+			return
+		case cur != nil && cur.at == rec.At && cur.hard == rec.Hard:
+			return
+		case !ok:
+			return
+		}
+		if s.mark.CompareAndSwap(cur, &invalidationMark{at: rec.At, hard: rec.Hard}) {
+			return
+		}
 	}
 }
 
@@ -137,7 +152,7 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 	s.start()
 	now := time.Now()
 	s.mark.Store(&invalidationMark{at: now.UnixNano(), hard: hard})
-	st := s.region.state.Load()
+	st := s.region.Load().state.Load()
 	if st == nil {
 		return
 	}
@@ -149,7 +164,7 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) {
 	cv := CachedValue{Payload: invalidationRecord{At: m.at, Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
-		s.region.reportError(ctx, s.opts.Key, fmt.Errorf("writing the shared invalidation record: %w", err))
+		s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("writing the shared invalidation record: %w", err))
 	}
 }
 

@@ -273,8 +273,10 @@ func (b *Bytes) DeleteMulti(_ context.Context, keys []string) error {
 func (b *Bytes) GetMutex(string) region.Mutex { return nil }
 
 // Null is a backend that stores nothing: every read misses and every write
-// is dropped. Its mutex never blocks, so every GetOrCreate calls its
-// creator. Useful to switch caching off by configuration.
+// is dropped. Its mutex never blocks, so creation is not serialized across
+// processes; callers in one process that arrive while a creation runs still
+// share it (the region's in-process flight). Useful to switch caching off
+// by configuration.
 type Null struct{}
 
 // Get always misses.

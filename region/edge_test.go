@@ -1,0 +1,234 @@
+package region_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+func TestAsyncRunnerPanicOrDoubleCallLeavesNoStuckKey(t *testing.T) {
+	ctx := context.Background()
+	for name, runner := range map[string]region.AsyncCreationRunner{
+		"panics":      func(string, func()) { panic("pool closed") },
+		"calls-twice": func(_ string, job func()) { job(); job() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var reported atomic.Int32
+			r := configured(t, "async-"+name, []region.Option{
+				region.WithAsyncCreationRunner(runner),
+				region.WithErrorHandler(func(context.Context, string, error) { reported.Add(1) }),
+			}, region.WithExpirationTime(time.Minute))
+			setOld(t, r, "k", "old", time.Hour)
+			var calls atomic.Int32
+			creator := func(context.Context) (any, error) { calls.Add(1); return "new", nil }
+			if v, err := r.GetOrCreate(ctx, "k", creator); err != nil || v != "old" {
+				t.Fatalf("GetOrCreate = %v, %v; want the old value", v, err)
+			}
+			if locked, _ := r.KeyIsLocked(ctx, "k"); locked {
+				t.Fatal("the key is still locked after the runner returned")
+			}
+			if name == "calls-twice" && calls.Load() != 1 {
+				t.Fatalf("the job ran the creator %d times; want once", calls.Load())
+			}
+			if name == "panics" && reported.Load() == 0 {
+				t.Fatal("the runner's panic was not reported")
+			}
+			r.Invalidate(true)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = r.GetOrCreate(ctx, "k", creator)
+			}()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("GetOrCreate hangs after the runner misbehaved")
+			}
+		})
+	}
+}
+
+func TestReplaceBackendKeepsInvalidator(t *testing.T) {
+	r := configured(t, "replace-inv", nil)
+	custom := region.NewInvalidationStrategy()
+	if err := r.Configure("memory", region.WithReplaceExistingBackend(), region.WithInvalidator(custom)); err != nil {
+		t.Fatal(err)
+	}
+	r.Invalidate(true)
+	if err := r.Configure("memory_serialized", region.WithReplaceExistingBackend()); err != nil {
+		t.Fatal(err)
+	}
+	if r.Invalidator() != custom || !custom.WasHardInvalidated() {
+		t.Fatal("replacing the backend dropped the invalidation strategy")
+	}
+}
+
+func TestEarlyRefreshFailureServesCurrentValue(t *testing.T) {
+	r := configured(t, "early-fail", []region.Option{region.WithEarlyRefresh(1e9)}, region.WithExpirationTime(time.Hour))
+	ctx := context.Background()
+	// Teach the region that creation takes a while, so early refresh fires.
+	if _, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) {
+		time.Sleep(20 * time.Millisecond)
+		return "current", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		v, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return nil, errCreator })
+		if err != nil || v != "current" {
+			t.Fatalf("call %d = %v, %v; a failed early refresh must serve the unexpired value", i, v, err)
+		}
+	}
+}
+
+func TestGetOrCreateMultiKeysManglingAlike(t *testing.T) {
+	r := configured(t, "mangle-alike", []region.Option{region.WithKeyMangler(strings.ToLower)})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var asked []string
+	vals, err := r.GetOrCreateMulti(ctx, []string{"A", "a", "b"}, func(_ context.Context, keys []string) ([]any, error) {
+		asked = keys
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = "v-" + strings.ToLower(k)
+		}
+		return out, nil
+	})
+	if err != nil {
+		t.Fatalf("GetOrCreateMulti: %v", err)
+	}
+	if len(asked) != 2 || vals[0] != "v-a" || vals[1] != "v-a" || vals[2] != "v-b" {
+		t.Fatalf("asked %v, got %v", asked, vals)
+	}
+}
+
+// lockProxy hands out one shared mutex for every key.
+type lockProxy struct {
+	region.ProxyBackend
+	m region.Mutex
+}
+
+func (p *lockProxy) GetMutex(string) region.Mutex { return p.m }
+
+func TestHardTimeoutBoundsContendedLock(t *testing.T) {
+	locks := lockmutex.NewRegistry()
+	held := locks.Mutex("k")
+	ctx := context.Background()
+	if ok, _ := held.Acquire(ctx, false); !ok {
+		t.Fatal("could not take the lock")
+	}
+	defer held.Release(ctx)
+	r := configured(t, "hard-lock", []region.Option{region.WithFailSafe(region.FailSafe{HardTimeout: 200 * time.Millisecond})},
+		region.WithWrap(&lockProxy{m: locks.Mutex("k")}))
+	start := time.Now()
+	_, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "v", nil })
+	if !errors.Is(err, region.ErrCreationTimeout) {
+		t.Fatalf("err = %v; want ErrCreationTimeout", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("waited %v with a 200ms hard timeout", took)
+	}
+}
+
+func TestCancelWhileWaitingForCreationLock(t *testing.T) {
+	locks := lockmutex.NewRegistry()
+	held := locks.Mutex("k")
+	if ok, _ := held.Acquire(context.Background(), false); !ok {
+		t.Fatal("could not take the lock")
+	}
+	defer held.Release(context.Background())
+	r := configured(t, "cancel-lock", nil, region.WithWrap(&lockProxy{m: locks.Mutex("k")}))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var called atomic.Bool
+	_, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { called.Store(true); return "v", nil })
+	if !errors.Is(err, context.DeadlineExceeded) || called.Load() {
+		t.Fatalf("err = %v, creator called %v; want the context's error and no creation", err, called.Load())
+	}
+}
+
+// busyMutex reports the lock busy, as a memcached lock out of attempts does.
+type busyMutex struct{}
+
+func (busyMutex) Acquire(context.Context, bool) (bool, error) {
+	return false, fmt.Errorf("%w: 3 attempts on \"_lockk\"", lockmutex.ErrMaxLockAttempts)
+}
+func (busyMutex) Release(context.Context) error        { return nil }
+func (busyMutex) Locked(context.Context) (bool, error) { return true, nil }
+
+func TestBusyLockIsNotFailOpen(t *testing.T) {
+	r := configured(t, "busy", nil, region.WithWrap(&lockProxy{m: busyMutex{}}))
+	var called atomic.Bool
+	_, err := r.GetOrCreate(context.Background(), "k", func(context.Context) (any, error) { called.Store(true); return "v", nil })
+	if !errors.Is(err, lockmutex.ErrMaxLockAttempts) || called.Load() {
+		t.Fatalf("err = %v, creator called %v; a busy lock must not start a second creator", err, called.Load())
+	}
+}
+
+func TestPerCallZeroExpirationAlwaysRegenerates(t *testing.T) {
+	r := configured(t, "zero-exp", nil, region.WithExpirationTime(time.Hour))
+	ctx := context.Background()
+	n := 0
+	creator := func(context.Context) (any, error) { n++; return n, nil }
+	for i := 1; i <= 3; i++ {
+		v, err := r.GetOrCreate(ctx, "k", creator, region.WithExpiration(0))
+		if err != nil || v != i {
+			t.Fatalf("call %d = %v, %v; WithExpiration(0) means always expired", i, v, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if v, _ := r.GetOrCreate(ctx, "k", creator); v != 3 {
+		t.Fatalf("without the option = %v; want the cached 3", v)
+	}
+}
+
+func TestSoftInvalidationWithoutExpirationFirstCall(t *testing.T) {
+	r := configured(t, "soft-first", nil)
+	ctx := context.Background()
+	r.Invalidate(false)
+	if _, err := r.GetOrCreate(ctx, "never-set", func(context.Context) (any, error) { return "v", nil }); !errors.Is(err, region.ErrSoftInvalidationNeedsExpiration) {
+		t.Fatalf("err = %v; want ErrSoftInvalidationNeedsExpiration", err)
+	}
+	if _, ok, _ := r.Get(ctx, "never-set"); ok {
+		t.Fatal("a value was stored")
+	}
+	if _, err := r.GetOrCreateMulti(ctx, []string{"m"}, func(context.Context, []string) ([]any, error) { return []any{1}, nil }); !errors.Is(err, region.ErrSoftInvalidationNeedsExpiration) {
+		t.Fatalf("multi err = %v", err)
+	}
+}
+
+func TestNilProxyRejected(t *testing.T) {
+	var typedNil *counterProxy
+	for _, p := range []region.Proxy{nil, typedNil} {
+		r := region.New("nil-proxy")
+		err := r.Configure("memory", region.WithWrap(p))
+		if !errors.Is(err, region.ErrBadArgument) || r.IsConfigured() {
+			t.Fatalf("WithWrap(%#v): err = %v", p, err)
+		}
+	}
+}
+
+func TestCoerceStringKeepsTextThatIsNotANumber(t *testing.T) {
+	for in, want := range map[string]any{"600": 600, "1.5": 1.5, "0123": "0123", "1e3": "1e3", "1.10": "1.10", "true": true, "None": nil, "a,b": "a,b"} {
+		if got := region.CoerceString(in); got != want {
+			t.Errorf("CoerceString(%q) = %#v; want %#v", in, got, want)
+		}
+	}
+	if n, err := (region.Arguments{"x": "0123"}).Int("x", 0); err != nil || n != 123 {
+		t.Errorf("Int of \"0123\" = %v, %v", n, err)
+	}
+}
+
+func TestNilCreatorIsArgumentError(t *testing.T) {
+	r := configured(t, "nil-creator", nil)
+	if _, err := r.GetOrCreate(context.Background(), "k", nil); !errors.Is(err, region.ErrBadArgument) || !strings.Contains(err.Error(), `"k"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
