@@ -119,7 +119,6 @@ func (s *KeyValueStore) Configure(backingStore string, opts ...Option) error {
 		return fmt.Errorf("kvs: store %s: %w", s.region.Name(), err)
 	}
 	delete(args, "lock_timeout")
-	s.settings.Store(&storeSettings{locking: o.locking, lockTimeout: timeout})
 
 	// Step A: the region, through the flat configuration map.
 	if !args.Has("distributed_lock") {
@@ -137,6 +136,7 @@ func (s *KeyValueStore) Configure(backingStore string, opts ...Option) error {
 		}
 		return fmt.Errorf("kvs: store %s: %w", s.region.Name(), err)
 	}
+	s.settings.Store(&storeSettings{locking: o.locking, lockTimeout: timeout})
 
 	// Step B: the key mangler.
 	s.setKeyManglerLocked(o.mangler, cfg)

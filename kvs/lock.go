@@ -119,20 +119,31 @@ func (l *Lock) Release(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	held := l.held
-	l.held = false
 	l.mu.Unlock()
 	if !held {
 		return fmt.Errorf("kvs: release lock %q: %w", l.key, lockmutex.ErrNotHeld)
 	}
 	if err := l.mutex.Release(ctx); err != nil {
+		// A lost lock is gone; any other failure (a server that did not
+		// answer) leaves the lock held so Release can be tried again.
+		if errors.Is(err, lockmutex.ErrNotHeld) {
+			l.setHeld(false)
+		}
 		return fmt.Errorf("kvs: release lock %q: %w", l.key, err)
 	}
+	l.setHeld(false)
 	if l.Expired() {
 		slog.WarnContext(ctx, "KVS lock released (timeout reached) for: "+l.key, "key", l.key)
 	} else {
 		slog.DebugContext(ctx, "KVS lock released for: "+l.key, "key", l.key)
 	}
 	return nil
+}
+
+func (l *Lock) setHeld(held bool) {
+	l.mu.Lock()
+	l.held = held
+	l.mu.Unlock()
 }
 
 // Active reports whether the lock has been acquired. As in Keystone it

@@ -41,8 +41,9 @@ var stores = struct {
 }{m: map[string]weak.Pointer[KeyValueStore]{}}
 
 type storeEntry struct {
-	name string
-	wp   weak.Pointer[KeyValueStore]
+	name   string
+	wp     weak.Pointer[KeyValueStore]
+	region *region.Region // the region the store made itself (closed with it), or nil
 }
 
 // GetKeyValueStore returns the store registered under name, making it when
@@ -63,14 +64,16 @@ func GetKeyValueStore(name string, r *region.Region) *KeyValueStore {
 			return s
 		}
 	}
+	var own *region.Region
 	if r == nil {
 		r = region.New(name)
+		own = r
 	}
 	s := &KeyValueStore{region: r, locks: lockmutex.NewRegistry()}
 	s.settings.Store(&storeSettings{locking: true})
 	wp := weak.Make(s)
 	stores.m[name] = wp
-	runtime.AddCleanup(s, forgetStore, storeEntry{name: name, wp: wp})
+	runtime.AddCleanup(s, forgetStore, storeEntry{name: name, wp: wp, region: own})
 	slog.Debug("kvs: key value store created (Keystone's KVS is deprecated; the Go port keeps its behaviour)", "name", name)
 	return s
 }
@@ -79,9 +82,14 @@ func GetKeyValueStore(name string, r *region.Region) *KeyValueStore {
 // has been given to a new store since.
 func forgetStore(e storeEntry) {
 	stores.Lock()
-	defer stores.Unlock()
 	if cur, ok := stores.m[e.name]; ok && cur == e.wp {
 		delete(stores.m, e.name)
+	}
+	stores.Unlock()
+	// Nothing else can reach a region the store made itself: stop what its
+	// backend started (sweepers, connections).
+	if e.region != nil {
+		_ = e.region.Close()
 	}
 }
 
