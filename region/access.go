@@ -119,6 +119,11 @@ func (r *Region) GetValueMetadata(ctx context.Context, key string, opts ...CallO
 // lock regenerates while the others return the old value at once (or all
 // return it while the async runner regenerates). A waiting caller gives up
 // with ctx.Err() when its ctx ends.
+//
+// Callers that shared one creation get the very value the creator
+// returned; treat it as read-only. On byte backends a value read back is
+// decoded afresh for each caller, and untyped reads decode maps as
+// map[string]any, so use GetOrCreateAs for one type on every path.
 func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(context.Context) (any, error), opts ...CallOption) (any, error) {
 	s, err := r.load()
 	if err != nil {

@@ -92,6 +92,11 @@ type CachedFunc[A, R any] struct {
 // is made from the Go function's name, namespace (if not empty) and the
 // argument; use a struct (with a String method for a stable key) for
 // several arguments.
+//
+// Go function names of closures and method values ("pkg.F.func1",
+// "pkg.T.M-fm") change with unrelated edits, so keys may differ between
+// builds; when processes of different versions share a cache, give a
+// namespace and a key generator (WithFuncKeyGenerator) that ignores fnName.
 func CacheOnArguments[A, R any](r *Region, namespace string, fn func(context.Context, A) (R, error), opts ...FuncOption) *CachedFunc[A, R] {
 	fs, name := newFuncSettings(r, fn, namespace, opts)
 	return &CachedFunc[A, R]{region: r, fn: fn, name: name, settings: fs}

@@ -30,7 +30,11 @@ func WithSerializer(s Serializer) Option {
 // old value at once and hands the runner a job that creates the new value,
 // stores it and releases the lock. The runner must call job exactly once,
 // on any goroutine (GoroutineRunner starts a goroutine; a pool or queue
-// works too).
+// works too). It is called on the caller's goroutine, so it must not block:
+// a runner that waits for room in a full pool delays the caller it was
+// meant to spare. A runner that panics before running the job gives the
+// creation lock back; one that drops the job silently leaves the key locked
+// until its creation lock expires (in-process: for good), so don't.
 type AsyncCreationRunner func(key string, job func())
 
 // GoroutineRunner is an AsyncCreationRunner that runs each job on a new
