@@ -161,9 +161,12 @@ func (r *Region) recordCreation(took time.Duration) {
 }
 
 // backendFailure handles a backend or lock error in a create call: strict
-// regions return it; others report it and go on without the cache.
+// regions return it; others report it and go on without the cache. Errors
+// that are the caller's doing (an illegal key, a value too large: anything
+// matching ErrBadArgument or lockmutex.ErrInvalidKey) are always returned:
+// failing open would hide them and cache nothing, or run without a lock.
 func (r *Region) backendFailure(ctx context.Context, key string, err error) error {
-	if r.strict {
+	if r.strict || errors.Is(err, ErrBadArgument) || errors.Is(err, lockmutex.ErrInvalidKey) {
 		return err
 	}
 	r.reportError(ctx, key, err)

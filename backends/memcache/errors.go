@@ -3,6 +3,7 @@ package memcache
 import (
 	"errors"
 	"fmt"
+	"github.com/dogpile-go/dogpile/region"
 )
 
 // Errors returned by the memcached backends. Test for them with errors.Is;
@@ -40,8 +41,12 @@ func (e *KeyError) Error() string {
 		e.Key, e.Reason, MaxKeyLength)
 }
 
-// Is makes errors.Is(err, ErrInvalidKey) true.
-func (e *KeyError) Is(target error) bool { return target == ErrInvalidKey }
+// Is makes errors.Is(err, ErrInvalidKey) true, and errors.Is(err,
+// region.ErrBadArgument): the key is the caller's to fix, so a fail-open
+// region returns this error rather than hiding it.
+func (e *KeyError) Is(target error) bool {
+	return target == ErrInvalidKey || target == region.ErrBadArgument
+}
 
 // ValueSizeError reports a value too large for one memcached item. It
 // matches ErrValueTooLarge.
@@ -57,8 +62,11 @@ func (e *ValueSizeError) Error() string {
 		e.Key, e.Size, e.Max)
 }
 
-// Is makes errors.Is(err, ErrValueTooLarge) true.
-func (e *ValueSizeError) Is(target error) bool { return target == ErrValueTooLarge }
+// Is makes errors.Is(err, ErrValueTooLarge) true, and errors.Is(err,
+// region.ErrBadArgument), like KeyError.
+func (e *ValueSizeError) Is(target error) bool {
+	return target == ErrValueTooLarge || target == region.ErrBadArgument
+}
 
 // ServerError is a failure talking to one memcached server: a refused or
 // timed-out connection, a server error reply, a protocol error. It names

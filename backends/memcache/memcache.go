@@ -745,6 +745,11 @@ func (b *Backend) GetMutex(key string) region.Mutex {
 	if !b.opts.DistributedLock {
 		return nil
 	}
+	if len(lockmutex.LockKeyPrefix)+len(key) > MaxKeyLength {
+		// A legal key near the length limit would make an illegal lock
+		// key: lock on its digest instead (still one lock per key).
+		key = region.SHA1MangleKey(key)
+	}
 	return lockmutex.NewMemcachedMutex(b.client, key, lockmutex.MemcachedOptions{
 		LockTimeout:     b.opts.LockTimeout,
 		MaxLockAttempts: b.opts.MaxLockAttempts,
