@@ -232,3 +232,19 @@ func TestNilCreatorIsArgumentError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// rejectingProxy refuses every write as a caller error (an illegal key,
+// say), as the memcached backend does.
+type rejectingProxy struct{ region.ProxyBackend }
+
+func (rejectingProxy) Set(_ context.Context, key string, _ region.CachedValue) error {
+	return &region.ArgumentError{Name: "key", Value: key, Want: "a legal key"}
+}
+
+func TestCallerErrorsAreNotFailOpen(t *testing.T) {
+	r := configured(t, "caller-error", nil, region.WithWrap(&rejectingProxy{}))
+	_, err := r.GetOrCreate(context.Background(), "has space", func(context.Context) (any, error) { return "v", nil })
+	if !errors.Is(err, region.ErrBadArgument) {
+		t.Fatalf("err = %v; an illegal key must be returned, not hidden by fail-open", err)
+	}
+}
