@@ -13,7 +13,7 @@ demo:
 	$(GO) run ./cmd/dogpile bench --duration 3s
 
 test:
-	scripts/test-services.sh $(GO) test -race -count=1 $(PKGS)
+	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # Unit tests only: tests that need a server skip themselves.
 test-short:

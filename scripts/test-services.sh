@@ -15,8 +15,9 @@
 # in its environment, stops every server it started when it exits (also when
 # CMD fails or the script is interrupted) and exits with CMD's status.
 #
-# When memcached or redis-server is missing and the script runs as root, it
-# installs the Debian packages (apt-get install -y memcached redis-server).
+# When memcached or redis-server (or a C compiler, which go test -race
+# needs) is missing and the script runs as root, it installs the Debian
+# packages (apt-get install -y memcached redis-server [gcc libc6-dev]).
 #
 # Settings (environment):
 #   DOGPILE_MEMCACHED_PORTS   memcached ports (default "21211 21212 21213")
@@ -61,12 +62,16 @@ find_bins() {
 }
 
 find_bins
-if [[ -z $memcached_bin || -z $redis_bin ]]; then
+# go test -race needs cgo, so a C compiler: install one too when missing.
+need_cc=""
+command -v cc >/dev/null || command -v gcc >/dev/null || need_cc="gcc libc6-dev"
+if [[ -z $memcached_bin || -z $redis_bin || -n $need_cc ]]; then
 	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-		echo "$prog: installing memcached and redis-server (apt-get)" >&2
+		echo "$prog: installing memcached redis-server $need_cc (apt-get)" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update >&2
-		apt-get install -y memcached redis-server >&2
+		# shellcheck disable=SC2086 # need_cc is a word list
+		apt-get install -y --no-install-recommends memcached redis-server $need_cc >&2
 		find_bins
 	fi
 	if [[ -z $memcached_bin || -z $redis_bin ]]; then

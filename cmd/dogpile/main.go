@@ -19,11 +19,12 @@ import (
 	"github.com/dogpile-go/dogpile/cmd/dogpile/internal/cli"
 
 	// The backends, registered by short name for configuration files, and
-	// the logging proxy (wrap = logging).
+	// the proxies (wrap = logging, wrap = metrics).
 	_ "github.com/dogpile-go/dogpile/backends/gocache"
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
 	_ "github.com/dogpile-go/dogpile/proxies/logging"
+	_ "github.com/dogpile-go/dogpile/proxies/metrics"
 )
 
 func main() {
