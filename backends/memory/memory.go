@@ -80,7 +80,7 @@ func optionsFrom(args region.Arguments) (Options, error) {
 // memory_serialized for isolated copies). Safe for concurrent use.
 type Backend struct {
 	values *xsync.Map[string, *region.CachedValue] // when there is no TTL
-	ttl    *gocache.Cache                          // when there is a TTL
+	ttl    *gocache.Cache                          // when there is a TTL; values are *region.CachedValue
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -145,7 +145,7 @@ func (b *Backend) Get(_ context.Context, key string) (region.CachedValue, bool, 
 	if !ok {
 		return region.CachedValue{}, false, nil
 	}
-	return v.(region.CachedValue), true, nil
+	return *v.(*region.CachedValue), true, nil
 }
 
 // Lookup is the region's fast path (region.ValueReader): a pointer to the
@@ -156,8 +156,7 @@ func (b *Backend) Lookup(key string) *region.CachedValue {
 		return v
 	}
 	if v, ok := b.ttl.Get(key); ok {
-		cv := v.(region.CachedValue)
-		return &cv
+		return v.(*region.CachedValue)
 	}
 	return nil
 }
@@ -176,7 +175,7 @@ func (b *Backend) GetMulti(ctx context.Context, keys []string) (map[string]regio
 // Set stores v under key.
 func (b *Backend) Set(_ context.Context, key string, v region.CachedValue) error {
 	if b.ttl != nil {
-		b.ttl.SetDefault(key, v)
+		b.ttl.SetDefault(key, &v)
 	} else {
 		b.values.Store(key, &v)
 	}
