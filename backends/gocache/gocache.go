@@ -161,8 +161,10 @@ type Options struct {
 	Mutex func(key string) region.Mutex
 
 	// RedisClient, when the store is a Redis store over this client, lets
-	// GetMulti, SetMulti and DeleteMulti use batch commands. It is not
-	// closed by Close.
+	// GetMulti, SetMulti and DeleteMulti use batch commands. SetMulti
+	// writes with Expiration, so with Expiration zero (the store's own
+	// default, which the backend cannot see) it goes through the store key
+	// by key instead. It is not closed by Close.
 	RedisClient redis.UniversalClient
 
 	// MemcacheClient, when the store is a memcache store over this client,
@@ -172,6 +174,10 @@ type Options struct {
 	// OnClose, if set, is called once by the backend's Close (to close a
 	// client or stop a goroutine the caller started for the store).
 	OnClose func() error
+
+	// ownStore: this package built the store, with Expiration as its
+	// default, so batch writes may use Expiration even when it is zero.
+	ownStore bool
 }
 
 // New returns a region backend over s: a *Backend (Go values) or a
@@ -225,7 +231,10 @@ func newBackend(s store.StoreInterface, opts Options, client any, direct directC
 		switch {
 		case opts.RedisClient != nil:
 			rb := &redisBatch{client: opts.RedisClient, exp: c.exp}
-			b.getter, b.setter, b.deleter = rb, rb, rb
+			b.getter, b.deleter = rb, rb
+			if c.exp > 0 || opts.ownStore {
+				b.setter = rb // the pipeline writes the same expiry the store would
+			}
 		case opts.MemcacheClient != nil:
 			b.getter = &memcacheBatch{client: opts.MemcacheClient}
 		}

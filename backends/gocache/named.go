@@ -426,6 +426,7 @@ func newRedis(args region.Arguments) (region.Backend, error) {
 	b, err := newBackend(redisstore.NewRedis(client, storeOpts...), Options{
 		Mode:        BytesMode,
 		Expiration:  exp,
+		ownStore:    true,
 		RedisClient: client,
 		Mutex:       locks.redis(client),
 		OnClose:     client.Close,
