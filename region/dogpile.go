@@ -703,6 +703,9 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		if s.softWithoutExpiration(cs) {
 			return nil, fmt.Errorf("region %q: %w", r.name, ErrSoftInvalidationNeedsExpiration)
 		}
+		// The creator gets the caller's keys sorted, as in dogpile (locks
+		// were taken in backend-key order, the same for every caller).
+		slices.SortFunc(toCreate, func(a, b string) int { return strings.Compare(callerKey[a], callerKey[b]) })
 		ask := make([]string, len(toCreate))
 		for i, mk := range toCreate {
 			ask[i] = callerKey[mk]
