@@ -24,6 +24,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -419,21 +420,6 @@ func testMaxLockAttempts(t *testing.T, s *KeyValueStore) {
 
 // --- real memcached -------------------------------------------------------
 
-// memcachedURL returns the test servers, or skips (fails under CI=true)
-// when there are none.
-func memcachedURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("DOGPILE_MEMCACHED")
-	if url == "" {
-		const msg = "DOGPILE_MEMCACHED is not set; run the memcached tests with scripts/test-services.sh go test ./kvs/"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return url
-}
-
 // memcachedStore returns a new store on openstack.kvs.Memcached with the
 // test servers, closed when the test ends.
 func memcachedStore(t testing.TB, url string, opts ...Option) *KeyValueStore {
@@ -472,7 +458,7 @@ func serverHas(t testing.TB, c *gomemcache.Client, key string) bool {
 // TestMemcachedKVSSuite runs Keystone's KVS tests on the real
 // openstack.kvs.Memcached backend.
 func TestMemcachedKVSSuite(t *testing.T) {
-	url := memcachedURL(t)
+	url := strings.Join(testservers.Memcached(t), ",")
 
 	t.Run("BasicConfiguration", func(t *testing.T) {
 		s := memcachedStore(t, url)
@@ -626,7 +612,7 @@ func TestMemcachedKVSSuite(t *testing.T) {
 }
 
 func TestConcurrentIncrementsMemcached(t *testing.T) {
-	url := memcachedURL(t)
+	url := strings.Join(testservers.Memcached(t), ",")
 	const workers, perWorker = 8, 1000
 	// max_lock_attempts 0: wait as long as it takes (Keystone's 15 attempts
 	// are not meant for eight writers hammering one key).
@@ -655,20 +641,19 @@ const (
 )
 
 func TestConcurrentIncrementsMemcachedProcesses(t *testing.T) {
-	url := memcachedURL(t)
+	url := strings.Join(testservers.Memcached(t), ",")
 	key := "counter_" + randomHex()
 	start := time.Now()
 	cmds := make([]*exec.Cmd, childProcesses)
 	outs := make([]*strings.Builder, childProcesses)
 	for i := range cmds {
-		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
-		outs[i] = &strings.Builder{}
-		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
-		cmd.Env = append(os.Environ(),
+		cmd := testservers.ChildContext(t.Context(),
 			childEnv+"=memcached-counter",
-			"DOGPILE_MEMCACHED="+url,
+			testservers.EnvMemcached+"="+url,
 			"DOGPILE_KVS_TEST_KEY="+key,
 		)
+		outs[i] = &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -695,11 +680,15 @@ func TestConcurrentIncrementsMemcachedProcesses(t *testing.T) {
 
 // childMemcachedCounter is one child process of the cross-process test.
 func childMemcachedCounter() error {
-	key := os.Getenv("DOGPILE_KVS_TEST_KEY")
-	url := os.Getenv("DOGPILE_MEMCACHED")
-	if key == "" || url == "" {
-		return errors.New("DOGPILE_KVS_TEST_KEY and DOGPILE_MEMCACHED must be set")
+	addrs, err := testservers.MemcachedAddrs()
+	if err != nil {
+		return err
 	}
+	key := os.Getenv("DOGPILE_KVS_TEST_KEY")
+	if key == "" {
+		return errors.New("DOGPILE_KVS_TEST_KEY must be set")
+	}
+	url := strings.Join(addrs, ",")
 	s := GetKeyValueStore("kvstest-child-"+strconv.Itoa(os.Getpid()), nil)
 	if err := s.Configure("openstack.kvs.Memcached", WithArguments(region.Arguments{"url": url, "max_lock_attempts": 0})); err != nil {
 		return err

@@ -1,19 +1,17 @@
 package lockmutex
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/dogpile-go/dogpile/internal/testservers"
 )
 
 func memcachedKind(t *testing.T) lockKind {
@@ -43,8 +41,8 @@ func TestMemcachedMutex(t *testing.T) {
 }
 
 func TestMemcachedMutexServerDown(t *testing.T) {
-	c := memcache.New(closedLoopbackAddr(t))
-	key := uniqueKey(t)
+	c := memcache.New(testservers.ClosedAddr(t))
+	key := testservers.UniqueKey(t, "")
 	m := NewMemcachedMutex(c, key, MemcachedOptions{})
 	ctx := context.Background()
 	for _, wait := range []bool{false, true} {
@@ -62,7 +60,7 @@ func TestMemcachedMutexServerDown(t *testing.T) {
 }
 
 func TestMemcachedMutexInvalidKey(t *testing.T) {
-	c := memcache.New(closedLoopbackAddr(t)) // never contacted
+	c := memcache.New(testservers.ClosedAddr(t)) // never contacted
 	ctx := context.Background()
 	for _, key := range []string{
 		"has space",
@@ -145,7 +143,7 @@ var (
 func TestMemcachedExtendAfterLossIsNotHeld(t *testing.T) {
 	c := newMemcachedClient(t)
 	ctx := testContext(t, time.Minute)
-	key := uniqueKey(t)
+	key := testservers.UniqueKey(t, "")
 	m := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: time.Second})
 	if m.LockTimeout() != time.Second {
 		t.Fatalf("LockTimeout() = %v", m.LockTimeout())
@@ -186,86 +184,6 @@ func TestMemcachedExtendAfterLossIsNotHeld(t *testing.T) {
 	mustRelease(t, other)
 }
 
-// memcachedBinary returns the memcached binary: DOGPILE_MEMCACHED_BIN, or
-// memcached from PATH.
-func memcachedBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("DOGPILE_MEMCACHED_BIN"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("memcached")
-	if err != nil {
-		msg := "memcached binary not found (set DOGPILE_MEMCACHED_BIN); " + startServersHint
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
-// restartableMemcached is a memcached process of the test's own on a free
-// loopback port, so it can be restarted without disturbing other tests.
-type restartableMemcached struct {
-	t    *testing.T
-	bin  string
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startRestartableMemcached(t *testing.T) *restartableMemcached {
-	t.Helper()
-	s := &restartableMemcached{t: t, bin: memcachedBinary(t), addr: closedLoopbackAddr(t)}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *restartableMemcached) start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.addr)
-	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-c", "256"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
-	}
-	s.cmd = exec.Command(s.bin, args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start %s: %v", s.bin, err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("version\r\n"))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			_ = c.Close()
-			if strings.HasPrefix(line, "VERSION") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			s.t.Fatalf("memcached on %s did not answer within 10s", s.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *restartableMemcached) stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-func (s *restartableMemcached) restart() {
-	s.t.Helper()
-	s.stop()
-	s.start()
-}
-
 // fillPool leaves several idle connections in c's pool, as a busy process
 // has: concurrent calls each take a connection of their own.
 func fillPool(t *testing.T, c *memcache.Client) {
@@ -288,35 +206,35 @@ func fillPool(t *testing.T, c *memcache.Client) {
 // the client's pooled connections are dead, and the mutex must not fail
 // because of them (it sends the command again on a new connection).
 func TestMemcachedMutexRestartedServer(t *testing.T) {
-	srv := startRestartableMemcached(t)
-	c := memcache.New(srv.addr)
+	addr, srv := testservers.StartMemcached(t)
+	c := memcache.New(addr)
 	c.Timeout = 2 * time.Second
 	c.MaxIdleConns = 4
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := testContext(t, time.Minute)
-	key := uniqueKey(t)
+	key := testservers.UniqueKey(t, "")
 	m := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: 10 * time.Second})
 
 	fillPool(t, c)
-	srv.restart()
+	srv.Restart()
 	if got, err := m.Acquire(ctx, false); err != nil || !got {
 		t.Fatalf("Acquire after a restart = %v, %v; want the lock", got, err)
 	}
 
 	fillPool(t, c)
-	srv.restart() // the lock item is gone with the old process
+	srv.Restart() // the lock item is gone with the old process
 	if got, err := m.Locked(ctx); err != nil || got {
 		t.Fatalf("Locked after a restart = %v, %v; want false, nil", got, err)
 	}
 	fillPool(t, c)
-	srv.restart()
+	srv.Restart()
 	if err := m.Extend(ctx); !errors.Is(err, ErrLockLost) {
 		t.Fatalf("Extend after a restart = %v; want ErrLockLost, not a connection error", err)
 	}
 
 	mustAcquire(t, m, true)
 	fillPool(t, c)
-	srv.restart()
+	srv.Restart()
 	if err := m.Release(ctx); !errors.Is(err, ErrLockLost) {
 		t.Fatalf("Release after a restart = %v; want ErrLockLost, not a connection error", err)
 	}
@@ -331,20 +249,20 @@ func TestMemcachedMutexRestartedServer(t *testing.T) {
 	}
 	restore := func() {
 		t.Helper()
-		fresh := memcache.New(srv.addr)
+		fresh := memcache.New(addr)
 		defer fresh.Close()
 		if err := fresh.Set(&memcache.Item{Key: m.LockKey(), Value: []byte(token), Expiration: 30}); err != nil {
 			t.Fatalf("restoring the lock item: %v", err)
 		}
 	}
 	fillPool(t, c)
-	srv.restart()
+	srv.Restart()
 	restore()
 	if err := m.Extend(ctx); err != nil {
 		t.Fatalf("Extend of a live lock after a restart = %v", err)
 	}
 	fillPool(t, c)
-	srv.restart()
+	srv.Restart()
 	restore()
 	if err := m.Release(ctx); err != nil {
 		t.Fatalf("Release of a live lock after a restart = %v", err)

@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/internal/testservers"
 )
 
 func redisKind(t *testing.T) lockKind {
 	t.Helper()
-	c := newRedisClient(t)
+	c := testservers.RedisClient(t)
 	return lockKind{
 		name: "redis",
 		newMutex: func(key string, o mutexOpts) distMutex {
@@ -38,9 +40,9 @@ func TestRedisMutex(t *testing.T) {
 
 // The lock key gets the lock timeout as its TTL, and Extend restores it.
 func TestRedisMutexTTL(t *testing.T) {
-	c := newRedisClient(t)
+	c := testservers.RedisClient(t)
 	ctx := testContext(t, 30*time.Second)
-	m := NewRedisMutex(c, uniqueKey(t), RedisOptions{LockTimeout: 1500 * time.Millisecond})
+	m := NewRedisMutex(c, testservers.UniqueKey(t, ""), RedisOptions{LockTimeout: 1500 * time.Millisecond})
 	ttl := func() time.Duration {
 		t.Helper()
 		d, err := c.PTTL(ctx, m.LockKey()).Result()
@@ -64,9 +66,9 @@ func TestRedisMutexTTL(t *testing.T) {
 }
 
 func TestRedisMutexServerDown(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: closedLoopbackAddr(t), MaxRetries: -1, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: testservers.ClosedAddr(t), MaxRetries: -1, DialTimeout: time.Second})
 	defer c.Close()
-	key := uniqueKey(t)
+	key := testservers.UniqueKey(t, "")
 	m := NewRedisMutex(c, key, RedisOptions{})
 	ctx := testContext(t, 30*time.Second)
 	for _, wait := range []bool{false, true} {

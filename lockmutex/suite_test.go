@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/internal/testservers"
 )
 
 // regionMutex is region.Mutex, restated here because lockmutex must not
@@ -126,7 +127,7 @@ func waitUnlocked(t *testing.T, m distMutex, limit time.Duration) time.Duration 
 func runSuite(t *testing.T, kind lockKind) {
 	t.Run("AcquireLockedRelease", func(t *testing.T) {
 		t.Parallel()
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a, other := kind.newMutex(key, mutexOpts{}), kind.newMutex(key, mutexOpts{})
 		if a.Key() != key || a.LockKey() != "_lock"+key {
 			t.Fatalf("Key, LockKey = %q, %q; want %q, %q", a.Key(), a.LockKey(), key, "_lock"+key)
@@ -155,7 +156,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("SecondMutexCannotAcquire", func(t *testing.T) {
 		t.Parallel()
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a, b := kind.newMutex(key, mutexOpts{}), kind.newMutex(key, mutexOpts{})
 		mustAcquire(t, a, false)
 		mustNotAcquire(t, b)
@@ -173,7 +174,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("ReacquireAfterRelease", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(uniqueKey(t), mutexOpts{})
+		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{})
 		for range 3 {
 			mustAcquire(t, m, false)
 			mustRelease(t, m)
@@ -184,7 +185,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("NotReentrant", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(uniqueKey(t), mutexOpts{})
+		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{})
 		mustAcquire(t, m, false)
 		for _, wait := range []bool{false, true} {
 			ok, err := m.Acquire(context.Background(), wait)
@@ -200,7 +201,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("ReleaseNotHeld", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(uniqueKey(t), mutexOpts{})
+		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{})
 		ctx := context.Background()
 		if err := m.Release(ctx); !errors.Is(err, ErrNotHeld) || errors.Is(err, ErrLockLost) {
 			t.Fatalf("Release of a never-acquired mutex = %v; want ErrNotHeld", err)
@@ -220,7 +221,7 @@ func runSuite(t *testing.T, kind lockKind) {
 	t.Run("MutualExclusion", func(t *testing.T) {
 		t.Parallel()
 		const goroutines, iterations = 10, 20
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		ctx := testContext(t, 2*time.Minute)
 		opts := fastRetry
 		opts.LockTimeout = time.Minute // must not expire under a slow critical section
@@ -266,7 +267,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("IndependentKeys", func(t *testing.T) {
 		t.Parallel()
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a, b := kind.newMutex(key+"-a", mutexOpts{}), kind.newMutex(key+"-b", mutexOpts{})
 		mustAcquire(t, a, false)
 		mustAcquire(t, b, false)
@@ -279,7 +280,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("ContextCancellation", func(t *testing.T) {
 		t.Parallel()
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a := kind.newMutex(key, mutexOpts{})
 		mustAcquire(t, a, false)
 		defer mustRelease(t, a)
@@ -325,7 +326,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("MaxLockAttempts", func(t *testing.T) {
 		t.Parallel()
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a := kind.newMutex(key, mutexOpts{})
 		mustAcquire(t, a, false)
 		opts := fastRetry
@@ -346,7 +347,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("ReleaseAfterExpiryKeepsNextHoldersLock", func(t *testing.T) {
 		t.Parallel()
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a := kind.newMutex(key, mutexOpts{LockTimeout: time.Second})
 		mustAcquire(t, a, false)
 		waitUnlocked(t, a, 10*time.Second) // a's lock expires under it
@@ -379,7 +380,7 @@ func runSuite(t *testing.T, kind lockKind) {
 
 	t.Run("ReleaseAfterExpiryNobodyWaiting", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(uniqueKey(t), mutexOpts{LockTimeout: time.Second})
+		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{LockTimeout: time.Second})
 		mustAcquire(t, m, false)
 		waitUnlocked(t, m, 10*time.Second)
 		if err := m.Release(context.Background()); !errors.Is(err, ErrLockLost) {
@@ -392,7 +393,7 @@ func runSuite(t *testing.T, kind lockKind) {
 	t.Run("Extend", func(t *testing.T) {
 		t.Parallel()
 		const timeout = 3 * time.Second
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		a := kind.newMutex(key, mutexOpts{LockTimeout: timeout})
 		b := kind.newMutex(key, mutexOpts{})
 		ctx := testContext(t, time.Minute)
@@ -426,7 +427,7 @@ func runSuite(t *testing.T, kind lockKind) {
 	t.Run("KilledHolder", func(t *testing.T) {
 		t.Parallel()
 		const timeout = 2 * time.Second
-		key := uniqueKey(t)
+		key := testservers.UniqueKey(t, "")
 		t0 := startKilledHolder(t, kind.name, key, timeout)
 
 		b := kind.newMutex(key, mutexOpts{LockTimeout: time.Minute, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 100 * time.Millisecond})
@@ -468,9 +469,7 @@ const (
 // child with SIGKILL. It returns when the child printed "locked".
 func startKilledHolder(t *testing.T, kind, key string, timeout time.Duration) time.Time {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		envHolderKind+"="+kind, envHolderKey+"="+key, envHolderTimeout+"="+timeout.String())
+	cmd := testservers.Child(envHolderKind+"="+kind, envHolderKey+"="+key, envHolderTimeout+"="+timeout.String())
 	stdin, err := cmd.StdinPipe() // the child exits when this closes
 	if err != nil {
 		t.Fatal(err)
@@ -530,17 +529,15 @@ func runHolder() int {
 	var m distMutex
 	switch kind := os.Getenv(envHolderKind); kind {
 	case "memcached":
-		addrs := strings.Split(os.Getenv(envMemcached), ",")
-		for _, a := range addrs {
-			if !isLoopback(a) {
-				return fail("%s: %q is not a loopback address", envMemcached, a)
-			}
+		addrs, err := testservers.MemcachedAddrs()
+		if err != nil {
+			return fail("%v", err)
 		}
 		m = NewMemcachedMutex(memcache.New(addrs...), key, MemcachedOptions{LockTimeout: timeout})
 	case "redis":
-		addr := os.Getenv(envRedis)
-		if !isLoopback(addr) {
-			return fail("%s: %q is not a loopback address", envRedis, addr)
+		addr, err := testservers.RedisAddr()
+		if err != nil {
+			return fail("%v", err)
 		}
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		defer c.Close()

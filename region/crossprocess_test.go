@@ -3,11 +3,9 @@ package region_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -49,37 +48,6 @@ func init() {
 	}
 }
 
-// xprocMemcached returns the test memcached servers, skipping the test
-// without them (failing when CI=true).
-func xprocMemcached(t *testing.T) []string {
-	t.Helper()
-	var addrs []string
-	for a := range strings.SplitSeq(os.Getenv("DOGPILE_MEMCACHED"), ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		host, _, err := net.SplitHostPort(a)
-		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
-			t.Fatalf("DOGPILE_MEMCACHED: %q is not a loopback host:port; the tests only talk to local servers", a)
-		}
-		addrs = append(addrs, a)
-	}
-	if len(addrs) == 0 {
-		msg := "DOGPILE_MEMCACHED is not set; start memcached with: scripts/test-services.sh go test ./region/"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return addrs
-}
-
-// xprocPrefix is a prefix unique to this test and run, so that tests share
-// the servers without flushing them.
-func xprocPrefix(t *testing.T) string {
-	return strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + rand.Text()[:10] + "-"
-}
-
 // xprocRegion configures a region on memcached with a shared invalidation
 // record under invKey (nothing shared when invKey is "").
 func xprocRegion(name string, addrs []string, invKey string, args region.Arguments) (*region.Region, error) {
@@ -106,7 +74,10 @@ func invalidationChild(mode string) int {
 		fmt.Fprintln(os.Stderr, "invalidation child:", err)
 		return 2
 	}
-	addrs := strings.Split(os.Getenv("DOGPILE_MEMCACHED"), ",")
+	addrs, err := testservers.MemcachedAddrs()
+	if err != nil {
+		return fail(err)
+	}
 	invKey := os.Getenv("XPROC_INV_KEY")
 	if mode == "local" {
 		invKey = ""
@@ -144,12 +115,11 @@ type invChild struct {
 
 func startInvalidationChild(t *testing.T, mode string, addrs []string, invKey string) *invChild {
 	t.Helper()
-	c := &invChild{t: t, cmd: exec.Command(os.Args[0], "-test.run=^$")}
-	c.cmd.Env = append(os.Environ(),
+	c := &invChild{t: t, cmd: testservers.Child(
 		xprocChildEnv+"="+mode,
-		"DOGPILE_MEMCACHED="+strings.Join(addrs, ","),
+		testservers.MemcachedEnv(addrs),
 		"XPROC_INV_KEY="+invKey,
-	)
+	)}
 	c.cmd.Stderr = &c.stderr
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
@@ -228,8 +198,8 @@ func waitAbsent(t *testing.T, r *region.Region, key string, since time.Time, lim
 // process's region, on the same servers and record, sees it within
 // CacheFor (plus a margin).
 func TestCrossProcessSharedInvalidation(t *testing.T) {
-	addrs := xprocMemcached(t)
-	p := xprocPrefix(t)
+	addrs := testservers.Memcached(t)
+	p := testservers.UniqueKey(t, "")
 	invKey := p + "invalidation"
 	ctx := context.Background()
 	r, err := xprocRegion("xproc-parent", addrs, invKey, nil)
@@ -314,8 +284,8 @@ func TestCrossProcessSharedInvalidation(t *testing.T) {
 // default, in-process strategy the other process's Invalidate never reaches
 // this one, so the test above fails without shared invalidation.
 func TestCrossProcessLocalInvalidationStaysLocal(t *testing.T) {
-	addrs := xprocMemcached(t)
-	p := xprocPrefix(t)
+	addrs := testservers.Memcached(t)
+	p := testservers.UniqueKey(t, "")
 	ctx := context.Background()
 	r, err := xprocRegion("xproc-parent", addrs, "", nil)
 	if err != nil {
@@ -351,8 +321,8 @@ func TestSharedInvalidationRecordAndMemcachedExpireTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for memcached expiry; skipped in -short mode")
 	}
-	addrs := xprocMemcached(t)
-	p := xprocPrefix(t)
+	addrs := testservers.Memcached(t)
+	p := testservers.UniqueKey(t, "")
 	invKey := p + "invalidation"
 	ctx := context.Background()
 	ttl := region.Arguments{"memcached_expire_time": 1}

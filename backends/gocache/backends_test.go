@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	dpgocache "github.com/dogpile-go/dogpile/backends/gocache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 	"github.com/dogpile-go/dogpile/region/regiontest"
@@ -44,18 +45,18 @@ func TestRistrettoSerializedBackendSuite(t *testing.T) {
 }
 
 func TestRedisBackendSuite(t *testing.T) {
-	regiontest.RunBackendTests(t, "gocache.redis", region.Arguments{"addr": redisAddr(t), "expiration": "1h"})
+	regiontest.RunBackendTests(t, "gocache.redis", region.Arguments{"addr": testservers.Redis(t), "expiration": "1h"})
 }
 
 func TestRedisURLNoLockBackendSuite(t *testing.T) {
 	regiontest.RunBackendTests(t, "gocache.redis", region.Arguments{
-		"url": "redis://" + redisAddr(t) + "/1", "distributed_lock": false, "pool_size": 4,
+		"url": "redis://" + testservers.Redis(t) + "/1", "distributed_lock": false, "pool_size": 4,
 	})
 }
 
 func TestMemcacheBackendSuite(t *testing.T) {
 	regiontest.RunBackendTests(t, "gocache.memcache", region.Arguments{
-		"url": strings.Join(memcachedAddrs(t), ","), "expiration": 3600, "socket_timeout": "2s",
+		"url": strings.Join(testservers.Memcached(t), ","), "expiration": 3600, "socket_timeout": "2s",
 	})
 }
 
@@ -77,18 +78,18 @@ func TestStoreInstanceRistrettoSuite(t *testing.T) {
 
 // A Redis store given with its client: batch calls and the Redis lock.
 func TestStoreInstanceRedisWithClientSuite(t *testing.T) {
-	c := newRedisClient(t)
+	c := testservers.RedisClient(t)
 	regiontest.RunBackendTests(t, "gocache", region.Arguments{"store": redisstore.NewRedis(c), "client": c})
 }
 
 // A Redis store alone: one store call per key, the in-process lock.
 func TestStoreInstanceRedisAloneSuite(t *testing.T) {
-	c := newRedisClient(t)
+	c := testservers.RedisClient(t)
 	regiontest.RunBackendTests(t, "gocache", region.Arguments{"store": redisstore.NewRedis(c), "expiration": 3600})
 }
 
 func TestStoreInstanceMemcacheSuite(t *testing.T) {
-	c := memcache.New(memcachedAddrs(t)...)
+	c := memcache.New(testservers.Memcached(t)...)
 	c.Timeout = 2 * time.Second
 	t.Cleanup(func() { _ = c.Close() })
 	regiontest.RunBackendTests(t, "gocache", region.Arguments{"store": memcachestore.NewMemcache(c), "client": c})
@@ -326,7 +327,7 @@ func TestNamedBackendsExposeStoreAndClient(t *testing.T) {
 }
 
 func TestRedisNamedBackendBytes(t *testing.T) {
-	addr := redisAddr(t)
+	addr := testservers.Redis(t)
 	r := newRegion(t, "gocache.redis", region.Arguments{"addr": addr, "expiration": "90s", "lock_timeout": 3})
 	sb := r.ActualBackend().(*region.SerializedBackend)
 	b := sb.Bytes().(*dpgocache.Bytes)
@@ -338,7 +339,7 @@ func TestRedisNamedBackendBytes(t *testing.T) {
 		t.Fatalf("Client() = %T", b.Client())
 	}
 	ctx := testCtx(t)
-	k := uniqueKey(t, "k")
+	k := testservers.UniqueKey(t, "k")
 	if err := r.Set(ctx, k, map[string]any{"a": 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +355,7 @@ func TestRedisNamedBackendBytes(t *testing.T) {
 		t.Fatalf("stored bytes are not an envelope: %v", err)
 	}
 	// SetMulti through the pipeline sets the expiration too.
-	k2 := uniqueKey(t, "k2")
+	k2 := testservers.UniqueKey(t, "k2")
 	if err := r.SetMulti(ctx, map[string]any{k2: "x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +373,7 @@ func TestRedisNamedBackendBytes(t *testing.T) {
 }
 
 func TestMemcacheNamedBackend(t *testing.T) {
-	r := newRegion(t, "gocache.memcache", region.Arguments{"url": memcachedAddrs(t), "expiration": 1.2, "lock_timeout": 2})
+	r := newRegion(t, "gocache.memcache", region.Arguments{"url": testservers.Memcached(t), "expiration": 1.2, "lock_timeout": 2})
 	b := r.ActualBackend().(*region.SerializedBackend).Bytes().(*dpgocache.Bytes)
 	if _, ok := b.Client().(*memcache.Client); !ok {
 		t.Fatalf("Client() = %T", b.Client())
@@ -381,7 +382,7 @@ func TestMemcacheNamedBackend(t *testing.T) {
 		t.Fatalf("GetMutex = %#v; want a MemcachedMutex", b.GetMutex("k"))
 	}
 	ctx := testCtx(t)
-	k := uniqueKey(t, "k")
+	k := testservers.UniqueKey(t, "k")
 	if err := r.Set(ctx, k, "v"); err != nil {
 		t.Fatal(err)
 	}
@@ -399,8 +400,8 @@ func TestMemcacheNamedBackend(t *testing.T) {
 // Batch calls go to the client under the store, and agree with per-key calls.
 func TestBatchCallsMatchPerKey(t *testing.T) {
 	ctx := testCtx(t)
-	rc := newRedisClient(t)
-	mc := memcache.New(memcachedAddrs(t)...)
+	rc := testservers.RedisClient(t)
+	mc := memcache.New(testservers.Memcached(t)...)
 	t.Cleanup(func() { _ = mc.Close() })
 	for name, args := range map[string][2]region.Arguments{
 		"redis":    {{"store": redisstore.NewRedis(rc), "client": rc}, {"store": redisstore.NewRedis(rc)}},
@@ -409,7 +410,7 @@ func TestBatchCallsMatchPerKey(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			batch := newRegion(t, "gocache", args[0])
 			perKey := newRegion(t, "gocache", args[1])
-			keys := []string{uniqueKey(t, "a"), uniqueKey(t, "b"), uniqueKey(t, "c"), uniqueKey(t, "d")}
+			keys := []string{testservers.UniqueKey(t, "a"), testservers.UniqueKey(t, "b"), testservers.UniqueKey(t, "c"), testservers.UniqueKey(t, "d")}
 			if err := batch.SetMulti(ctx, map[string]any{keys[0]: "A", keys[2]: 3}); err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	dpgocache "github.com/dogpile-go/dogpile/backends/gocache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -105,12 +106,12 @@ func BenchmarkGoCacheHit(b *testing.B) {
 func BenchmarkRedisHit(b *testing.B) {
 	ctx := context.Background()
 	r := region.New("bench")
-	if err := r.Configure("gocache.redis", region.WithArguments(region.Arguments{"addr": redisAddr(b)})); err != nil {
+	if err := r.Configure("gocache.redis", region.WithArguments(region.Arguments{"addr": testservers.Redis(b)})); err != nil {
 		b.Fatal(err)
 	}
 	defer r.Close()
 	client := r.ActualBackend().(*region.SerializedBackend).Bytes().(*dpgocache.Bytes).Client().(*redis.Client)
-	key := uniqueKey(b, "k")
+	key := testservers.UniqueKey(b, "k")
 	value := strings.Repeat("v", 100)
 	if err := r.Set(ctx, key, value); err != nil {
 		b.Fatal(err)
@@ -237,18 +238,18 @@ func BenchmarkRatio(b *testing.B) {
 	})
 
 	rr := region.New("ratio-redis")
-	if err := rr.Configure("gocache.redis", region.WithArguments(region.Arguments{"addr": redisAddr(b)})); err != nil {
+	if err := rr.Configure("gocache.redis", region.WithArguments(region.Arguments{"addr": testservers.Redis(b)})); err != nil {
 		b.Fatal(err)
 	}
 	defer rr.Close()
 	client := rr.ActualBackend().(*region.SerializedBackend).Bytes().(*dpgocache.Bytes).Client().(*redis.Client)
-	key := uniqueKey(b, "k")
+	key := testservers.UniqueKey(b, "k")
 	big := strings.Repeat("v", 100)
 	if err := rr.Set(ctx, key, big); err != nil {
 		b.Fatal(err)
 	}
 	defer client.Del(ctx, key)
-	plain := redis.NewClient(&redis.Options{Addr: redisAddr(b)}) // no hook: go-redis as it comes
+	plain := redis.NewClient(&redis.Options{Addr: testservers.Redis(b)}) // no hook: go-redis as it comes
 	defer plain.Close()
 	redisGet := func() {
 		if _, err := plain.Get(ctx, key).Bytes(); err != nil {

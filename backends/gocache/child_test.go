@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	_ "github.com/dogpile-go/dogpile/backends/gocache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -184,8 +185,7 @@ func startChild(t *testing.T, role string, a childArgs) (*exec.Cmd, <-chan strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildRole+"="+role, envChildArgs+"="+string(js))
+	cmd := testservers.Child(envChildRole+"="+role, envChildArgs+"="+string(js))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe() // held open: the holdlock child waits on it
 	if err != nil {

@@ -2,28 +2,14 @@ package gocache_test
 
 import (
 	"context"
-	"crypto/rand"
-	"net"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/dogpile-go/dogpile/region"
 )
-
-// Environment variables naming the test servers (set by
-// scripts/test-services.sh).
-const (
-	envMemcached = "DOGPILE_MEMCACHED" // comma-separated host:port list
-	envRedis     = "DOGPILE_REDIS"     // host:port
-	envRedisBin  = "DOGPILE_REDIS_BIN" // redis-server binary
-)
-
-const startServersHint = "start them with: scripts/test-services.sh go test -race ./backends/gocache/ (or make test)"
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(envChildRole); role != "" {
@@ -31,75 +17,6 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(role))
 	}
 	goleak.VerifyTestMain(m)
-}
-
-// serverAddrs returns the addresses in the environment variable name. When
-// it is unset the test is skipped, or fails when CI=true. Addresses that
-// are not loopback fail the test: the tests write to (and flush nothing on)
-// these servers.
-func serverAddrs(t testing.TB, name string) []string {
-	t.Helper()
-	v := strings.TrimSpace(os.Getenv(name))
-	if v == "" {
-		msg := name + " is not set, so there is no server to test against; " + startServersHint
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	var addrs []string
-	for a := range strings.SplitSeq(v, ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		if !isLoopback(a) {
-			t.Fatalf("%s: %q is not a loopback address; the tests only talk to servers on this machine", name, a)
-		}
-		addrs = append(addrs, a)
-	}
-	if len(addrs) == 0 {
-		t.Fatalf("%s=%q names no server", name, v)
-	}
-	return addrs
-}
-
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func redisAddr(t testing.TB) string { t.Helper(); return serverAddrs(t, envRedis)[0] }
-
-func memcachedAddrs(t testing.TB) []string { t.Helper(); return serverAddrs(t, envMemcached) }
-
-// newRedisClient returns a plain go-redis client for the test server.
-func newRedisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(t), ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// uniqueKey returns a key no other test (or run) uses, legal for memcached.
-func uniqueKey(t testing.TB, name string) string {
-	t.Helper()
-	tn := strings.Map(func(r rune) rune {
-		if r > ' ' && r < 0x7f {
-			return r
-		}
-		return '_'
-	}, t.Name())
-	if len(tn) > 120 {
-		tn = tn[:120]
-	}
-	return "gocache-test:" + tn + ":" + name + ":" + rand.Text()
 }
 
 // newRegion configures a region on backend, closed when the test ends.

@@ -4,19 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
-	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -24,7 +21,7 @@ import (
 // The dogpile mutex suite on the Redis mutex, reached through the
 // gocache.redis backend's GetMutex.
 func TestRedisMutexSuite(t *testing.T) {
-	addr := redisAddr(t)
+	addr := testservers.Redis(t)
 	r := newRegion(t, "gocache.redis", region.Arguments{"addr": addr, "lock_timeout": 10})
 	b := r.Backend()
 	ctx := testCtx(t)
@@ -33,7 +30,7 @@ func TestRedisMutexSuite(t *testing.T) {
 	}
 
 	t.Run("AcquireRelease", func(t *testing.T) {
-		k := uniqueKey(t, "k")
+		k := testservers.UniqueKey(t, "k")
 		m := b.GetMutex(k)
 		if ok, err := m.Acquire(ctx, true); err != nil || !ok {
 			t.Fatalf("Acquire = %v, %v", ok, err)
@@ -53,7 +50,7 @@ func TestRedisMutexSuite(t *testing.T) {
 	})
 
 	t.Run("TryAcquireFailsWhileHeld", func(t *testing.T) {
-		k := uniqueKey(t, "k")
+		k := testservers.UniqueKey(t, "k")
 		holder := b.GetMutex(k)
 		if ok, err := holder.Acquire(ctx, false); err != nil || !ok {
 			t.Fatalf("Acquire = %v, %v", ok, err)
@@ -90,7 +87,7 @@ func TestRedisMutexSuite(t *testing.T) {
 	})
 
 	t.Run("ReleaseWakesWaiter", func(t *testing.T) {
-		k := uniqueKey(t, "k")
+		k := testservers.UniqueKey(t, "k")
 		holder := b.GetMutex(k)
 		if ok, err := holder.Acquire(ctx, false); err != nil || !ok {
 			t.Fatalf("Acquire = %v, %v", ok, err)
@@ -119,8 +116,8 @@ func TestRedisMutexSuite(t *testing.T) {
 	})
 
 	t.Run("ThreadedMutualExclusion", func(t *testing.T) {
-		k := uniqueKey(t, "k")
-		rc := newRedisClient(t)
+		k := testservers.UniqueKey(t, "k")
+		rc := testservers.RedisClient(t)
 		counter := k + ":counter"
 		var inside, overlaps atomic.Int32
 		var wg sync.WaitGroup
@@ -159,7 +156,7 @@ func TestRedisMutexSuite(t *testing.T) {
 	})
 
 	t.Run("IndependentKeys", func(t *testing.T) {
-		k1, k2 := uniqueKey(t, "k1"), uniqueKey(t, "k2")
+		k1, k2 := testservers.UniqueKey(t, "k1"), testservers.UniqueKey(t, "k2")
 		m1 := b.GetMutex(k1)
 		if ok, err := m1.Acquire(ctx, false); err != nil || !ok {
 			t.Fatalf("Acquire k1 = %v, %v", ok, err)
@@ -185,7 +182,7 @@ func TestRedisMutexSuite(t *testing.T) {
 	t.Run("TwoRegionsOneKey", func(t *testing.T) {
 		// Regions with their own clients exclude each other like processes.
 		other := newRegion(t, "gocache.redis", region.Arguments{"addr": addr})
-		k := uniqueKey(t, "k")
+		k := testservers.UniqueKey(t, "k")
 		inside := make(chan struct{})
 		release := make(chan struct{})
 		done := make(chan error, 1)
@@ -223,11 +220,11 @@ func TestRedisMutexSuite(t *testing.T) {
 // A lock holder killed with SIGKILL blocks others until its lock times
 // out, and not after.
 func TestRedisLockHolderKilled(t *testing.T) {
-	addr := redisAddr(t)
+	addr := testservers.Redis(t)
 	const timeout = 2 * time.Second
 	r := newRegion(t, "gocache.redis", region.Arguments{"addr": addr, "lock_timeout": timeout})
 	ctx := testCtx(t)
-	key := uniqueKey(t, "k")
+	key := testservers.UniqueKey(t, "k")
 
 	cmd, lines := startChild(t, roleHoldLock, childArgs{Redis: addr, Key: key, LockTimeout: timeout})
 	before := parseUnixNano(t, awaitLine(t, lines, "LOCKED ", 60*time.Second))
@@ -275,10 +272,10 @@ func TestRedisCrossProcessDogpile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	addr := redisAddr(t)
-	rc := newRedisClient(t)
+	addr := testservers.Redis(t)
+	rc := testservers.RedisClient(t)
 	ctx := testCtx(t)
-	key := uniqueKey(t, "k")
+	key := testservers.UniqueKey(t, "k")
 	const procs, goroutines = 4, 50
 	a := childArgs{
 		Redis:       addr,
@@ -339,96 +336,18 @@ func TestRedisCrossProcessDogpile(t *testing.T) {
 	t.Logf("%d processes x %d goroutines: %d calls, %d creations, no overlap", procs, goroutines, total.Calls, total.Creations)
 }
 
-// privateRedis is a redis-server this test starts, stops and restarts on
-// its own loopback port, so it never disturbs the shared test server.
-type privateRedis struct {
-	t    *testing.T
-	bin  string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	bin := os.Getenv(envRedisBin)
-	if bin == "" {
-		bin, _ = exec.LookPath("redis-server")
-	}
-	if bin == "" {
-		msg := "no redis-server binary (DOGPILE_REDIS_BIN unset and none in PATH); " + startServersHint
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	p := &privateRedis{t: t, bin: bin, port: port, dir: t.TempDir()}
-	p.start()
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *privateRedis) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
-
-func (p *privateRedis) start() {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin, "--port", strconv.Itoa(p.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", p.dir, "--protected-mode", "yes")
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: p.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	defer c.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			p.t.Fatalf("private redis-server on %s did not answer", p.addr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *privateRedis) stop() {
-	if p.cmd == nil || p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGCONT)
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-}
-
-func (p *privateRedis) signal(sig syscall.Signal) {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatal(err)
-	}
-}
-
 // Redis stopped mid-run: every call fails within the socket timeout (a
 // region with strict backend errors; a default region serves the creator's
 // value instead), no goroutine is left behind, and the region recovers once
 // Redis is back. Then the same with a server that hangs (SIGSTOP).
 func TestRedisOutage(t *testing.T) {
-	srv := startPrivateRedis(t)
+	addr, srv := testservers.StartRedis(t)
 	leaks := goleak.IgnoreCurrent()
 	const sock = 500 * time.Millisecond
 	// Scheduling slack on a loaded machine (and under -race).
 	const slack = 300 * time.Millisecond
 	ctx := testCtx(t)
-	args := region.Arguments{"addr": srv.addr(), "socket_timeout": sock, "lock_timeout": 2}
+	args := region.Arguments{"addr": addr, "socket_timeout": sock, "lock_timeout": 2}
 	r := region.New("outage", region.WithStrictBackendErrors())
 	if err := r.Configure("gocache.redis", region.WithExpirationTime(time.Minute), region.WithArguments(args)); err != nil {
 		t.Fatal(err)
@@ -504,11 +423,11 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("Get = %v, %v", v, err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	allFail("server stopped", sock+slack)
 	failOpen("server stopped")
 
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, _, err := r.Get(ctx, "k"); err == nil {
@@ -522,10 +441,10 @@ func TestRedisOutage(t *testing.T) {
 	allWork("after the restart")
 
 	// A hung server: connections open, replies never come.
-	srv.signal(syscall.SIGSTOP)
+	srv.Pause()
 	allFail("server hung", sock+slack)
 	failOpen("server hung")
-	srv.signal(syscall.SIGCONT)
+	srv.Resume()
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		if _, _, err := r.Get(ctx, "k"); err == nil {

@@ -16,6 +16,7 @@ import (
 
 	dpgocache "github.com/dogpile-go/dogpile/backends/gocache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -30,7 +31,7 @@ func regionCases(t *testing.T) map[string]func(t *testing.T) *region.Region {
 		"memory":           func(t *testing.T) *region.Region { return newRegion(t, "memory", nil) },
 		"gocache.go_cache": func(t *testing.T) *region.Region { return newRegion(t, "gocache.go_cache", nil) },
 		"gocache.redis": func(t *testing.T) *region.Region {
-			return newRegion(t, "gocache.redis", region.Arguments{"addr": redisAddr(t)})
+			return newRegion(t, "gocache.redis", region.Arguments{"addr": testservers.Redis(t)})
 		},
 	}
 }
@@ -49,14 +50,14 @@ func TestRegionStoreInChain(t *testing.T) {
 			values := []any{"text", true, []byte("raw"), 3.5}
 			var keys []string
 			for i, v := range values {
-				k := uniqueKey(t, fmt.Sprint("direct", i))
+				k := testservers.UniqueKey(t, fmt.Sprint("direct", i))
 				keys = append(keys, k)
 				if err := r.Set(ctx, k, v); err != nil {
 					t.Fatal(err)
 				}
 			}
 			for i, v := range values {
-				k := uniqueKey(t, fmt.Sprint("chain", i))
+				k := testservers.UniqueKey(t, fmt.Sprint("chain", i))
 				keys = append(keys, k)
 				if err := chain.Set(ctx, k, v); err != nil {
 					t.Fatal(err)
@@ -78,7 +79,7 @@ func TestRegionStoreInChain(t *testing.T) {
 				}
 			}
 			// A key the region does not have is a miss in both.
-			missing := uniqueKey(t, "missing")
+			missing := testservers.UniqueKey(t, "missing")
 			if _, err := chain.Get(ctx, missing); !errors.Is(err, store.NotFound{}) {
 				t.Fatalf("chain.Get(missing) err = %v; want store.NotFound", err)
 			}
@@ -108,7 +109,7 @@ func TestTypedRegionStore(t *testing.T) {
 			chain := cache.NewChain[user](cache.New[user](top), cache.New[user](rs))
 			defer chain.Close()
 			u := user{ID: 7, Name: "ann", Roles: []string{"admin"}}
-			k := uniqueKey(t, "u")
+			k := testservers.UniqueKey(t, "u")
 			if err := r.Set(ctx, k, u); err != nil {
 				t.Fatal(err)
 			}
@@ -138,9 +139,9 @@ func TestTypedRegionStore(t *testing.T) {
 // region holds what it loaded.
 func TestRegionStoreLoadable(t *testing.T) {
 	ctx := testCtx(t)
-	r := newRegion(t, "gocache.redis", region.Arguments{"addr": redisAddr(t)})
+	r := newRegion(t, "gocache.redis", region.Arguments{"addr": testservers.Redis(t)})
 	var loads atomic.Int32
-	k := uniqueKey(t, "u")
+	k := testservers.UniqueKey(t, "u")
 	loadable := cache.NewLoadable[user](func(_ context.Context, key any) (user, []store.Option, error) {
 		loads.Add(1)
 		return user{ID: 1, Name: key.(string)}, nil, nil

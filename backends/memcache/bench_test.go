@@ -3,7 +3,6 @@ package memcache_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,8 @@ import (
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/dogpile-go/dogpile/internal/benchratio"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -31,7 +32,7 @@ type benchEnv struct {
 
 func newBenchEnv(tb testing.TB) *benchEnv {
 	tb.Helper()
-	s := threeServers(tb)
+	s := testservers.MemcachedN(tb, 3)
 	ctx := context.Background()
 	e := &benchEnv{ctx: ctx}
 	e.one = newRegion(tb, "memcached", region.Arguments{"url": s[0]})
@@ -43,7 +44,7 @@ func newBenchEnv(tb testing.TB) *benchEnv {
 		c.MaxIdleConns = 16
 	}
 	tb.Cleanup(func() { _ = e.rawOne.Close(); _ = e.rawThree.Close() })
-	p := uniq(tb)
+	p := testservers.UniqueKey(tb, "")
 	value := strings.Repeat("v", 100)
 	e.key = p + "one"
 	e.mkey = region.SHA1MangleKey(e.key)
@@ -163,9 +164,7 @@ func BenchmarkGetMulti100(b *testing.B) {
 // ratios compare median call times. It runs only with DOGPILE_PERF=1;
 // with DOGPILE_PERF_ASSERT=1 it also fails when a target is missed.
 func TestPerformanceRatios(t *testing.T) {
-	if os.Getenv("DOGPILE_PERF") != "1" {
-		t.Skip("set DOGPILE_PERF=1 to measure the performance ratios")
-	}
+	benchratio.Require(t, "the performance ratios")
 	e := newBenchEnv(t)
 	ctx := e.ctx
 	fail := func(err error) {
@@ -235,7 +234,7 @@ func TestPerformanceRatios(t *testing.T) {
 	t.Logf("100 single gets / get_multi of 100 over 3 servers: region %.1fx, raw gomemcache %.1fx; target >= 20x", multiSpeedup, rawMultiSpeedup)
 	t.Logf("get_multi of 100: region / raw = %.2fx, backend bytes / raw = %.2fx",
 		float64(m["region_get_multi"])/float64(m["raw_get_multi"]), float64(m["backend_get_multi"])/float64(m["raw_get_multi"]))
-	if os.Getenv("DOGPILE_PERF_ASSERT") == "1" {
+	if benchratio.Asserting() {
 		if getRatio > 1.15 {
 			t.Errorf("region.Get is %.3fx a raw Get, want <= 1.15x", getRatio)
 		}

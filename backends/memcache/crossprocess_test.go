@@ -19,6 +19,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -61,16 +62,16 @@ func TestCrossProcessDogpile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-process test skipped in -short mode")
 	}
-	s := threeServers(t)
-	p := uniq(t)
+	s := testservers.MemcachedN(t, 3)
+	p := testservers.UniqueKey(t, "")
 	start := time.Now().Add(1500 * time.Millisecond)
-	env := append(os.Environ(),
-		childEnv+"=dogpile",
-		"DOGPILE_MEMCACHED="+strings.Join(s, ","),
-		"XPROC_KEY="+p+"hot key",
-		"XPROC_CANARY="+p+"canary",
-		"XPROC_START="+strconv.FormatInt(start.UnixNano(), 10),
-	)
+	env := []string{
+		childEnv + "=dogpile",
+		testservers.MemcachedEnv(s),
+		"XPROC_KEY=" + p + "hot key",
+		"XPROC_CANARY=" + p + "canary",
+		"XPROC_START=" + strconv.FormatInt(start.UnixNano(), 10),
+	}
 	type child struct {
 		cmd    *exec.Cmd
 		stdout bytes.Buffer
@@ -78,8 +79,7 @@ func TestCrossProcessDogpile(t *testing.T) {
 	}
 	children := make([]*child, xprocProcesses)
 	for i := range children {
-		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^$")}
-		c.cmd.Env = env
+		c := &child{cmd: testservers.Child(env...)}
 		c.cmd.Stdout = &c.stdout
 		c.cmd.Stderr = &c.stderr
 		if err := c.cmd.Start(); err != nil {
@@ -180,7 +180,10 @@ func runChild(role string) int {
 }
 
 func dogpileChild() (*childReport, error) {
-	addrs := strings.Split(os.Getenv("DOGPILE_MEMCACHED"), ",")
+	addrs, err := testservers.MemcachedAddrs()
+	if err != nil {
+		return nil, err
+	}
 	key, canary := os.Getenv("XPROC_KEY"), os.Getenv("XPROC_CANARY")
 	startNanos, err := strconv.ParseInt(os.Getenv("XPROC_START"), 10, 64)
 	if err != nil || key == "" || canary == "" {

@@ -3,140 +3,28 @@
 package memcache_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
-
-// privateServer is a memcached process of the test's own, on a free
-// loopback port, that the test may stop, freeze and restart without
-// disturbing the shared servers.
-type privateServer struct {
-	t    testing.TB
-	bin  string
-	Addr string
-	cmd  *exec.Cmd
-}
-
-func startPrivateServer(t testing.TB) *privateServer {
-	t.Helper()
-	bin := memcachedBin(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	s := &privateServer{t: t, bin: bin, Addr: addr}
-	s.Start()
-	t.Cleanup(s.Kill)
-	return s
-}
-
-// Start starts the server process and waits until it answers.
-func (s *privateServer) Start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.Addr)
-	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-c", "256"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
-	}
-	s.cmd = exec.Command(s.bin, args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start %s: %v", s.bin, err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("version\r\n"))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			_ = c.Close()
-			if strings.HasPrefix(line, "VERSION") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.Kill()
-			s.t.Fatalf("private memcached on %s did not answer within 10s", s.Addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// Kill stops the server process (SIGKILL) and reaps it.
-func (s *privateServer) Kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a frozen process must run to die cleanly
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-// Freeze stops the process with SIGSTOP: connections are accepted by the
-// kernel but never answered, like a hung server.
-func (s *privateServer) Freeze() {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		s.t.Fatalf("SIGSTOP: %v", err)
-	}
-	s.waitState('T')
-}
-
-// waitState waits until the process is in the given state (Linux
-// /proc/<pid>/stat; elsewhere it just pauses), since signals take effect
-// asynchronously.
-func (s *privateServer) waitState(state byte) {
-	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(stat)
-		if err != nil {
-			time.Sleep(200 * time.Millisecond)
-			return
-		}
-		// pid (comm) state ...
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) && b[i+2] == state {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	s.t.Fatalf("memcached pid %d did not reach state %c", s.cmd.Process.Pid, state)
-}
-
-// Thaw resumes a frozen server.
-func (s *privateServer) Thaw() {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		s.t.Fatalf("SIGCONT: %v", err)
-	}
-	s.waitState('S')
-}
 
 // TestServerOutage stops one of three servers (a private memcached
 // process, so the shared ones are not disturbed) in the middle of a run:
 // calls for its keys fail within socket_timeout, the other servers keep
 // serving, and once it is back it is used again.
 func TestServerOutage(t *testing.T) {
-	shared := threeServers(t)[:2]
-	priv := startPrivateServer(t)
+	shared := testservers.MemcachedN(t, 3)[:2]
+	privAddr, priv := testservers.StartMemcached(t)
 	const socketTimeout = 500 * time.Millisecond
-	addrs := append(append([]string(nil), shared...), priv.Addr)
+	addrs := append(append([]string(nil), shared...), privAddr)
 	var (
 		reportedMu sync.Mutex
 		reported   []error
@@ -149,7 +37,7 @@ func TestServerOutage(t *testing.T) {
 		}))
 	b := r.ActualBackend().(*region.SerializedBackend).Bytes().(*memcache.Backend)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 
 	// Keys whose value lives on the private server, and keys elsewhere;
 	// for the GetOrCreate check also a key whose lock item lives elsewhere.
@@ -160,7 +48,7 @@ func TestServerOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if addr == priv.Addr {
+		if addr == privAddr {
 			onPriv = append(onPriv, k)
 		} else {
 			offPriv = append(offPriv, k)
@@ -190,8 +78,8 @@ func TestServerOutage(t *testing.T) {
 				return err
 			})
 			var se *memcache.ServerError
-			if !errors.As(err, &se) || se.Addr != priv.Addr {
-				t.Errorf("%s: get %s: %v, want a ServerError naming %s", phase, k, err, priv.Addr)
+			if !errors.As(err, &se) || se.Addr != privAddr {
+				t.Errorf("%s: get %s: %v, want a ServerError naming %s", phase, k, err, privAddr)
 			}
 		}
 		err := within(phase+": set of a key on the stopped server", limit, func() error {
@@ -213,13 +101,13 @@ func TestServerOutage(t *testing.T) {
 			}
 		}
 		_, err = r.GetMulti(ctx, append([]string{onPriv[0]}, offPriv...))
-		if err == nil || !strings.Contains(err.Error(), priv.Addr) {
+		if err == nil || !strings.Contains(err.Error(), privAddr) {
 			t.Errorf("%s: get_multi touching the stopped server: %v, want an error naming it", phase, err)
 		}
 	}
 
 	// A hung server: connections are accepted but never answered.
-	priv.Freeze()
+	priv.Pause()
 	checkDown("frozen", socketTimeout+time.Second)
 	t.Run("GetOrCreateReturnsCreatorValue", func(t *testing.T) {
 		start := time.Now()
@@ -236,16 +124,16 @@ func TestServerOutage(t *testing.T) {
 		reportedMu.Lock()
 		defer reportedMu.Unlock()
 		for _, err := range reported {
-			if strings.Contains(err.Error(), priv.Addr) {
+			if strings.Contains(err.Error(), privAddr) {
 				return
 			}
 		}
-		t.Fatalf("no reported error names the stopped server %s: %v", priv.Addr, reported)
+		t.Fatalf("no reported error names the stopped server %s: %v", privAddr, reported)
 	})
-	priv.Thaw()
+	priv.Resume()
 
 	// A dead server: connections are refused.
-	priv.Kill()
+	priv.Stop()
 	checkDown("killed", socketTimeout+time.Second)
 
 	// Restarted: used again (empty, as memcached keeps nothing on disk).
@@ -261,7 +149,7 @@ func TestServerOutage(t *testing.T) {
 			t.Fatalf("restarted: get %s: %q %v %v", k, v, ok, err)
 		}
 	}
-	if addr, _ := b.ServerFor(region.SHA1MangleKey(onPriv[0])); addr != priv.Addr {
+	if addr, _ := b.ServerFor(region.SHA1MangleKey(onPriv[0])); addr != privAddr {
 		t.Fatalf("key moved to %s", addr)
 	}
 	v, err := r.GetOrCreate(ctx, p+"after", func(context.Context) (any, error) { return "ok", nil })
@@ -274,10 +162,10 @@ func TestServerOutage(t *testing.T) {
 // the idle connections kept for it are dead, and calls must not fail
 // because of them (the backend retries on a new connection).
 func TestRestartedServerStaleConnections(t *testing.T) {
-	priv := startPrivateServer(t)
+	privAddr, priv := testservers.StartMemcached(t)
 	ctx := ctxT(t)
-	p := uniq(t)
-	b := newBackend(t, memcache.Options{Servers: []string{priv.Addr}, MaxIdleConns: 8, SocketTimeout: time.Second})
+	p := testservers.UniqueKey(t, "")
+	b := newBackend(t, memcache.Options{Servers: []string{privAddr}, MaxIdleConns: 8, SocketTimeout: time.Second})
 	// Fill the idle pool with several connections.
 	m := map[string][]byte{}
 	for i := range 32 {
@@ -286,25 +174,21 @@ func TestRestartedServerStaleConnections(t *testing.T) {
 	if err := b.SetSerializedMulti(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	priv.Kill()
-	priv.Start()
+	priv.Restart()
 	for i := range 3 {
 		if _, ok, err := b.GetSerialized(ctx, p+"0"); err != nil || ok {
 			t.Fatalf("get %d after restart: ok=%v err=%v", i, ok, err)
 		}
 	}
-	priv.Kill()
-	priv.Start()
+	priv.Restart()
 	if err := b.SetSerializedMulti(ctx, m); err != nil {
 		t.Fatalf("set_multi after restart: %v", err)
 	}
-	priv.Kill()
-	priv.Start()
+	priv.Restart()
 	if got, err := b.GetSerializedMulti(ctx, []string{p + "0", p + "1"}); err != nil || len(got) != 0 {
 		t.Fatalf("get_multi after restart: %v %v", got, err)
 	}
-	priv.Kill()
-	priv.Start()
+	priv.Restart()
 	if err := b.DeleteMulti(ctx, []string{p + "0", p + "1"}); err != nil {
 		t.Fatalf("delete_multi after restart: %v", err)
 	}

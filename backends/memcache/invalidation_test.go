@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -13,8 +14,8 @@ import (
 // openstack.kvs.Memcached keeps it forever when its key (before mangling)
 // is listed in no_expiry_keys, as docs/memcached.md advises.
 func TestSharedInvalidationRecordTTL(t *testing.T) {
-	s := threeServers(t)
-	p := uniq(t)
+	s := testservers.MemcachedN(t, 3)
+	p := testservers.UniqueKey(t, "")
 	locate := newBackend(t, memcache.Options{Servers: s})
 	ttl := func(key string) (int, bool) {
 		t.Helper()

@@ -15,6 +15,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -348,9 +349,9 @@ func TestServerSelectorArgument(t *testing.T) {
 // TestKetamaOnServers runs on three real servers: each value lands on the
 // server the selector names, and reads find it there.
 func TestKetamaOnServers(t *testing.T) {
-	s := threeServers(t)
+	s := testservers.MemcachedN(t, 3)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	ident := region.WithKeyMangler(func(k string) string { return k })
 	r := newRegion(t, "memcached", region.Arguments{"url": s, "server_selector": "ketama"}, ident)
 	sel := ketama(t, s...)

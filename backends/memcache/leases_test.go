@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -48,7 +48,7 @@ func TestLockLeases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lease test skipped in -short mode")
 	}
-	s := servers(t)
+	s := testservers.Memcached(t)
 	t.Run("WithLeases", func(t *testing.T) {
 		t.Parallel()
 		rep, lockGaps := runLeaseScenario(t, s, true)
@@ -84,7 +84,7 @@ func TestLockLeases(t *testing.T) {
 // and returns the child's report and how often the lock item was seen
 // missing while the parent's creator ran.
 func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, int) {
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	key, canary := p+"slow key", p+"canary"
 	ctx := ctxT(t)
 	raw := rawClient(t, addrs...)
@@ -150,10 +150,9 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 		}
 	})
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
+	cmd := testservers.Child(
 		childEnv+"=lease",
-		"DOGPILE_MEMCACHED="+strings.Join(addrs, ","),
+		testservers.MemcachedEnv(addrs),
 		"LEASE_KEY="+key,
 		"LEASE_CANARY="+canary,
 		fmt.Sprintf("LEASE_LEASES=%v", leases),
@@ -201,7 +200,11 @@ func leaseArgs(addrs []string) region.Arguments {
 // leaseChild is the second process of TestLockLeases: one GetOrCreate on
 // the slow key, with a creator that checks the canary.
 func leaseChild() int {
-	addrs := strings.Split(os.Getenv("DOGPILE_MEMCACHED"), ",")
+	addrs, err := testservers.MemcachedAddrs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lease child:", err)
+		return 2
+	}
 	key, canary := os.Getenv("LEASE_KEY"), os.Getenv("LEASE_CANARY")
 	var opts []region.Option
 	if os.Getenv("LEASE_LEASES") == "true" {

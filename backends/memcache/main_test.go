@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +17,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-const startHint = "start memcached with: scripts/test-services.sh go test ./backends/memcache/"
-
 // childEnv, when set, makes the test binary run a child role of a
 // cross-process test instead of the tests (see TestMain).
 const childEnv = "DOGPILE_MEMCACHE_CHILD"
@@ -31,57 +26,6 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(role))
 	}
 	goleak.VerifyTestMain(m)
-}
-
-// servers returns the memcached addresses from DOGPILE_MEMCACHED. Without
-// them the test fails when CI=true and is skipped otherwise.
-func servers(t testing.TB) []string {
-	t.Helper()
-	var out []string
-	for _, s := range strings.Split(os.Getenv("DOGPILE_MEMCACHED"), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("DOGPILE_MEMCACHED is not set; " + startHint)
-		}
-		t.Skip("DOGPILE_MEMCACHED is not set; " + startHint)
-	}
-	for _, s := range out {
-		host, _, err := net.SplitHostPort(s)
-		if err != nil {
-			t.Fatalf("DOGPILE_MEMCACHED: %q: %v", s, err)
-		}
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			t.Fatalf("DOGPILE_MEMCACHED: %q is not a loopback address; the tests only talk to local servers", s)
-		}
-	}
-	return out
-}
-
-// threeServers returns three memcached addresses, failing or skipping like
-// servers when fewer are configured.
-func threeServers(t testing.TB) []string {
-	t.Helper()
-	s := servers(t)
-	if len(s) < 3 {
-		msg := fmt.Sprintf("DOGPILE_MEMCACHED has %d servers, this test needs 3; %s", len(s), startHint)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return s[:3]
-}
-
-// uniq returns a prefix unique to this test run, so tests share servers
-// without flushing them.
-func uniq(t testing.TB) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + hex.EncodeToString(b[:]) + "-"
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -240,21 +184,4 @@ func (c *countingConn) Close() error {
 		c.d.open.Add(-1)
 	}
 	return c.Conn.Close()
-}
-
-// memcachedBin returns the memcached binary: DOGPILE_MEMCACHED_BIN, or
-// memcached from PATH.
-func memcachedBin(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("DOGPILE_MEMCACHED_BIN"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("memcached")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("memcached binary not found (set DOGPILE_MEMCACHED_BIN); " + startHint)
-		}
-		t.Skip("memcached binary not found (set DOGPILE_MEMCACHED_BIN); " + startHint)
-	}
-	return p
 }

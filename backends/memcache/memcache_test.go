@@ -15,6 +15,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 	"github.com/dogpile-go/dogpile/region/regiontest"
@@ -52,24 +53,24 @@ func rawClient(t testing.TB, addrs ...string) *gomemcache.Client {
 }
 
 func TestGenericSuite(t *testing.T) {
-	all := servers(t)
+	all := testservers.Memcached(t)
 	t.Run("OneServer", func(t *testing.T) {
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": all[0], "socket_timeout": "2s"})
 	})
 	t.Run("ThreeServers", func(t *testing.T) {
-		s := threeServers(t)
+		s := testservers.MemcachedN(t, 3)
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": strings.Join(s, ","), "socket_timeout": 2})
 	})
 	t.Run("ThreeServersKetama", func(t *testing.T) {
-		s := threeServers(t)
+		s := testservers.MemcachedN(t, 3)
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": s, "server_selector": "ketama", "socket_timeout": 2})
 	})
 	t.Run("ThreeServersInProcessLock", func(t *testing.T) {
-		s := threeServers(t)
+		s := testservers.MemcachedN(t, 3)
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": s, "distributed_lock": false})
 	})
 	t.Run("KVSThreeServers", func(t *testing.T) {
-		s := threeServers(t)
+		s := testservers.MemcachedN(t, 3)
 		regiontest.RunBackendTests(t, "openstack.kvs.Memcached", region.Arguments{"url": s, "max_lock_attempts": 0})
 	})
 }
@@ -132,10 +133,10 @@ func TestOptionsFromArguments(t *testing.T) {
 }
 
 func TestKeyMangledBySHA1ByDefault(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	r := newRegion(t, "memcached", region.Arguments{"url": s})
 	ctx := ctxT(t)
-	key := uniq(t) + "a key with spaces and ünïcode, and longer than memcached likes: " + strings.Repeat("x", 300)
+	key := testservers.UniqueKey(t, "") + "a key with spaces and ünïcode, and longer than memcached likes: " + strings.Repeat("x", 300)
 	if err := r.Set(ctx, key, "v"); err != nil {
 		t.Fatalf("set: %v", err)
 	}
@@ -154,7 +155,7 @@ func TestKeyMangledBySHA1ByDefault(t *testing.T) {
 }
 
 func TestKeyLimits(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	d := newCountingDialer()
 	b := newBackend(t, memcache.Options{Servers: s, DialContext: d.DialContext})
 	identity := func(k string) string { return k }
@@ -164,7 +165,7 @@ func TestKeyLimits(t *testing.T) {
 	}
 	defer r.Close()
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 
 	bad := []string{
 		"",
@@ -218,9 +219,9 @@ func TestKeyLimits(t *testing.T) {
 }
 
 func TestValueLimits(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	b := newBackend(t, memcache.Options{Servers: s})
 
 	// The largest value that fits is accepted by a real server, for a
@@ -284,9 +285,9 @@ func TestValueLimits(t *testing.T) {
 }
 
 func TestCorruptBytesReadAsAbsent(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	var mu sync.Mutex
 	var reported []error
 	r := region.New("corrupt", region.WithErrorHandler(func(_ context.Context, _ string, err error) {
@@ -342,9 +343,9 @@ func TestCorruptBytesReadAsAbsent(t *testing.T) {
 }
 
 func TestExpireTimeReachesServer(t *testing.T) {
-	s := threeServers(t)
+	s := testservers.MemcachedN(t, 3)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	b := newBackend(t, memcache.Options{Servers: s})
 
 	r := newRegion(t, "memcached", region.Arguments{"url": s, "memcached_expire_time": 2})
@@ -412,9 +413,9 @@ func TestExpireTimeReachesServer(t *testing.T) {
 }
 
 func TestKVSNoExpiryKeysFollowMangler(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	r := newRegion(t, "openstack.kvs.Memcached", region.Arguments{
 		"url": s, "memcached_expire_time": 30, "no_expiry_keys": p + "a," + p + "b",
 	})
@@ -625,9 +626,9 @@ func TestKVSDrivers(t *testing.T) {
 }
 
 func TestGetMutex(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	b := newBackend(t, memcache.Options{Servers: s, DistributedLock: false})
 	if m := b.GetMutex("k"); m != nil {
 		t.Fatalf("distributed_lock false: GetMutex = %v, want nil", m)
@@ -686,9 +687,9 @@ func TestGetMutex(t *testing.T) {
 }
 
 func TestGetMultiOneRequestPerServer(t *testing.T) {
-	s := threeServers(t)
+	s := testservers.MemcachedN(t, 3)
 	ctx := ctxT(t)
-	p := uniq(t)
+	p := testservers.UniqueKey(t, "")
 	d := newCountingDialer()
 	b := newBackend(t, memcache.Options{Servers: s, DialContext: d.DialContext})
 	keys := make([]string, 100)
@@ -737,11 +738,11 @@ func TestGetMultiOneRequestPerServer(t *testing.T) {
 }
 
 func TestCloseClosesIdleConnections(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	ctx := ctxT(t)
 	d := newCountingDialer()
 	b := newBackend(t, memcache.Options{Servers: s, DialContext: d.DialContext})
-	if _, _, err := b.GetSerialized(ctx, "x"+uniq(t)); err != nil {
+	if _, _, err := b.GetSerialized(ctx, "x"+testservers.UniqueKey(t, "")); err != nil {
 		t.Fatal(err)
 	}
 	if d.open.Load() == 0 {
@@ -754,13 +755,13 @@ func TestCloseClosesIdleConnections(t *testing.T) {
 		t.Fatalf("%d connections still open after Close", n)
 	}
 	// Still usable afterwards.
-	if _, _, err := b.GetSerialized(ctx, "x"+uniq(t)); err != nil {
+	if _, _, err := b.GetSerialized(ctx, "x"+testservers.UniqueKey(t, "")); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestCancelledContextSendsNothing(t *testing.T) {
-	s := servers(t)
+	s := testservers.Memcached(t)
 	d := newCountingDialer()
 	b := newBackend(t, memcache.Options{Servers: s, DialContext: d.DialContext})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
+	"github.com/dogpile-go/dogpile/internal/testservers"
 )
 
 // workerEnv makes the test binary a bench worker process (see
@@ -35,9 +36,7 @@ func TestMain(m *testing.M) {
 
 // workerCommand runs this test binary as a worker process.
 func workerCommand(ctx context.Context) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), workerEnv+"=1")
-	return cmd
+	return testservers.ChildContext(ctx, workerEnv+"=1")
 }
 
 // testWorkload is small enough for -race on two cores: 4 expiry windows
@@ -149,7 +148,7 @@ func TestRunInWorkerProcesses(t *testing.T) {
 // processes on memcached: the distributed lock keeps creations near one per
 // key per window in total.
 func TestRunSharedBackendAcrossProcesses(t *testing.T) {
-	servers := memcachedServers(t)
+	servers := strings.Join(testservers.Memcached(t), ",")
 	w := testWorkload()
 	w.Duration = 2 * time.Second
 	w.Goroutines = 20
@@ -174,18 +173,6 @@ func TestRunSharedBackendAcrossProcesses(t *testing.T) {
 	if c < 0.6 || c > 1.6 {
 		t.Errorf("%.2f creator calls per key per window across 3 processes, want about 1", c)
 	}
-}
-
-func memcachedServers(t *testing.T) string {
-	t.Helper()
-	s := os.Getenv("DOGPILE_MEMCACHED")
-	if s == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("DOGPILE_MEMCACHED is not set in CI: run the tests with scripts/test-services.sh")
-		}
-		t.Skip("no memcached: run with scripts/test-services.sh go test ./internal/bench/ (sets DOGPILE_MEMCACHED)")
-	}
-	return s
 }
 
 func TestRunUnreachableBackend(t *testing.T) {

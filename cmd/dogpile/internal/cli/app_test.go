@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -428,7 +429,7 @@ func TestBenchThroughApp(t *testing.T) {
 
 func TestErrorsThroughApp(t *testing.T) {
 	cfg := writeFile(t, "x.ini", "[cache]\nbackend = memory\n[other]\nbackend = nope\n")
-	mc := closedPort(t)
+	mc := testservers.ClosedAddr(t)
 	cases := []struct {
 		args []string
 		want string

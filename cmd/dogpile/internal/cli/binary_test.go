@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dogpile-go/dogpile/internal/testservers"
 )
 
 // benchJSON is what the tests read of `dogpile bench --json`.
@@ -125,7 +125,7 @@ func TestBinaryHelp(t *testing.T) {
 // and exit status 2.
 func TestBinaryErrors(t *testing.T) {
 	cfg := writeFile(t, "x.ini", "[cache]\nbackend = memcached\narguments.url = 127.0.0.1:1\n[typo]\nbackend = memcache\n")
-	dead := closedPort(t)
+	dead := testservers.ClosedAddr(t)
 	cases := []struct {
 		name string
 		args []string
@@ -168,16 +168,10 @@ func TestBinaryMemoryIsPerProcess(t *testing.T) {
 	}
 }
 
-func randomKey(prefix string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
 // memcachedConfig writes an INI file for the test memcached servers.
 func memcachedConfig(t *testing.T) string {
 	t.Helper()
-	servers := needServer(t, "DOGPILE_MEMCACHED")
+	servers := strings.Join(testservers.Memcached(t), ",")
 	return writeFile(t, "memcached.ini", `[cache]
 backend = memcached
 expiration_time = 600
@@ -196,7 +190,7 @@ backend_argument = url:`+servers+`
 func TestBinaryMemcachedRoundTrip(t *testing.T) {
 	cfg := memcachedConfig(t)
 	for _, section := range []string{"cache", "oslo"} {
-		key := randomKey("user:")
+		key := testservers.UniqueKey(t, "user")
 		if _, errOut, code := run(t, "", "-c", cfg, "-s", section, "set", key, `{"name":"Ada","langs":["go","python"],"n":42}`); code != 0 {
 			t.Fatalf("set: exit %d: %s", code, errOut)
 		}
@@ -226,7 +220,7 @@ func TestBinaryMemcachedRoundTrip(t *testing.T) {
 // then take it once it is released.
 func TestBinaryMemcachedLock(t *testing.T) {
 	cfg := memcachedConfig(t)
-	key := randomKey("report:")
+	key := testservers.UniqueKey(t, "report")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	holder := exec.CommandContext(ctx, binary, "-c", cfg, "lock", "--hold", "3s", key)
@@ -313,9 +307,9 @@ func TestBinaryBenchProcsMemoryNote(t *testing.T) {
 }
 
 func TestBinaryRedisRoundTrip(t *testing.T) {
-	addr := needServer(t, "DOGPILE_REDIS")
+	addr := testservers.Redis(t)
 	cfg := writeFile(t, "redis.ini", "[cache]\nbackend = gocache.redis\nexpiration_time = 600\narguments.addr = "+addr+"\narguments.expiration = 3600\n")
-	key := randomKey("user:")
+	key := testservers.UniqueKey(t, "user")
 	if _, errOut, code := run(t, "", "-c", cfg, "set", key, `[1, "two", 3.5]`); code != 0 {
 		t.Fatalf("set: exit %d: %s", code, errOut)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,18 +123,6 @@ func (s *syncBuffer) Reset() {
 	s.b.Reset()
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // writeFile writes a file in the test's temporary directory.
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
@@ -144,20 +131,6 @@ func writeFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// needServer returns the address list in env, or skips the test (fails it
-// in CI) when the servers are not running.
-func needServer(t *testing.T, env string) string {
-	t.Helper()
-	s := os.Getenv(env)
-	if s == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set in CI: run the tests with scripts/test-services.sh", env)
-		}
-		t.Skipf("%s not set: run scripts/test-services.sh go test ./cmd/dogpile/... to start memcached and Redis on loopback", env)
-	}
-	return s
 }
 
 // oneErrorLine checks that stderr is exactly one "dogpile: " line.
