@@ -75,9 +75,14 @@ type Mutex interface {
 
 // ValueReader is an optional fast path for in-process backends: Lookup
 // returns a pointer to the stored CachedValue, or nil when key is absent.
-// The region only reads through the pointer. It uses Lookup on the hit path
-// when no proxy is installed, which saves copying the value through each
-// call layer; the memory backend implements it.
+// The region only reads through the pointer. It saves copying the value
+// through each call layer; the memory backend implements it.
+//
+// The region uses Lookup on the hit path when every layer of the chain
+// implements it: the actual backend and each proxy. ProxyBackend does not,
+// so a proxy that overrides Get is never bypassed; a proxy that wants the
+// fast path implements Lookup itself, doing what its Get does and reaching
+// the next layer through its own Lookup (see the metrics proxy).
 type ValueReader interface {
 	Lookup(key string) *CachedValue
 }

@@ -210,9 +210,7 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		st.backend = cs.wrap[i]
 	}
 	st.observers = chainObservers(r.name, r.observers, st.backend)
-	if fast, ok := st.backend.(ValueReader); ok && st.backend == st.actual {
-		st.fast = fast
-	}
+	st.fast = fastPath(st.backend)
 	r.state.Store(st)
 	if old != nil {
 		if c, ok := BackendAs[io.Closer](old.actual); ok {
@@ -223,6 +221,26 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		}
 	}
 	return nil
+}
+
+// fastPath returns b as a ValueReader when every layer of the chain from b
+// down implements ValueReader, else nil.
+func fastPath(b Backend) ValueReader {
+	top, ok := b.(ValueReader)
+	if !ok {
+		return nil
+	}
+	for layer := b; layer != nil; {
+		if _, ok := layer.(ValueReader); !ok {
+			return nil
+		}
+		u, ok := layer.(interface{ Unwrap() Backend })
+		if !ok {
+			break
+		}
+		layer = u.Unwrap()
+	}
+	return top
 }
 
 // isNilProxy reports whether p is nil or a typed nil pointer.
@@ -272,7 +290,7 @@ func (r *Region) Wrap(p Proxy) error {
 	st := *old
 	p.SetProxied(st.backend)
 	st.backend = p
-	st.fast = nil
+	st.fast = fastPath(st.backend)
 	st.observers = chainObservers(r.name, r.observers, st.backend)
 	r.state.Store(&st)
 	return nil

@@ -224,6 +224,26 @@ func (p *Proxy) Get(ctx context.Context, key string) (cv region.CachedValue, ok 
 	return
 }
 
+// Lookup is the region's fast path (region.ValueReader) for in-process
+// backends: it logs the read as Get does and reads through the next
+// layer's Lookup. The region uses it only when every layer below has one.
+func (p *Proxy) Lookup(key string) *region.CachedValue {
+	next, ok := p.Proxied.(region.ValueReader)
+	if !ok {
+		return nil // not reached: the region checks the chain first
+	}
+	ctx := context.Background()
+	l := p.log()
+	if !l.Enabled(ctx, p.level.Level()) {
+		return next.Lookup(key)
+	}
+	start := time.Now()
+	cv := next.Lookup(key)
+	l.LogAttrs(ctx, p.level.Level(), MsgGet, p.regionAttr(), slog.String(KeyOp, OpGet),
+		slog.String(KeyKey, key), slog.Bool(KeyFound, cv != nil), slog.Duration(KeyDuration, time.Since(start)))
+	return cv
+}
+
 // GetMulti logs the read: keys, how many were found, duration.
 func (p *Proxy) GetMulti(ctx context.Context, keys []string) (map[string]region.CachedValue, error) {
 	l := p.log()

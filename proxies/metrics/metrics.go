@@ -248,14 +248,22 @@ func (c *Collector) series(name string) *series {
 // with New or Collector.Proxy; it is safe for concurrent use.
 type Proxy struct {
 	region.ProxyBackend
-	c *Collector
-	s atomic.Pointer[series]
+	c    *Collector
+	s    atomic.Pointer[series]
+	next region.ValueReader // Proxied's fast path, if it has one
+}
+
+// SetProxied sets the next backend in the chain.
+func (p *Proxy) SetProxied(b region.Backend) {
+	p.ProxyBackend.SetProxied(b)
+	p.next, _ = b.(region.ValueReader)
 }
 
 var (
 	_ region.Proxy            = (*Proxy)(nil)
 	_ region.Observer         = (*Proxy)(nil)
 	_ region.RegionNameSetter = (*Proxy)(nil)
+	_ region.ValueReader      = (*Proxy)(nil)
 )
 
 // Collector returns the Collector the proxy reports to.
@@ -309,6 +317,24 @@ func (p *Proxy) Get(ctx context.Context, key string) (cv region.CachedValue, ok 
 		s.misses.Inc()
 	}
 	return
+}
+
+// Lookup is the region's fast path (region.ValueReader) for in-process
+// backends: it counts a hit or a miss, as Get does, and reads through the
+// next layer's Lookup. The region uses it only when every layer below has
+// one; otherwise it calls Get.
+func (p *Proxy) Lookup(key string) *region.CachedValue {
+	if p.next == nil {
+		return nil // not reached: the region checks the chain first
+	}
+	cv := p.next.Lookup(key)
+	s := p.series()
+	if cv != nil {
+		s.hits.Inc()
+	} else {
+		s.misses.Inc()
+	}
+	return cv
 }
 
 // GetMulti counts a hit for each key found and a miss for each key not
