@@ -64,8 +64,9 @@ type regionState struct {
 	expiration  time.Duration
 	invalidator InvalidationStrategy
 	mangler     func(string) string
-	observers   []Observer  // region's own plus those in the proxy chain
-	fast        ValueReader // the actual backend's fast path, when no proxy is installed
+	observers   []Observer         // region's own plus those in the proxy chain
+	fast        ValueReader        // the chain's fast path, when every layer has one
+	local       *localInvalidation // invalidator, when it is the default strategy
 }
 
 func (s *regionState) mangle(key string) string {
@@ -197,6 +198,7 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	if si, ok := st.invalidator.(*SharedInvalidation); ok {
 		si.bind(r)
 	}
+	st.local, _ = st.invalidator.(*localInvalidation)
 	if st.mangler == nil {
 		if km, ok := BackendAs[KeyMangler](actual); ok {
 			st.mangler = km.KeyMangler()
