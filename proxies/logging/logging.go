@@ -21,6 +21,8 @@ package logging
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"maps"
 	"slices"
@@ -96,6 +98,37 @@ type Options struct {
 	// CreatorErrorLevel is the level of failed creator calls. Nil means
 	// slog.LevelWarn.
 	CreatorErrorLevel slog.Leveler
+	// KeyValue renders a key in records. Nil logs keys as they are. Keys
+	// can be secrets (Keystone token IDs are bearer credentials): use
+	// HashedKey, or a function of your own, to keep them out of logs.
+	KeyValue func(key string) slog.Value
+}
+
+// HashedKey renders a key as the first 12 hex digits of its SHA-256: enough
+// to tell keys apart in logs, useless to someone who reads them.
+func HashedKey(key string) slog.Value {
+	sum := sha256.Sum256([]byte(key))
+	return slog.StringValue("sha256:" + hex.EncodeToString(sum[:6]))
+}
+
+// keysAttr is the record attribute for the keys of a multi-key call.
+func (p *Proxy) keysAttr(keys []string) slog.Attr {
+	if p.keyValue == nil {
+		return slog.Any(KeyKeys, keys)
+	}
+	vals := make([]any, len(keys))
+	for i, k := range keys {
+		vals[i] = p.keyValue(k).Any()
+	}
+	return slog.Any(KeyKeys, vals)
+}
+
+// keyAttr is the record attribute for key.
+func (p *Proxy) keyAttr(key string) slog.Attr {
+	if p.keyValue != nil {
+		return slog.Attr{Key: KeyKey, Value: p.keyValue(key)}
+	}
+	return slog.String(KeyKey, key)
 }
 
 // Proxy logs the calls that pass through it. It implements region.Observer
@@ -108,6 +141,7 @@ type Proxy struct {
 	level, errLevel                level
 	creatorErrLevel, creationLevel level
 	name                           atomic.Pointer[string]
+	keyValue                       func(string) slog.Value
 }
 
 var (
@@ -123,6 +157,7 @@ func New(opts Options) *Proxy {
 		level:           levelOf(opts.Level, slog.LevelDebug),
 		errLevel:        levelOf(opts.ErrorLevel, slog.LevelError),
 		creatorErrLevel: levelOf(opts.CreatorErrorLevel, slog.LevelWarn),
+		keyValue:        opts.KeyValue,
 	}
 	p.creationLevel = p.level
 	if opts.CreationLevel != nil {
@@ -209,17 +244,17 @@ func (p *Proxy) Get(ctx context.Context, key string) (cv region.CachedValue, ok 
 	if !l.Enabled(ctx, p.level.Level()) { // the hit path in production: keep it short
 		cv, ok, err = p.Proxied.Get(ctx, key)
 		if err != nil {
-			p.failed(ctx, l, MsgGet, OpGet, false, time.Time{}, slog.String(KeyKey, key), err)
+			p.failed(ctx, l, MsgGet, OpGet, false, time.Time{}, p.keyAttr(key), err)
 		}
 		return
 	}
 	start := time.Now()
 	cv, ok, err = p.Proxied.Get(ctx, key)
 	if err != nil {
-		p.failed(ctx, l, MsgGet, OpGet, true, start, slog.String(KeyKey, key), err)
+		p.failed(ctx, l, MsgGet, OpGet, true, start, p.keyAttr(key), err)
 	} else {
 		l.LogAttrs(ctx, p.level.Level(), MsgGet, p.regionAttr(), slog.String(KeyOp, OpGet),
-			slog.String(KeyKey, key), slog.Bool(KeyFound, ok), slog.Duration(KeyDuration, time.Since(start)))
+			p.keyAttr(key), slog.Bool(KeyFound, ok), slog.Duration(KeyDuration, time.Since(start)))
 	}
 	return
 }
@@ -240,7 +275,7 @@ func (p *Proxy) Lookup(key string) *region.CachedValue {
 	start := time.Now()
 	cv := next.Lookup(key)
 	l.LogAttrs(ctx, p.level.Level(), MsgGet, p.regionAttr(), slog.String(KeyOp, OpGet),
-		slog.String(KeyKey, key), slog.Bool(KeyFound, cv != nil), slog.Duration(KeyDuration, time.Since(start)))
+		p.keyAttr(key), slog.Bool(KeyFound, cv != nil), slog.Duration(KeyDuration, time.Since(start)))
 	return cv
 }
 
@@ -250,7 +285,7 @@ func (p *Proxy) GetMulti(ctx context.Context, keys []string) (map[string]region.
 	on, start := p.start(ctx, l)
 	m, err := p.Proxied.GetMulti(ctx, keys)
 	if err != nil {
-		p.failed(ctx, l, MsgGetMulti, OpGetMulti, on, start, slog.Any(KeyKeys, keys), err)
+		p.failed(ctx, l, MsgGetMulti, OpGetMulti, on, start, p.keysAttr(keys), err)
 	} else if on {
 		hits := 0
 		for _, k := range keys {
@@ -259,7 +294,7 @@ func (p *Proxy) GetMulti(ctx context.Context, keys []string) (map[string]region.
 			}
 		}
 		l.LogAttrs(ctx, p.level.Level(), MsgGetMulti, p.regionAttr(), slog.String(KeyOp, OpGetMulti),
-			slog.Any(KeyKeys, keys), slog.Int(KeyHits, hits), slog.Duration(KeyDuration, time.Since(start)))
+			p.keysAttr(keys), slog.Int(KeyHits, hits), slog.Duration(KeyDuration, time.Since(start)))
 	}
 	return m, err
 }
@@ -269,7 +304,7 @@ func (p *Proxy) Set(ctx context.Context, key string, v region.CachedValue) error
 	l := p.log()
 	on, start := p.start(ctx, l)
 	err := p.Proxied.Set(ctx, key, v)
-	p.done(ctx, l, MsgSet, OpSet, on, start, slog.String(KeyKey, key), err)
+	p.done(ctx, l, MsgSet, OpSet, on, start, p.keyAttr(key), err)
 	return err
 }
 
@@ -279,7 +314,7 @@ func (p *Proxy) SetMulti(ctx context.Context, m map[string]region.CachedValue) e
 	on, start := p.start(ctx, l)
 	err := p.Proxied.SetMulti(ctx, m)
 	if on || err != nil {
-		p.done(ctx, l, MsgSetMulti, OpSetMulti, on, start, slog.Any(KeyKeys, slices.Sorted(maps.Keys(m))), err)
+		p.done(ctx, l, MsgSetMulti, OpSetMulti, on, start, p.keysAttr(slices.Sorted(maps.Keys(m))), err)
 	}
 	return err
 }
@@ -289,7 +324,7 @@ func (p *Proxy) Delete(ctx context.Context, key string) error {
 	l := p.log()
 	on, start := p.start(ctx, l)
 	err := p.Proxied.Delete(ctx, key)
-	p.done(ctx, l, MsgDelete, OpDelete, on, start, slog.String(KeyKey, key), err)
+	p.done(ctx, l, MsgDelete, OpDelete, on, start, p.keyAttr(key), err)
 	return err
 }
 
@@ -298,7 +333,7 @@ func (p *Proxy) DeleteMulti(ctx context.Context, keys []string) error {
 	l := p.log()
 	on, start := p.start(ctx, l)
 	err := p.Proxied.DeleteMulti(ctx, keys)
-	p.done(ctx, l, MsgDeleteMulti, OpDeleteMulti, on, start, slog.Any(KeyKeys, keys), err)
+	p.done(ctx, l, MsgDeleteMulti, OpDeleteMulti, on, start, p.keysAttr(keys), err)
 	return err
 }
 
@@ -323,13 +358,13 @@ func (p *Proxy) ObserveCreation(ctx context.Context, key string, took time.Durat
 	if err != nil {
 		if l.Enabled(ctx, p.creatorErrLevel.Level()) {
 			l.LogAttrs(ctx, p.creatorErrLevel.Level(), MsgCreation, p.regionAttr(), slog.String(KeyOp, OpCreate),
-				slog.String(KeyKey, key), slog.Duration(KeyDuration, took), slog.Any(KeyError, err))
+				p.keyAttr(key), slog.Duration(KeyDuration, took), slog.Any(KeyError, err))
 		}
 		return
 	}
 	if l.Enabled(ctx, p.creationLevel.Level()) {
 		l.LogAttrs(ctx, p.creationLevel.Level(), MsgCreation, p.regionAttr(), slog.String(KeyOp, OpCreate),
-			slog.String(KeyKey, key), slog.Duration(KeyDuration, took))
+			p.keyAttr(key), slog.Duration(KeyDuration, took))
 	}
 }
 
@@ -339,6 +374,6 @@ func (p *Proxy) ObserveLockWait(ctx context.Context, key string, waited time.Dur
 	l := p.log()
 	if l.Enabled(ctx, p.level.Level()) {
 		l.LogAttrs(ctx, p.level.Level(), MsgLockWait, p.regionAttr(), slog.String(KeyOp, OpLockWait),
-			slog.String(KeyKey, key), slog.Duration(KeyDuration, waited))
+			p.keyAttr(key), slog.Duration(KeyDuration, waited))
 	}
 }

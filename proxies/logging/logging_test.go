@@ -352,3 +352,26 @@ func TestDisabledCostsNoAllocation(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestHashedKeysKeepSecretsOutOfLogs(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p := logging.New(logging.Options{Logger: logger, KeyValue: logging.HashedKey})
+	r := region.New("secrets")
+	if err := r.Configure("memory", region.WithWrap(p)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	secret := "token-4f1c9a-bearer"
+	_ = r.Set(ctx, secret, "v")
+	_, _, _ = r.Get(ctx, secret)
+	_, _ = r.GetMulti(ctx, []string{secret})
+	_, _ = r.GetOrCreate(ctx, "other-"+secret, func(context.Context) (any, error) { return nil, errors.New("boom") })
+	out := buf.String()
+	if strings.Contains(out, secret) {
+		t.Fatalf("a key reached the log:\n%s", out)
+	}
+	if !strings.Contains(out, string(logging.HashedKey(secret).String())) {
+		t.Fatalf("the hashed key is missing:\n%s", out)
+	}
+}
