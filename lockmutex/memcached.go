@@ -4,19 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"syscall"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/dogpile-go/dogpile/internal/memcacheutil"
 )
-
-// memcachedMaxKeyLen is memcached's limit on key length, in bytes.
-const memcachedMaxKeyLen = 250
-
-// memcachedMaxRelative is the longest expiration memcached takes as relative
-// seconds (30 days); larger values are read as absolute Unix times.
-const memcachedMaxRelative = 30 * 24 * 60 * 60
 
 // MemcachedOptions configure a MemcachedMutex. The zero value gives the
 // defaults.
@@ -81,8 +74,9 @@ type MemcachedMutex struct {
 
 // NewMemcachedMutex returns a mutex for key on the memcached servers behind
 // client. Nothing is sent until Acquire. When "_lock" + key is not a legal
-// memcached key (over 250 bytes, or containing spaces or control
-// characters), every method returns an error wrapping ErrInvalidKey; callers
+// memcached key (over 250 bytes, or containing anything but printable
+// non-space ASCII: spaces, control characters and bytes of 0x80 or more
+// are refused, as by the memcached backend's CheckKey), every method returns an error wrapping ErrInvalidKey; callers
 // are expected to mangle keys (for example with a SHA-1 key mangler) first.
 func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOptions) *MemcachedMutex {
 	m := &MemcachedMutex{
@@ -100,15 +94,11 @@ func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOption
 	return m
 }
 
-// checkMemcachedKey reports why k is not a legal memcached key, if it is not.
+// checkMemcachedKey reports why k is not a legal memcached key, if it is
+// not (memcacheutil.KeyProblem: the memcached backend's rules).
 func checkMemcachedKey(k string) error {
-	if len(k) > memcachedMaxKeyLen {
-		return fmt.Errorf("%w: %q is %d bytes long; memcached allows %d", ErrInvalidKey, k, len(k), memcachedMaxKeyLen)
-	}
-	for i := 0; i < len(k); i++ {
-		if c := k[i]; c <= ' ' || c == 0x7f {
-			return fmt.Errorf("%w: %q contains a space or control character (byte %d), which memcached does not allow", ErrInvalidKey, k, i)
-		}
+	if reason := memcacheutil.KeyProblem(k); reason != "" {
+		return fmt.Errorf("%w: memcached key %q: %s", ErrInvalidKey, k, reason)
 	}
 	return nil
 }
@@ -132,12 +122,8 @@ func (m *MemcachedMutex) Held() bool { return m.h.held() }
 // the lock timeout rounded up to whole seconds, plus one second for
 // memcached's clock granularity (see MemcachedOptions.LockTimeout).
 func (m *MemcachedMutex) expiration() int32 {
-	secs := int64((m.s.lockTimeout+time.Second-1)/time.Second) + 1
-	if secs > memcachedMaxRelative {
-		// Longer than memcached's relative range: send an absolute time.
-		return int32(time.Now().Unix() + secs)
-	}
-	return int32(secs)
+	// Longer than memcached's relative range: an absolute time.
+	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + 1)
 }
 
 // Acquire takes the lock with memcached's add, which stores the lock item
@@ -176,35 +162,14 @@ func (m *MemcachedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 	})
 }
 
-// staleConn reports whether err is what a pooled connection to a server
-// that restarted (or dropped the connection) gives: the server closed it,
-// so the command most likely never reached a live server, and it may be
-// sent again on another connection. gomemcache has already discarded that
-// connection. (backends/memcache classifies errors the same way; lockmutex
-// does not import it, which imports lockmutex.)
-func staleConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
 // retry runs call, repeating it while it fails on a stale pooled
-// connection: at most once per idle connection the client may keep, plus
-// once on a new connection (after a server restart every pooled connection
-// is dead). Timeouts and refused connections are not repeated. retried
-// reports whether call was repeated, so that callers can allow for a first
-// attempt that reached the server after all.
+// connection (memcacheutil.Retry): at most once per idle connection the
+// client may keep, plus once on a new connection (after a server restart
+// every pooled connection is dead). Timeouts and refused connections are
+// not repeated. retried reports whether call was repeated, so that callers
+// can allow for a first attempt that reached the server after all.
 func (m *MemcachedMutex) retry(call func() error) (retried bool, err error) {
-	attempts := m.client.MaxIdleConns
-	if attempts <= 0 {
-		attempts = memcache.DefaultMaxIdleConns
-	}
-	attempts++
-	for i := range attempts {
-		if err = call(); err == nil || !staleConn(err) {
-			return i > 0, err
-		}
-	}
-	return true, err
+	return memcacheutil.Retry(memcacheutil.Attempts(m.client.MaxIdleConns), call)
 }
 
 // get reads the lock item with gets (value and CAS id), retrying on stale

@@ -67,6 +67,8 @@ func TestMemcachedMutexInvalidKey(t *testing.T) {
 		"new\nline",
 		"tab\t",
 		"del\x7f",
+		"caf\xc3\xa9", // UTF-8: refused, as by the memcached backend's CheckKey
+		"high\x80",
 		strings.Repeat("k", 250-len(LockKeyPrefix)+1),
 	} {
 		m := NewMemcachedMutex(c, key, MemcachedOptions{})

@@ -10,6 +10,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/internal/memcacheutil"
 )
 
 // Batch operations on the client under a store, which gocache's
@@ -130,20 +132,42 @@ func (r *redisBatch) deleteMulti(ctx context.Context, keys []string) (string, er
 // memcacheBatch uses memcached's multi-get (one request per server).
 // memcached has no multi-set or multi-delete, so those stay per key.
 type memcacheBatch struct {
-	client *memcache.Client
+	client   *memcache.Client
+	selector memcache.ServerSelector // nil: unknown (a caller's client)
 }
 
+// getMulti returns what the servers that answered hold; if one failed
+// (gomemcache reports the first failure), the error is a *serverFailure
+// naming it and its keys, or, when the server cannot be told, all keys.
 func (m *memcacheBatch) getMulti(ctx context.Context, keys []string) (map[string][]byte, error) {
 	if err := ctx.Err(); err != nil { // gomemcache takes no context
 		return nil, err
 	}
 	items, err := m.client.GetMulti(keys)
-	if err != nil {
-		return nil, err
-	}
 	out := make(map[string][]byte, len(items))
 	for k, it := range items {
 		out[k] = it.Value
 	}
+	if err != nil {
+		sf := &serverFailure{addr: memcacheutil.ErrAddr(err), err: err}
+		if sf.keys = memcacheutil.KeysOn(m.selector, sf.addr, keys); len(sf.keys) == 0 {
+			sf.keys = keys
+		}
+		return out, sf
+	}
 	return out, nil
 }
+
+// serverFailure is a batch call's failure on one server (addr, "" when
+// unknown), holding keys of the call.
+type serverFailure struct {
+	addr string
+	keys []string
+	err  error
+}
+
+func (e *serverFailure) Error() string {
+	return fmt.Sprintf("server %s (%d keys): %v", e.addr, len(e.keys), e.err)
+}
+
+func (e *serverFailure) Unwrap() error { return e.err }

@@ -185,7 +185,16 @@ func startChild(t *testing.T, role string, a childArgs) (*exec.Cmd, <-chan strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := testservers.Child(envChildRole+"="+role, envChildArgs+"="+string(js))
+	deadline := time.Now().Add(2 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Add(-10*time.Second).Before(deadline) {
+		deadline = d.Add(-10 * time.Second)
+	}
+	// Killed at the deadline even if the test hangs, and by the cleanup
+	// below when the test ends first.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	t.Cleanup(cancel)
+	cmd := testservers.ChildContext(ctx, envChildRole+"="+role, envChildArgs+"="+string(js))
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe() // held open: the holdlock child waits on it
 	if err != nil {

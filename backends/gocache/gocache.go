@@ -32,7 +32,8 @@
 // A miss is recognised from the store's own not-found error: gocache's
 // store.NotFound (which every bundled store returns, wrapping redis.Nil,
 // memcache.ErrCacheMiss or its own cause), and the bare redis.Nil and
-// memcache.ErrCacheMiss of stores that return them unwrapped. Every other
+// memcache.ErrCacheMiss of stores that return them unwrapped (and
+// bigcache's unwrapped "Entry not found", by its message). Every other
 // store error is returned wrapped with the store type, the operation and
 // the key (a *StoreError; errors.Is and errors.As reach the store's error).
 // A value the region did not write (put in a shared store by other code)
@@ -89,6 +90,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -96,6 +98,7 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dogpile-go/dogpile/internal/memcacheutil"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -178,6 +181,10 @@ type Options struct {
 	// ownStore: this package built the store, with Expiration as its
 	// default, so batch writes may use Expiration even when it is zero.
 	ownStore bool
+
+	// memcacheSel: the selector under MemcacheClient, when this package
+	// built it, so that a failed multi-get names the failing server's keys.
+	memcacheSel memcache.ServerSelector
 }
 
 // New returns a region backend over s: a *Backend (Go values) or a
@@ -236,7 +243,7 @@ func newBackend(s store.StoreInterface, opts Options, client any, direct directC
 				b.setter = rb // the pipeline writes the same expiry the store would
 			}
 		case opts.MemcacheClient != nil:
-			b.getter = &memcacheBatch{client: opts.MemcacheClient}
+			b.getter = &memcacheBatch{client: opts.MemcacheClient, selector: opts.memcacheSel}
 		}
 		return region.NewSerializedBackend(b, nil), nil
 	}
@@ -275,9 +282,25 @@ type core struct {
 var notFound error = store.NotFound{}
 
 // IsMiss reports whether err is a store's way of saying that a key is
-// absent: gocache's store.NotFound, redis.Nil or memcache.ErrCacheMiss.
+// absent: gocache's store.NotFound, redis.Nil, memcache.ErrCacheMiss, or
+// bigcache's "Entry not found" (which gocache's bigcache store returns
+// unwrapped; recognised by its message, so that this package need not
+// depend on bigcache).
 func IsMiss(err error) bool {
-	return err != nil && (errors.Is(err, notFound) || errors.Is(err, redis.Nil) || errors.Is(err, memcache.ErrCacheMiss))
+	return err != nil && (errors.Is(err, notFound) || errors.Is(err, redis.Nil) || errors.Is(err, memcache.ErrCacheMiss) ||
+		isBigcacheMiss(err))
+}
+
+// bigcacheNotFound is the message of bigcache's ErrEntryNotFound.
+const bigcacheNotFound = "Entry not found"
+
+func isBigcacheMiss(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e.Error() == bigcacheNotFound {
+			return true
+		}
+	}
+	return false
 }
 
 // StoreError is a store failure other than a miss, with the operation and
@@ -286,11 +309,21 @@ type StoreError struct {
 	StoreType string // the store's GetType()
 	Op        string // "get", "set", "delete", "get_multi", "set_multi", "delete_multi"
 	Key       string // the (mangled) key; for multi calls the first key involved
-	Err       error
+	// Addr is the server that failed, when known (a memcached multi-get
+	// names it, as the memcached backend's ServerError does); "" otherwise.
+	Addr string
+	// Keys is, for a multi call that failed on one server (Addr), how many
+	// of the call's keys that server holds; Key is the first of them.
+	Keys int
+	Err  error
 }
 
-// Error names the store type, the operation and the key.
+// Error names the store type, the operation, the key and, when known, the
+// server.
 func (e *StoreError) Error() string {
+	if e.Addr != "" {
+		return fmt.Sprintf("gocache %s store: %s %q (%d keys on server %s): %v", e.StoreType, e.Op, e.Key, e.Keys, e.Addr, e.Err)
+	}
 	return fmt.Sprintf("gocache %s store: %s %q: %v", e.StoreType, e.Op, e.Key, e.Err)
 }
 
@@ -365,11 +398,29 @@ func (c *core) delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// deleteEach deletes keys one by one, going on after an error, except
+// after one saying the server could not be reached or did not answer
+// (memcacheutil.ConnError: refused, timed out, reset): the remaining keys
+// then fail at once with that error, so a stopped or hung server costs
+// about one socket timeout rather than one per key.
 func (c *core) deleteEach(ctx context.Context, keys []string) error {
 	var errs []error
-	for _, k := range keys {
-		if err := c.delete(ctx, k); err != nil {
-			errs = append(errs, err)
+	for i, k := range keys {
+		err := c.delete(ctx, k)
+		if err == nil {
+			continue
+		}
+		errs = append(errs, err)
+		if memcacheutil.ConnError(err) {
+			var se *StoreError
+			cause := err
+			if errors.As(err, &se) {
+				cause = se.Err
+			}
+			for _, k := range keys[i+1:] {
+				errs = append(errs, c.fail("delete", k, cause))
+			}
+			break
 		}
 	}
 	return errors.Join(errs...)
@@ -403,7 +454,7 @@ func foreignValue(ctx context.Context, typ, key string, v any) {
 // on. Safe for concurrent use.
 type Backend struct {
 	*core
-	onCorrupt func(ctx context.Context, key string, err error)
+	onCorrupt atomic.Pointer[func(ctx context.Context, key string, err error)]
 }
 
 var _ region.Backend = (*Backend)(nil)
@@ -426,8 +477,13 @@ func (b *Backend) Close() error { return b.close() }
 // unexpected type found in the store (they read as absent), as
 // region.SerializedBackend's method of that name does for bytes. By default
 // they are logged with log/slog.
+// Safe to call while the backend is in use.
 func (b *Backend) SetCorruptionHandler(f func(ctx context.Context, key string, err error)) {
-	b.onCorrupt = f
+	if f == nil {
+		b.onCorrupt.Store(nil)
+		return
+	}
+	b.onCorrupt.Store(&f)
 }
 
 func (b *Backend) decode(ctx context.Context, key string, v any) (region.CachedValue, bool) {
@@ -437,8 +493,8 @@ func (b *Backend) decode(ctx context.Context, key string, v any) (region.CachedV
 			return *cv, true
 		}
 	}
-	if b.onCorrupt != nil {
-		b.onCorrupt(ctx, key, fmt.Errorf("%w: gocache %s store holds a %T, not a region.CachedValue", region.ErrCorruptValue, b.typ, v))
+	if f := b.onCorrupt.Load(); f != nil {
+		(*f)(ctx, key, fmt.Errorf("%w: gocache %s store holds a %T, not a region.CachedValue", region.ErrCorruptValue, b.typ, v))
 	} else {
 		foreignValue(ctx, b.typ, key, v)
 	}
@@ -499,7 +555,8 @@ func (b *Backend) SetMulti(ctx context.Context, m map[string]region.CachedValue)
 // Delete removes key; an absent key is not an error.
 func (b *Backend) Delete(ctx context.Context, key string) error { return b.delete(ctx, key) }
 
-// DeleteMulti removes keys, trying every key even after an error.
+// DeleteMulti removes keys, trying every key even after an error, except
+// one saying the store's server could not be reached (see deleteEach).
 func (b *Backend) DeleteMulti(ctx context.Context, keys []string) error {
 	return b.deleteEach(ctx, keys)
 }
@@ -561,7 +618,10 @@ func (b *Bytes) GetSerialized(ctx context.Context, key string) ([]byte, bool, er
 }
 
 // GetSerializedMulti returns the bytes of the keys present, in one batch
-// call when the backend knows the client, else one call per key.
+// call when the backend knows the client, else one call per key. When a
+// memcached multi-get fails on one server, the values read from the other
+// servers are returned with the error (a *StoreError naming the failing
+// server and the first of its keys, as the memcached backend does).
 func (b *Bytes) GetSerializedMulti(ctx context.Context, keys []string) (map[string][]byte, error) {
 	if len(keys) == 0 {
 		return map[string][]byte{}, nil
@@ -569,7 +629,11 @@ func (b *Bytes) GetSerializedMulti(ctx context.Context, keys []string) (map[stri
 	if b.getter != nil {
 		out, err := b.getter.getMulti(ctx, keys)
 		if err != nil {
-			return nil, b.fail("get_multi", keys[0], err)
+			var sf *serverFailure
+			if errors.As(err, &sf) {
+				return out, &StoreError{StoreType: b.typ, Op: "get_multi", Key: sf.keys[0], Addr: sf.addr, Keys: len(sf.keys), Err: sf.err}
+			}
+			return out, b.fail("get_multi", keys[0], err)
 		}
 		return out, nil
 	}

@@ -18,6 +18,7 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dogpile-go/dogpile/internal/memcacheutil"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -47,8 +48,9 @@ const (
 )
 
 // memcachedMaxRelative is the longest expiration memcached reads as
-// relative seconds (30 days); larger numbers are Unix times.
-const memcachedMaxRelative = 30 * 24 * time.Hour
+// relative seconds (30 days); larger numbers are Unix times, which
+// gocache's memcache store cannot send (it passes the lifetime in seconds).
+const memcachedMaxRelative = memcacheutil.MaxRelativeExpiration * time.Second
 
 func init() {
 	region.RegisterBackend("gocache", newFromStore)
@@ -574,7 +576,7 @@ func newMemcache(args region.Arguments) (region.Backend, error) {
 	if exp > memcachedMaxRelative {
 		return nil, &region.ArgumentError{Name: "expiration", Value: args["expiration"], Want: "at most 30 days (memcached reads longer ones as dates)"}
 	}
-	exp = (exp + time.Second - 1).Truncate(time.Second) // the store truncates
+	exp = time.Duration(memcacheutil.Seconds(exp)) * time.Second // the store truncates
 	timeout, err := args.Duration("socket_timeout", DefaultMemcacheSocketTimeout)
 	if err != nil {
 		return nil, err
@@ -604,6 +606,7 @@ func newMemcache(args region.Arguments) (region.Backend, error) {
 		Mode:           BytesMode,
 		Expiration:     exp,
 		MemcacheClient: client,
+		memcacheSel:    &sl,
 		Mutex:          locks.memcached(client),
 		OnClose:        client.Close,
 	}, client, nil)

@@ -79,7 +79,7 @@ func TestCrossProcessDogpile(t *testing.T) {
 	}
 	children := make([]*child, xprocProcesses)
 	for i := range children {
-		c := &child{cmd: testservers.Child(env...)}
+		c := &child{cmd: childCmd(t, env...)}
 		c.cmd.Stdout = &c.stdout
 		c.cmd.Stderr = &c.stderr
 		if err := c.cmd.Start(); err != nil {
@@ -260,3 +260,30 @@ func dogpileChild() (*childReport, error) {
 	rep.Calls, rep.Errors, rep.Empty = calls.Load(), errs.Load(), empty.Load()
 	return rep, nil
 }
+
+// childCmd returns the test binary as a child process with env added
+// (testservers.ChildContext), killed when its deadline passes (shortly
+// before the test's own, and at most childTimeout from now) and, if still
+// running, when the test ends: a failed or timed-out test leaves no child
+// behind.
+func childCmd(t *testing.T, env ...string) *exec.Cmd {
+	t.Helper()
+	deadline := time.Now().Add(childTimeout)
+	if d, ok := t.Deadline(); ok && d.Add(-10*time.Second).Before(deadline) {
+		deadline = d.Add(-10 * time.Second)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	cmd := testservers.ChildContext(ctx, env...)
+	cmd.WaitDelay = 5 * time.Second // Wait returns even if the output pipes stay open
+	t.Cleanup(func() {
+		if cmd.Process != nil && cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		cancel()
+	})
+	return cmd
+}
+
+// childTimeout bounds a child process's run.
+const childTimeout = 2 * time.Minute

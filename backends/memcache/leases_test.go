@@ -150,7 +150,7 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 		}
 	})
 
-	cmd := testservers.Child(
+	cmd := childCmd(t,
 		childEnv+"=lease",
 		testservers.MemcachedEnv(addrs),
 		"LEASE_KEY="+key,

@@ -63,16 +63,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/dogpile-go/dogpile/internal/memcacheutil"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -113,7 +112,7 @@ func newDriver(args region.Arguments) (Driver, error) {
 // Limits and defaults.
 const (
 	// MaxKeyLength is memcached's limit on the length of a key, in bytes.
-	MaxKeyLength = 250
+	MaxKeyLength = memcacheutil.MaxKeyLength
 
 	// DefaultMaxItemSize is memcached's default item size limit (its -I
 	// option): 1 MiB.
@@ -133,10 +132,6 @@ const (
 	// DefaultMaxIdleConns is how many idle connections are kept per server
 	// when max_idle_conns is not given.
 	DefaultMaxIdleConns = 16
-
-	// maxRelativeExpiration is the longest expiration memcached takes as
-	// relative seconds (30 days); larger numbers are absolute Unix times.
-	maxRelativeExpiration = 30 * 24 * 60 * 60
 )
 
 // Options configure a memcached Backend. OptionsFromArguments builds them
@@ -250,7 +245,6 @@ func OptionsFromArguments(args region.Arguments) (Options, error) {
 type Backend struct {
 	client   *gomemcache.Client
 	selector gomemcache.ServerSelector
-	servers  []string
 	opts     Options
 	expire   int32 // the relative memcached expiration of ExpireTime; 0: none
 }
@@ -289,12 +283,7 @@ func New(opts Options) (*Backend, error) {
 	c.MaxIdleConns = opts.MaxIdleConns
 	c.DialContext = opts.DialContext
 	b := &Backend{client: c, selector: sel, opts: opts}
-	b.servers = append(b.servers, opts.Servers...)
-	if opts.Selector != nil {
-		b.servers = nil
-		_ = sel.Each(func(a net.Addr) error { b.servers = append(b.servers, a.String()); return nil })
-	}
-	b.expire = expirationSeconds(opts.ExpireTime)
+	b.expire = memcacheutil.Seconds(opts.ExpireTime)
 	return b, nil
 }
 
@@ -320,38 +309,23 @@ func newSelector(name string, servers []string) (gomemcache.ServerSelector, erro
 	return sl, nil
 }
 
-// expirationSeconds converts a lifetime to memcached's expiration field:
-// whole seconds rounded up, 0 for none. The caller turns lifetimes beyond
-// memcached's 30-day relative range into absolute times (itemExpiration).
-func expirationSeconds(d time.Duration) int32 {
-	if d <= 0 {
-		return 0
-	}
-	secs := (d + time.Second - 1) / time.Second
-	if secs > 1<<31-1 {
-		secs = 1<<31 - 1
-	}
-	return int32(secs)
-}
-
 // itemExpiration returns the expiration field for a write with the given
-// relative lifetime in seconds.
-func itemExpiration(secs int32) int32 {
-	if secs > maxRelativeExpiration {
-		abs := time.Now().Unix() + int64(secs)
-		if abs > 1<<31-1 {
-			abs = 1<<31 - 1
-		}
-		return int32(abs)
-	}
-	return secs
-}
+// relative lifetime in seconds (absolute beyond memcached's 30 days).
+func itemExpiration(secs int32) int32 { return memcacheutil.Expiration(int64(secs)) }
 
 // Client returns the gomemcache client the backend uses.
 func (b *Backend) Client() *gomemcache.Client { return b.client }
 
-// Servers returns the server addresses.
-func (b *Backend) Servers() []string { return append([]string(nil), b.servers...) }
+// Servers returns the addresses of the servers the selector currently
+// spreads keys over (after a KetamaSelector's SetServers, the new ones).
+func (b *Backend) Servers() []string {
+	if ks, ok := b.selector.(*KetamaSelector); ok {
+		return ks.Servers() // as given
+	}
+	var out []string
+	_ = b.selector.Each(func(a net.Addr) error { out = append(out, a.String()); return nil })
+	return out
+}
 
 // Options returns the backend's options, with defaults filled in.
 func (b *Backend) Options() Options { return b.opts }
@@ -388,18 +362,11 @@ func (b *Backend) addr(key string) string {
 
 // CheckKey returns a *KeyError (matching ErrInvalidKey) when memcached
 // cannot store key: empty, longer than MaxKeyLength bytes, or containing
-// anything but printable non-space ASCII.
+// anything but printable non-space ASCII (bytes of 0x80 or more included).
+// lockmutex.MemcachedMutex applies the same rules to its lock items.
 func CheckKey(key string) error {
-	switch {
-	case key == "":
-		return &KeyError{Key: key, Reason: "empty"}
-	case len(key) > MaxKeyLength:
-		return &KeyError{Key: key, Reason: fmt.Sprintf("%d bytes long", len(key))}
-	}
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; c <= ' ' || c >= 0x7f {
-			return &KeyError{Key: key, Reason: fmt.Sprintf("byte %d is %q", i, c)}
-		}
+	if reason := memcacheutil.KeyProblem(key); reason != "" {
+		return &KeyError{Key: key, Reason: reason}
 	}
 	return nil
 }
@@ -429,26 +396,13 @@ func (b *Backend) ValidateItems(m map[string][]byte) error {
 	return errors.Join(errs...)
 }
 
-// staleConn reports whether err is what a pooled connection to a server
-// that has restarted (or dropped the connection) gives: the server closed
-// it, so the call never reached a live server and may be repeated on a new
-// connection. gomemcache has already discarded that connection.
-func staleConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
 // retry runs call, repeating it while it fails on a stale pooled
-// connection: at most once per idle connection that may be kept, plus one
-// on a new connection. Timeouts and refused connections are not repeated.
-// Only idempotent calls (get, set, delete) use it.
+// connection (memcacheutil.Retry): at most once per idle connection that
+// may be kept, plus one on a new connection. Timeouts and refused
+// connections are not repeated. Only idempotent calls (get, set, delete)
+// use it.
 func (b *Backend) retry(call func() error) error {
-	var err error
-	for range b.opts.MaxIdleConns + 1 {
-		if err = call(); err == nil || !staleConn(err) {
-			return err
-		}
-	}
+	_, err := memcacheutil.Retry(memcacheutil.Attempts(b.opts.MaxIdleConns), call)
 	return err
 }
 
@@ -516,7 +470,7 @@ func (b *Backend) GetSerializedMulti(ctx context.Context, keys []string) (map[st
 // batchErr wraps the error of a batch sent to several servers, naming the
 // server it came from (read off the network error) and that server's keys.
 func (b *Backend) batchErr(op string, keys []string, err error) error {
-	addr := errAddr(err)
+	addr := memcacheutil.ErrAddr(err)
 	if addr == "" {
 		return &ServerError{Op: op, Key: keys[0], Keys: len(keys), Err: err}
 	}
@@ -535,19 +489,6 @@ func (b *Backend) batchErr(op string, keys []string, err error) error {
 	return se
 }
 
-// errAddr returns the server address a network error names, or "".
-func errAddr(err error) string {
-	var cte *gomemcache.ConnectTimeoutError
-	if errors.As(err, &cte) && cte.Addr != nil {
-		return cte.Addr.String()
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Addr != nil {
-		return oe.Addr.String()
-	}
-	return ""
-}
-
 // serverKeys are keys that live on one server.
 type serverKeys struct {
 	addr string
@@ -557,7 +498,7 @@ type serverKeys struct {
 // group splits keys (at least one) by the server that holds them, in the
 // order the servers are first met.
 func (b *Backend) group(keys []string) ([]serverKeys, error) {
-	groups := make([]serverKeys, 0, len(b.servers))
+	var groups []serverKeys
 	for _, k := range keys {
 		a, err := b.selector.PickServer(k)
 		if err != nil {
@@ -569,7 +510,7 @@ func (b *Backend) group(keys []string) ([]serverKeys, error) {
 			i++
 		}
 		if i == len(groups) {
-			groups = append(groups, serverKeys{addr: addr, keys: make([]string, 0, len(keys)/max(1, len(b.servers))+1)})
+			groups = append(groups, serverKeys{addr: addr})
 		}
 		groups[i].keys = append(groups[i].keys, k)
 	}
@@ -587,7 +528,7 @@ func (b *Backend) SetSerializedTTL(ctx context.Context, key string, data []byte,
 	if ttl < 0 {
 		return &region.ArgumentError{Name: "ttl", Value: ttl, Want: "a duration of zero or more"}
 	}
-	return b.set(ctx, key, data, expirationSeconds(ttl))
+	return b.set(ctx, key, data, memcacheutil.Seconds(ttl))
 }
 
 func (b *Backend) set(ctx context.Context, key string, data []byte, secs int32) error {
@@ -621,7 +562,7 @@ func (b *Backend) SetSerializedMultiTTL(ctx context.Context, m map[string][]byte
 	if ttl < 0 {
 		return &region.ArgumentError{Name: "ttl", Value: ttl, Want: "a duration of zero or more"}
 	}
-	return b.setMulti(ctx, m, expirationSeconds(ttl))
+	return b.setMulti(ctx, m, memcacheutil.Seconds(ttl))
 }
 
 func (b *Backend) setMulti(ctx context.Context, m map[string][]byte, secs int32) error {
@@ -640,14 +581,10 @@ func (b *Backend) setMulti(ctx context.Context, m map[string][]byte, secs int32)
 	for k := range m {
 		keys = append(keys, k)
 	}
-	return b.perKey(ctx, keys, func(k string) error {
-		err := b.retry(func() error {
+	return b.perKey(ctx, "set", keys, func(k string) error {
+		return b.retry(func() error {
 			return b.client.Set(&gomemcache.Item{Key: k, Value: m[k], Expiration: itemExpiration(secs)})
 		})
-		if err != nil {
-			return b.serverErr("set", k, 0, err)
-		}
-		return nil
 	})
 }
 
@@ -677,19 +614,24 @@ func (b *Backend) DeleteMulti(ctx context.Context, keys []string) error {
 	if len(keys) == 1 {
 		return b.Delete(ctx, keys[0])
 	}
-	return b.perKey(ctx, keys, func(k string) error {
+	return b.perKey(ctx, "delete", keys, func(k string) error {
 		if err := b.retry(func() error { return b.client.Delete(k) }); err != nil && !errors.Is(err, gomemcache.ErrCacheMiss) {
-			return b.serverErr("delete", k, 0, err)
+			return err
 		}
 		return nil
 	})
 }
 
-// perKey runs op for every key (valid keys; duplicates are harmless),
-// grouped by server, with up to MaxIdleConns calls in
-// flight per server so that connections are reused. It stops starting
-// calls when ctx ends.
-func (b *Backend) perKey(ctx context.Context, keys []string, op func(string) error) error {
+// perKey runs call for every key (valid keys; duplicates are harmless),
+// grouped by server, with up to MaxIdleConns calls in flight per server so
+// that connections are reused, and returns the failures as *ServerErrors
+// for op, joined. It stops starting calls when ctx ends. Once a call to a
+// server fails because the server could not be reached or did not answer
+// (memcacheutil.ConnError: refused, timed out, reset), the server's
+// remaining keys are not sent: they fail at once with that error, so a
+// stopped or hung server costs about one socket_timeout, not one per
+// MaxIdleConns keys.
+func (b *Backend) perKey(ctx context.Context, op string, keys []string, call func(string) error) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -705,24 +647,55 @@ func (b *Backend) perKey(ctx context.Context, keys []string, op func(string) err
 		wg   sync.WaitGroup
 		errs []error
 	)
+	fail := func(k string, err error) {
+		mu.Lock()
+		errs = append(errs, b.serverErr(op, k, 0, err))
+		mu.Unlock()
+	}
 	for _, g := range groups {
+		var (
+			downMu sync.Mutex
+			down   error // the first connection error from this server
+		)
+		isDown := func() error {
+			downMu.Lock()
+			defer downMu.Unlock()
+			return down
+		}
 		workers := min(len(g.keys), b.opts.MaxIdleConns)
 		next := make(chan string)
 		for range workers {
 			wg.Go(func() {
 				for k := range next {
-					if err := op(k); err != nil {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
+					if err := isDown(); err != nil {
+						fail(k, err)
+						continue
 					}
+					err := call(k)
+					if err == nil {
+						continue
+					}
+					if memcacheutil.ConnError(err) {
+						downMu.Lock()
+						if down == nil {
+							down = err
+						}
+						downMu.Unlock()
+					}
+					fail(k, err)
 				}
 			})
 		}
 		wg.Go(func() {
 			defer close(next)
-			for _, k := range g.keys {
+			for i, k := range g.keys {
 				if ctx.Err() != nil {
+					return
+				}
+				if err := isDown(); err != nil {
+					for _, k := range g.keys[i:] {
+						fail(k, err)
+					}
 					return
 				}
 				next <- k

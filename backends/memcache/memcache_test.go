@@ -290,9 +290,11 @@ func TestCorruptBytesReadAsAbsent(t *testing.T) {
 	p := testservers.UniqueKey(t, "")
 	var mu sync.Mutex
 	var reported []error
-	r := region.New("corrupt", region.WithErrorHandler(func(_ context.Context, _ string, err error) {
+	reportedFor := map[string][]error{}
+	r := region.New("corrupt", region.WithErrorHandler(func(_ context.Context, key string, err error) {
 		mu.Lock()
 		reported = append(reported, err)
+		reportedFor[key] = append(reportedFor[key], err)
 		mu.Unlock()
 	}))
 	if err := r.Configure("memcached", region.WithArguments(region.Arguments{"url": s})); err != nil {
@@ -315,10 +317,18 @@ func TestCorruptBytesReadAsAbsent(t *testing.T) {
 		}
 		v, ok, err := r.Get(ctx, key)
 		if i == 4 {
-			// A valid envelope whose payload does not decode: reads as
-			// present but fails to decode, or as absent; never a panic.
-			t.Logf("undecodable payload: v=%v ok=%v err=%v", v, ok, err)
-			continue
+			// A valid envelope whose payload does not decode: absent,
+			// and reported to the error handler as a corrupt value.
+			if ok || err != nil {
+				t.Errorf("undecodable payload: v=%v ok=%v err=%v; want absent", v, ok, err)
+			}
+			mu.Lock()
+			errs := append([]error(nil), reportedFor[key]...)
+			errs = append(errs, reportedFor[region.SHA1MangleKey(key)]...)
+			mu.Unlock()
+			if !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, region.ErrCorruptValue) }) {
+				t.Errorf("undecodable payload: reported %v; want an ErrCorruptValue report", errs)
+			}
 		}
 		if ok || err != nil {
 			t.Errorf("garbage %q: ok=%v err=%v; want absent", g, ok, err)
