@@ -741,9 +741,17 @@ func (s *Suite) testThreadedDogpile(t *testing.T) {
 		running.Add(-1)
 		return "some value", nil
 	}
+	// With a backend mutex, half the goroutines use a second region on
+	// the same backend: separate in-process flights, as in two processes,
+	// so only the backend's lock keeps the creators apart.
+	regions := []*region.Region{r}
+	if r.Backend().GetMutex(k) != nil {
+		regions = append(regions, s.NewRegion(t, region.WithExpirationTime(250*time.Millisecond)))
+	}
 	var wg sync.WaitGroup
 	for g := 0; g < 10; g++ {
 		wg.Add(1)
+		r := regions[g%len(regions)]
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5; i++ {
