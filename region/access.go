@@ -36,8 +36,12 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 		if cv == nil {
 			return nil, false, nil
 		}
-		cs := collect(opts)
-		if !s.readable(cv, &cs) {
+		cs := &noCallSettings
+		if len(opts) > 0 {
+			c := collect(opts)
+			cs = &c
+		}
+		if !s.readable(cv, cs) {
 			return nil, false, nil
 		}
 		return cv.Payload, true, nil
