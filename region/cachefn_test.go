@@ -188,3 +188,26 @@ func asTypeError(err error, te **region.TypeError) bool {
 	}
 	return false
 }
+
+func TestRegionFunctionKeyGenerator(t *testing.T) {
+	r := region.New("keygen", region.WithFunctionKeyGenerator(func(fnName string, arg any) string {
+		return "fixed:" + region.ArgumentString(arg)
+	}))
+	if err := r.Configure("memory"); err != nil {
+		t.Fatal(err)
+	}
+	f := region.CacheOnArguments(r, "ns", func(_ context.Context, n int) (int, error) { return n * 2, nil })
+	if k := f.Key(21); k != "fixed:21" {
+		t.Fatalf("Key = %q; the region's generator should make it", k)
+	}
+	m := region.CacheMultiOnArguments(r, "", func(_ context.Context, xs []int) ([]int, error) { return xs, nil })
+	if got, _ := m.Func()(context.Background(), []int{1, 2}); len(got) != 2 || m.Key(3) != "fixed:3" {
+		t.Fatalf("Func() = %v, Key = %q", got, m.Key(3))
+	}
+	if s, err := region.SerializerByName("json"); err != nil || s.Name() != "json" {
+		t.Fatalf("SerializerByName(json) = %v, %v", s, err)
+	}
+	if _, err := region.SerializerByName("pickle"); err == nil {
+		t.Fatal("SerializerByName(pickle): no error")
+	}
+}
