@@ -282,24 +282,38 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 	if !leader {
 		return old.Payload, nil // being regenerated in this process
 	}
-	m := r.mutexFor(s, mkey)
-	got, err := m.Acquire(ctx, false)
+	var m Mutex
+	handedOff := false
+	// Safety net, as in createMissing: a panic before the creation takes
+	// over (a proxy's Get, say) still frees the waiters and the lock.
+	defer func() {
+		if !handedOff {
+			if m != nil {
+				r.release(ctx, key, m)
+			}
+			r.flights.finish(mkey, f, nil, nil, true)
+		}
+	}()
+	lock := r.mutexFor(s, mkey)
+	got, err := lock.Acquire(ctx, false)
 	if err != nil || !got {
 		if err != nil {
 			r.reportError(ctx, key, fmt.Errorf("creation lock: %w", err))
 		}
-		r.flights.finish(mkey, f, nil, nil, true)
 		return old.Payload, nil // being regenerated elsewhere, or the lock is unreachable
 	}
+	m = lock
 	// Another process may have stored a new value between our read and our
 	// winning the lock: read again so one expiry costs one creation.
 	if rr := s.read(ctx, mkey); rr.err == nil && rr.ok && rr.cv.Metadata.CreatedAt.After(old.Metadata.CreatedAt) {
 		if state, _ := s.freshness(&rr.cv, cs); state == fresh {
+			handedOff = true
 			r.release(ctx, key, m)
 			r.flights.finish(mkey, f, rr.cv.Payload, nil, false)
 			return rr.cv.Payload, nil
 		}
 	}
+	handedOff = true
 	if r.asyncRunner != nil {
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
 		return old.Payload, nil
@@ -624,6 +638,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	if creator == nil {
 		return nil, nilCreator(strings.Join(keys, " "))
 	}
+	r.startDeadline(cs)
 	out := make([]any, len(keys))
 	if len(keys) == 0 {
 		return out, nil

@@ -248,3 +248,52 @@ func TestCallerErrorsAreNotFailOpen(t *testing.T) {
 		t.Fatalf("err = %v; an illegal key must be returned, not hidden by fail-open", err)
 	}
 }
+
+// panicOnSecondGet panics on its second Get: the re-read after winning a
+// stale value's lock.
+type panicOnSecondGet struct {
+	region.ProxyBackend
+	gets atomic.Int32
+}
+
+func (p *panicOnSecondGet) Get(ctx context.Context, key string) (region.CachedValue, bool, error) {
+	if p.gets.Add(1) == 2 {
+		panic("proxy exploded")
+	}
+	return p.Proxied.Get(ctx, key)
+}
+
+func TestPanicDuringStaleRegenerationFreesTheKey(t *testing.T) {
+	proxy := &panicOnSecondGet{}
+	r := configured(t, "stale-panic", nil, region.WithExpirationTime(time.Minute), region.WithWrap(proxy))
+	setOld(t, r, "k", "old", time.Hour)
+	ctx := context.Background()
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "new", nil })
+	}()
+	if locked, _ := r.KeyIsLocked(ctx, "k"); locked {
+		t.Fatal("the key stayed locked after a panic during regeneration")
+	}
+	v, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "new", nil })
+	if err != nil || v != "new" {
+		t.Fatalf("after the panic: %v, %v; want the key regenerated", v, err)
+	}
+}
+
+func TestHardTimeoutBoundsGetOrCreateMulti(t *testing.T) {
+	locks := lockmutex.NewRegistry()
+	held := locks.Mutex("k")
+	ctx := context.Background()
+	if ok, _ := held.Acquire(ctx, false); !ok {
+		t.Fatal("could not take the lock")
+	}
+	defer held.Release(ctx)
+	r := configured(t, "hard-multi", []region.Option{region.WithFailSafe(region.FailSafe{HardTimeout: 200 * time.Millisecond})},
+		region.WithWrap(&lockProxy{m: locks.Mutex("k")}))
+	start := time.Now()
+	_, err := r.GetOrCreateMulti(ctx, []string{"k"}, func(context.Context, []string) ([]any, error) { return []any{1}, nil })
+	if !errors.Is(err, region.ErrCreationTimeout) || time.Since(start) > 3*time.Second {
+		t.Fatalf("err = %v after %v; want ErrCreationTimeout soon after 200ms", err, time.Since(start))
+	}
+}

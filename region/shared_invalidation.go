@@ -39,10 +39,11 @@ type SharedInvalidation struct {
 
 	mark atomic.Pointer[invalidationMark]
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	stop      chan struct{}
-	wg        sync.WaitGroup
+	started atomic.Bool // the refresher was started (or the strategy closed)
+	startMu sync.Mutex  // guards starting against closing
+	closed  bool        // guarded by startMu
+	stop    chan struct{}
+	wg      sync.WaitGroup
 }
 
 // invalidationRecord is what is stored in the backend.
@@ -72,33 +73,50 @@ func NewSharedInvalidation(r *Region, opts SharedInvalidationOptions) *SharedInv
 // Configure does, so a strategy handed to another region serves that one.
 func (s *SharedInvalidation) bind(r *Region) { s.region.Store(r) }
 
-// start reads the record once and starts the refresher, on first use.
+// start starts the refresher on first use and reads the record once. The
+// first read runs outside any lock, so an ErrorHandler that reads the
+// region meanwhile does not deadlock; callers during it see the record as
+// it was (none).
 func (s *SharedInvalidation) start() {
-	s.startOnce.Do(func() {
-		s.Refresh(context.Background())
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			t := time.NewTicker(s.opts.CacheFor)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.stop:
-					return
-				case <-t.C:
-					s.Refresh(context.Background())
-				}
+	if s.started.Load() {
+		return
+	}
+	s.startMu.Lock()
+	if s.closed || s.started.Load() {
+		s.startMu.Unlock()
+		return
+	}
+	s.started.Store(true)
+	s.wg.Add(1)
+	s.startMu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(s.opts.CacheFor)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.Refresh(context.Background())
 			}
-		}()
-	})
+		}
+	}()
+	s.Refresh(context.Background())
 }
 
 // Close stops the background refresher. Region.Close calls it.
 func (s *SharedInvalidation) Close() error {
-	s.stopOnce.Do(func() {
-		close(s.stop)
-		s.wg.Wait()
-	})
+	s.startMu.Lock()
+	if s.closed {
+		s.startMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.started.Store(true) // nothing starts after Close
+	close(s.stop)
+	s.startMu.Unlock()
+	s.wg.Wait()
 	return nil
 }
 
