@@ -72,34 +72,52 @@ func (r *Region) get(ctx context.Context, key string, opts []CallOption) (Cached
 // GetMulti returns the values of keys in key order, with NoValue where a key
 // has no usable value.
 func (r *Region) GetMulti(ctx context.Context, keys []string, opts ...CallOption) ([]any, error) {
-	s, err := r.load()
+	payloads, found, err := r.readMulti(ctx, keys, opts)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]any, len(keys))
-	if len(keys) == 0 {
-		return out, nil
+	for i := range payloads {
+		if !found[i] {
+			payloads[i] = NoValue
+		} else if payloads[i], err = decodePayload(payloads[i]); err != nil {
+			return nil, fmt.Errorf("region %q: key %q: %w", r.name, keys[i], err)
+		}
 	}
+	return payloads, nil
+}
+
+// readMulti is the read of GetMulti and GetMultiAs: one backend call, then
+// the payloads of the keys with a usable value (found[i]), still encoded.
+func (r *Region) readMulti(ctx context.Context, keys []string, opts []CallOption) (payloads []any, found []bool, err error) {
+	s, err := r.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	payloads, found = make([]any, len(keys)), make([]bool, len(keys))
+	if len(keys) == 0 {
+		return payloads, found, nil
+	}
+	mkeys := s.mangleAll(keys)
+	got, err := s.backend.GetMulti(ctx, mkeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
+	}
+	cs := collect(opts)
+	for i, mk := range mkeys {
+		if cv, ok := got[mk]; ok && s.readable(&cv, &cs) {
+			payloads[i], found[i] = cv.Payload, true
+		}
+	}
+	return payloads, found, nil
+}
+
+// mangleAll returns the backend keys of keys.
+func (s *regionState) mangleAll(keys []string) []string {
 	mkeys := make([]string, len(keys))
 	for i, k := range keys {
 		mkeys[i] = s.mangle(k)
 	}
-	found, err := s.backend.GetMulti(ctx, mkeys)
-	if err != nil {
-		return nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
-	}
-	cs := collect(opts)
-	for i, mk := range mkeys {
-		cv, ok := found[mk]
-		if !ok || !s.readable(&cv, &cs) {
-			out[i] = NoValue
-			continue
-		}
-		if out[i], err = decodePayload(cv.Payload); err != nil {
-			return nil, fmt.Errorf("region %q: key %q: %w", r.name, keys[i], err)
-		}
-	}
-	return out, nil
+	return mkeys
 }
 
 // GetValueMetadata returns key's value with its metadata (creation time,
@@ -149,12 +167,7 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 // whose creation lock this caller won. creator must return one value per
 // key it is given, in that order.
 func (r *Region) GetOrCreateMulti(ctx context.Context, keys []string, creator func(ctx context.Context, keys []string) ([]any, error), opts ...CallOption) ([]any, error) {
-	s, err := r.load()
-	if err != nil {
-		return nil, err
-	}
-	cs := collect(opts)
-	out, err := r.getOrCreateMulti(ctx, s, keys, creator, &cs)
+	out, err := r.getOrCreateMultiState(ctx, keys, creator, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +232,7 @@ func (r *Region) DeleteMulti(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	mkeys := make([]string, len(keys))
-	for i, k := range keys {
-		mkeys[i] = s.mangle(k)
-	}
-	if err := s.backend.DeleteMulti(ctx, mkeys); err != nil {
+	if err := s.backend.DeleteMulti(ctx, s.mangleAll(keys)); err != nil {
 		return fmt.Errorf("region %q: delete_multi: %w", r.name, err)
 	}
 	return nil
@@ -248,32 +257,17 @@ func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption
 // GetMultiAs returns the values of keys as Ts in key order, in one backend
 // call; found[i] tells whether keys[i] had a usable value.
 func GetMultiAs[T any](ctx context.Context, r *Region, keys []string, opts ...CallOption) (values []T, found []bool, err error) {
-	s, err := r.load()
+	payloads, found, err := r.readMulti(ctx, keys, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	values, found = make([]T, len(keys)), make([]bool, len(keys))
-	if len(keys) == 0 {
-		return values, found, nil
-	}
-	mkeys := make([]string, len(keys))
-	for i, k := range keys {
-		mkeys[i] = s.mangle(k)
-	}
-	got, err := s.backend.GetMulti(ctx, mkeys)
-	if err != nil {
-		return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
-	}
-	cs := collect(opts)
-	for i, mk := range mkeys {
-		cv, ok := got[mk]
-		if !ok || !s.readable(&cv, &cs) {
-			continue
+	values = make([]T, len(keys))
+	for i, p := range payloads {
+		if found[i] {
+			if values[i], err = payloadAs[T](keys[i], p); err != nil {
+				return nil, nil, err
+			}
 		}
-		if values[i], err = payloadAs[T](keys[i], cv.Payload); err != nil {
-			return nil, nil, err
-		}
-		found[i] = true
 	}
 	return values, found, nil
 }

@@ -175,25 +175,13 @@ func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error)
 	for i, k := range keys {
 		byKey[k] = args[i]
 	}
-	values, err := c.region.getOrCreateMultiState(ctx, keys, func(ctx context.Context, missing []string) ([]any, error) {
+	return GetOrCreateMultiAs(ctx, c.region, keys, func(ctx context.Context, missing []string) ([]R, error) {
 		in := make([]A, len(missing))
 		for i, k := range missing {
 			in[i] = byKey[k]
 		}
-		res, err := c.fn(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, len(res))
-		for i := range res {
-			out[i] = res[i]
-		}
-		return out, nil
-	}, c.settings.calls)
-	if err != nil {
-		return nil, err
-	}
-	return payloadsAs[R](keys, values)
+		return c.fn(ctx, in)
+	}, c.settings.calls...)
 }
 
 // Get returns the cached results for args without calling the function;

@@ -404,12 +404,7 @@ func newRedis(args region.Arguments) (region.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mode, err := modeArg(args); err != nil {
-		return nil, err
-	} else if mode == ObjectMode {
-		return nil, &region.ArgumentError{Name: "serialize", Value: args["serialize"], Want: "true (Redis keeps bytes)"}
-	}
-	exp, err := args.Duration("expiration", 0)
+	exp, err := sharedStoreExpiration(args, "Redis")
 	if err != nil {
 		return nil, err
 	}
@@ -564,12 +559,7 @@ func newMemcache(args region.Arguments) (region.Backend, error) {
 	if err := sl.SetServers(servers...); err != nil {
 		return nil, &region.ArgumentError{Name: "url", Value: args["url"], Want: "host:port addresses", Err: err}
 	}
-	if mode, err := modeArg(args); err != nil {
-		return nil, err
-	} else if mode == ObjectMode {
-		return nil, &region.ArgumentError{Name: "serialize", Value: args["serialize"], Want: "true (memcached keeps bytes)"}
-	}
-	exp, err := args.Duration("expiration", 0)
+	exp, err := sharedStoreExpiration(args, "memcached")
 	if err != nil {
 		return nil, err
 	}
@@ -615,4 +605,15 @@ func newMemcache(args region.Arguments) (region.Backend, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// sharedStoreExpiration reads the arguments every shared (byte) store
+// takes: serialize, which cannot be false, and expiration.
+func sharedStoreExpiration(args region.Arguments, server string) (time.Duration, error) {
+	if mode, err := modeArg(args); err != nil {
+		return 0, err
+	} else if mode == ObjectMode {
+		return 0, &region.ArgumentError{Name: "serialize", Value: args["serialize"], Want: "true (" + server + " keeps bytes)"}
+	}
+	return args.Duration("expiration", 0)
 }
