@@ -282,18 +282,8 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 	if !leader {
 		return old.Payload, nil // being regenerated in this process
 	}
-	var m Mutex
-	handedOff := false
-	// Safety net, as in createMissing: a panic before the creation takes
-	// over (a proxy's Get, say) still frees the waiters and the lock.
-	defer func() {
-		if !handedOff {
-			if m != nil {
-				r.release(ctx, key, m)
-			}
-			r.flights.finish(mkey, f, nil, nil, true)
-		}
-	}()
+	lead := leadGuard{r: r, ctx: ctx, key: key, mkey: mkey, f: f}
+	defer lead.abandon()
 	lock := r.mutexFor(s, mkey)
 	got, err := lock.Acquire(ctx, false)
 	if err != nil || !got {
@@ -302,18 +292,19 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 		}
 		return old.Payload, nil // being regenerated elsewhere, or the lock is unreachable
 	}
-	m = lock
+	m := lock
+	lead.m = m
 	// Another process may have stored a new value between our read and our
 	// winning the lock: read again so one expiry costs one creation.
 	if rr := s.read(ctx, mkey); rr.err == nil && rr.ok && rr.cv.Metadata.CreatedAt.After(old.Metadata.CreatedAt) {
 		if state, _ := s.freshness(&rr.cv, cs); state == fresh {
-			handedOff = true
+			lead.handedOff = true
 			r.release(ctx, key, m)
 			r.flights.finish(mkey, f, rr.cv.Payload, nil, false)
 			return rr.cv.Payload, nil
 		}
 	}
-	handedOff = true
+	lead.handedOff = true
 	if r.asyncRunner != nil {
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
 		return old.Payload, nil
@@ -331,6 +322,29 @@ func (r *Region) regenerateStale(ctx context.Context, s *regionState, key, mkey 
 		return old.Payload, nil
 	}
 	return v, err
+}
+
+// leadGuard is a flight leader's safety net: whatever happens before the
+// creation takes over the lock and the flight (a panicking proxy or
+// observer, say), abandon releases the lock and lets the waiters start
+// over. finish is a no-op once the flight has ended.
+type leadGuard struct {
+	r         *Region
+	ctx       context.Context
+	key, mkey string
+	f         *flight
+	m         Mutex // the creation lock, once held
+	handedOff bool  // the creation (or an explicit finish) owns lock and flight
+}
+
+func (l *leadGuard) abandon() {
+	if l.handedOff {
+		return
+	}
+	if l.m != nil {
+		l.r.release(l.ctx, l.key, l.m)
+	}
+	l.r.flights.finish(l.mkey, l.f, nil, nil, true)
 }
 
 // withinGrace reports whether an expired value may still be served under
@@ -351,18 +365,8 @@ func (r *Region) withinGrace(s *regionState, old CachedValue, cs *callSettings) 
 // locked or written again in this call, so a hung server costs one timeout.
 func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey string, f *flight, creator func(context.Context) (any, error), cs *callSettings, degraded bool) (value any, err error, retry bool) {
 	var m Mutex
-	handedOff := false
-	// Safety net: whatever happens before the creation takes over the lock
-	// and the flight (a panicking proxy or observer, say), the waiters are
-	// released and so is the lock. finish is a no-op once the flight ended.
-	defer func() {
-		if !handedOff {
-			if m != nil {
-				r.release(ctx, key, m)
-			}
-			r.flights.finish(mkey, f, nil, nil, true)
-		}
-	}()
+	lead := leadGuard{r: r, ctx: ctx, key: key, mkey: mkey, f: f}
+	defer lead.abandon()
 	if degraded {
 		settings := *cs
 		settings.noStore = true
@@ -370,6 +374,7 @@ func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey st
 	} else if m, err = r.acquireForCreation(ctx, s, key, mkey, cs); err != nil {
 		return nil, err, false
 	}
+	lead.m = m
 	var rr readResult
 	if !degraded {
 		if rr = s.read(ctx, mkey); rr.err != nil {
@@ -391,11 +396,11 @@ func (r *Region) createMissing(ctx context.Context, s *regionState, key, mkey st
 		r.flights.finish(mkey, f, rr.cv.Payload, nil, false)
 		return rr.cv.Payload, nil, false
 	case state == stale && r.asyncRunner != nil && m != nil:
-		handedOff = true
+		lead.handedOff = true
 		r.startAsync(ctx, s, key, mkey, m, f, creator, cs)
 		return rr.cv.Payload, nil, false
 	}
-	handedOff = true
+	lead.handedOff = true
 	v, err, timedOut := r.createWithin(ctx, cs.remaining(), s, key, mkey, m, f, creator, cs)
 	if timedOut {
 		return nil, r.timeoutError(key), false
