@@ -3,6 +3,7 @@ package region
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 type noValue struct{}
@@ -31,23 +32,41 @@ func (r *Region) Get(ctx context.Context, key string, opts ...CallOption) (any, 
 // path it reads through a pointer, copying nothing but the payload.
 func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) (any, bool, error) {
 	s := r.state.Load()
+	if s != nil && s.quick && len(opts) == 0 {
+		p, ok := s.quickLookup(key)
+		return p, ok, nil
+	}
 	if s != nil && s.fast != nil {
 		cv := s.fast.Lookup(s.mangle(key))
 		if cv == nil {
 			return nil, false, nil
 		}
-		cs := &noCallSettings
-		if len(opts) > 0 {
-			c := collect(opts)
-			cs = &c
-		}
-		if !s.readable(cv, cs) {
+		cs := collect(opts)
+		if !s.readable(cv, &cs) {
 			return nil, false, nil
 		}
 		return cv.Payload, true, nil
 	}
 	cv, ok, err := r.get(ctx, key, opts)
 	return cv.Payload, ok, err
+}
+
+// quickLookup is the hit path of a call without options on a region with
+// a fast path and the default invalidation strategy (s.quick): key's
+// payload when it is fresh. It reads the clock only when the region has an
+// expiration time.
+func (s *regionState) quickLookup(key string) (any, bool) {
+	cv := s.fast.Lookup(s.mangle(key))
+	if cv == nil || cv.Metadata.Version != ValueVersion {
+		return nil, false
+	}
+	if m := s.local.mark.Load(); m != nil && cv.Metadata.CreatedAt.UnixNano() < m.at {
+		return nil, false
+	}
+	if s.expiration > 0 && time.Since(cv.Metadata.CreatedAt) > s.expiration {
+		return nil, false
+	}
+	return cv.Payload, true
 }
 
 func (r *Region) get(ctx context.Context, key string, opts []CallOption) (CachedValue, bool, error) {
@@ -243,9 +262,19 @@ func (r *Region) DeleteMulti(ctx context.Context, keys []string) error {
 // another type is a *TypeError.
 func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption) (T, bool, error) {
 	var zero T
-	payload, ok, err := r.getPayload(ctx, key, opts)
+	var payload any
+	var ok bool
+	var err error
+	if s := r.state.Load(); s != nil && s.quick && len(opts) == 0 {
+		payload, ok = s.quickLookup(key) // the hit path, one call shorter
+	} else {
+		payload, ok, err = r.getPayload(ctx, key, opts)
+	}
 	if !ok || err != nil {
 		return zero, false, err
+	}
+	if v, ok := plainAs[T](payload); ok {
+		return v, true, nil
 	}
 	v, err := payloadAs[T](key, payload)
 	if err != nil {
@@ -281,6 +310,14 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	}
 	if creator == nil {
 		return zero, nilCreator(key)
+	}
+	if s.quickCreate && len(opts) == 0 {
+		if p, ok := s.quickLookup(key); ok {
+			if v, ok := plainAs[T](p); ok {
+				return v, nil
+			}
+			return payloadAs[T](key, p)
+		}
 	}
 	cs := collect(opts)
 	// The hit path needs no closure (and so no allocation).

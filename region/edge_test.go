@@ -88,6 +88,30 @@ func TestEarlyRefreshFailureServesCurrentValue(t *testing.T) {
 	}
 }
 
+// GetOrCreateAs has a hit path of its own; early refresh must reach it too.
+func TestEarlyRefreshReachesTypedHits(t *testing.T) {
+	r := configured(t, "early-typed", []region.Option{region.WithEarlyRefresh(1e9)}, region.WithExpirationTime(time.Hour))
+	ctx := context.Background()
+	if _, err := region.GetOrCreateAs(ctx, r, "k", func(context.Context) (string, error) {
+		time.Sleep(20 * time.Millisecond) // teach the region that creation takes a while
+		return "first", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	for range 20 {
+		if _, err := region.GetOrCreateAs(ctx, r, "k", func(context.Context) (string, error) {
+			calls.Add(1)
+			return "refreshed", nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls.Load() == 0 {
+		t.Fatal("with a huge early-refresh factor, fresh hits never regenerated the value")
+	}
+}
+
 func TestGetOrCreateMultiKeysManglingAlike(t *testing.T) {
 	r := configured(t, "mangle-alike", []region.Option{region.WithKeyMangler(strings.ToLower)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -67,6 +67,18 @@ type regionState struct {
 	observers   []Observer         // region's own plus those in the proxy chain
 	fast        ValueReader        // the chain's fast path, when every layer has one
 	local       *localInvalidation // invalidator, when it is the default strategy
+	// quick: a call without options can judge a value read through fast
+	// inline (see quickLookup); quickCreate: GetOrCreate can too (no early
+	// refresh to draw for).
+	quick, quickCreate bool
+}
+
+// setFastPath finds the chain's fast path and whether calls may use it
+// inline.
+func (s *regionState) setFastPath(r *Region) {
+	s.fast = fastPath(s.backend)
+	s.quick = s.fast != nil && s.local != nil
+	s.quickCreate = s.quick && (r.earlyBeta <= 0 || s.expiration <= 0)
 }
 
 func (s *regionState) mangle(key string) string {
@@ -212,7 +224,7 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		st.backend = cs.wrap[i]
 	}
 	st.observers = chainObservers(r.name, r.observers, st.backend)
-	st.fast = fastPath(st.backend)
+	st.setFastPath(r)
 	r.state.Store(st)
 	if old != nil {
 		if c, ok := BackendAs[io.Closer](old.actual); ok {
@@ -292,7 +304,7 @@ func (r *Region) Wrap(p Proxy) error {
 	st := *old
 	p.SetProxied(st.backend)
 	st.backend = p
-	st.fast = fastPath(st.backend)
+	st.setFastPath(r)
 	st.observers = chainObservers(r.name, r.observers, st.backend)
 	r.state.Store(&st)
 	return nil

@@ -163,6 +163,16 @@ func decodePayload(payload any) (any, error) {
 }
 
 // payloadAs converts payload to T, decoding Serialized payloads into T.
+// plainAs is payloadAs's inlined common case: a payload stored as a T.
+func plainAs[T any](payload any) (T, bool) {
+	if _, ser := payload.(*Serialized); !ser {
+		v, ok := payload.(T)
+		return v, ok
+	}
+	var zero T
+	return zero, false
+}
+
 func payloadAs[T any](key string, payload any) (T, error) {
 	var zero T
 	// Serialized first: for an interface T (any, say) the assertion below
