@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -96,8 +97,12 @@ type Options struct {
 // reports to. It is a prometheus.Collector. Build one with NewCollector and
 // as many proxies from it as there are regions (Collector.Proxy).
 type Collector struct {
-	hits            *prometheus.CounterVec
-	misses          *prometheus.CounterVec
+	// Hits and misses are counted in each series' own atomic counters
+	// (no interface call on the hit path) and summed per region on Collect.
+	hitsDesc, missesDesc *prometheus.Desc
+	readsMu              sync.Mutex
+	reads                map[string][]*readCounts // by region name
+
 	sets            *prometheus.CounterVec
 	deletes         *prometheus.CounterVec
 	errors          *prometheus.CounterVec
@@ -150,8 +155,11 @@ func newCollector(opts Options) *Collector {
 		}, labels)
 	}
 	return &Collector{
-		hits:    counter("hits_total", "Backend reads that found a value (GetMulti counts each key).", "region"),
-		misses:  counter("misses_total", "Backend reads that found no value (GetMulti counts each key).", "region"),
+		hitsDesc: prometheus.NewDesc(prometheus.BuildFQName(ns, opts.Subsystem, "hits_total"),
+			"Backend reads that found a value (GetMulti counts each key).", []string{"region"}, nil),
+		missesDesc: prometheus.NewDesc(prometheus.BuildFQName(ns, opts.Subsystem, "misses_total"),
+			"Backend reads that found no value (GetMulti counts each key).", []string{"region"}, nil),
+		reads:   make(map[string][]*readCounts),
 		sets:    counter("sets_total", "Values written to the backend (SetMulti counts each key).", "region"),
 		deletes: counter("deletes_total", "Keys deleted from the backend (DeleteMulti counts each key).", "region"),
 		errors:  counter("errors_total", "Backend calls that returned an error, by operation.", "region", "op"),
@@ -168,13 +176,15 @@ func newCollector(opts Options) *Collector {
 
 func (c *Collector) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		c.hits, c.misses, c.sets, c.deletes, c.errors,
+		c.sets, c.deletes, c.errors,
 		c.creatorCalls, c.creatorDuration, c.lockWaits, c.lockWaitTime,
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.hitsDesc
+	ch <- c.missesDesc
 	for _, m := range c.collectors() {
 		m.Describe(ch)
 	}
@@ -182,6 +192,17 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.readsMu.Lock()
+	for name, counts := range c.reads {
+		var hits, misses uint64
+		for _, rc := range counts {
+			hits += rc.hits.Load()
+			misses += rc.misses.Load()
+		}
+		ch <- prometheus.MustNewConstMetric(c.hitsDesc, prometheus.CounterValue, float64(hits), name)
+		ch <- prometheus.MustNewConstMetric(c.missesDesc, prometheus.CounterValue, float64(misses), name)
+	}
+	c.readsMu.Unlock()
 	for _, m := range c.collectors() {
 		m.Collect(ch)
 	}
@@ -206,8 +227,8 @@ func New(opts Options) (*Proxy, error) {
 // series are one region's metrics, resolved from the vectors once so the
 // data path does no label lookup.
 type series struct {
+	readCounts
 	name                   string
-	hits, misses           prometheus.Counter
 	sets, deletes          prometheus.Counter
 	errGet, errGetMulti    prometheus.Counter
 	errSet, errSetMulti    prometheus.Counter
@@ -218,11 +239,24 @@ type series struct {
 	lockWaitTime           prometheus.Observer
 }
 
+// readCounts are one series' backend reads. A region's hits_total is the
+// sum over every series ever made for its name, so a counter never goes
+// down when a proxy is renamed or replaced.
+type readCounts struct {
+	hits, misses atomic.Uint64
+}
+
 func (c *Collector) series(name string) *series {
+	s := c.newSeries(name)
+	c.readsMu.Lock()
+	c.reads[name] = append(c.reads[name], &s.readCounts)
+	c.readsMu.Unlock()
+	return s
+}
+
+func (c *Collector) newSeries(name string) *series {
 	return &series{
 		name:         name,
-		hits:         c.hits.WithLabelValues(name),
-		misses:       c.misses.WithLabelValues(name),
 		sets:         c.sets.WithLabelValues(name),
 		deletes:      c.deletes.WithLabelValues(name),
 		errGet:       c.errors.WithLabelValues(name, OpGet),
@@ -312,9 +346,9 @@ func (p *Proxy) Get(ctx context.Context, key string) (cv region.CachedValue, ok 
 	case err != nil:
 		s.errGet.Inc()
 	case ok:
-		s.hits.Inc()
+		s.hits.Add(1)
 	default:
-		s.misses.Inc()
+		s.misses.Add(1)
 	}
 	return
 }
@@ -330,9 +364,9 @@ func (p *Proxy) Lookup(key string) *region.CachedValue {
 	cv := p.next.Lookup(key)
 	s := p.series()
 	if cv != nil {
-		s.hits.Inc()
+		s.hits.Add(1)
 	} else {
-		s.misses.Inc()
+		s.misses.Add(1)
 	}
 	return cv
 }
@@ -353,10 +387,10 @@ func (p *Proxy) GetMulti(ctx context.Context, keys []string) (map[string]region.
 		}
 	}
 	if found > 0 {
-		s.hits.Add(float64(found))
+		s.hits.Add(uint64(found))
 	}
 	if n := len(keys) - found; n > 0 {
-		s.misses.Add(float64(n))
+		s.misses.Add(uint64(n))
 	}
 	return m, nil
 }

@@ -492,6 +492,36 @@ func TestSharedCollector(t *testing.T) {
 	}
 }
 
+// Proxies naming the same region add up, and renaming a proxy never makes
+// the old region's counters go down (Prometheus counters only grow).
+func TestSameRegionNameAddsUp(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	r1, p1 := configured(t, "twin", reg)
+	r2, _ := configured(t, "twin", reg)
+	for _, r := range []*region.Region{r1, r2, r2} {
+		if err := r.Set(ctx, "k", "v"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := region.GetAs[string](ctx, r, "k"); !ok || err != nil {
+			t.Fatalf("hit expected: %v %v", ok, err)
+		}
+	}
+	if got := sample(t, reg, "dogpile_hits_total", "region", "twin"); got != 3 {
+		t.Fatalf("hits{twin} = %v, want 3 (1 + 2 from two regions of that name)", got)
+	}
+	p1.SetRegionName("renamed")
+	if _, ok, _ := region.GetAs[string](ctx, r1, "k"); !ok {
+		t.Fatal("hit expected")
+	}
+	if got := sample(t, reg, "dogpile_hits_total", "region", "twin"); got != 3 {
+		t.Errorf("hits{twin} after renaming = %v, want still 3", got)
+	}
+	if got := sample(t, reg, "dogpile_hits_total", "region", "renamed"); got != 1 {
+		t.Errorf("hits{renamed} = %v, want 1", got)
+	}
+}
+
 func TestRegistrationConflict(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dogpile_hits_total", Help: "other"}, []string{"x"}))
