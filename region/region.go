@@ -378,8 +378,11 @@ func (r *Region) Invalidate(hard bool) {
 // SHA1MangleKey returns the hex SHA-1 of key, like dogpile's
 // sha1_mangle_key: any key becomes 40 characters safe for every backend.
 func SHA1MangleKey(key string) string {
-	sum := sha1.Sum([]byte(key))
-	return hex.EncodeToString(sum[:])
+	var buf [256]byte // keys up to this long are hashed without an allocation
+	sum := sha1.Sum(append(buf[:0], key...))
+	var out [2 * sha1.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // mutexFor returns the mutex guarding creation of a mangled key: the

@@ -2,6 +2,8 @@ package region_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -125,6 +127,15 @@ func TestSHA1MangleKey(t *testing.T) {
 	// The same digest dogpile's sha1_mangle_key gives.
 	if got := region.SHA1MangleKey("tests.cache.test_decorator:one|1 2"); got != "aead490a8ace2d69a00160f1fd8fd8a16552c24f" {
 		t.Fatalf("SHA1MangleKey = %s", got)
+	}
+	// Short keys are hashed from a stack buffer, long ones are not: both
+	// give the plain digest.
+	for _, n := range []int{0, 255, 256, 257, 4096} {
+		key := strings.Repeat("k", n)
+		sum := sha1.Sum([]byte(key))
+		if got := region.SHA1MangleKey(key); got != hex.EncodeToString(sum[:]) {
+			t.Errorf("SHA1MangleKey(%d-byte key) = %s", n, got)
+		}
 	}
 }
 

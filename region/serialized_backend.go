@@ -57,6 +57,12 @@ func (b *SerializedBackend) corrupt(ctx context.Context, key string, err error) 
 }
 
 func (b *SerializedBackend) decode(ctx context.Context, key string, data []byte) (CachedValue, bool) {
+	return b.decodeInto(ctx, key, data, new(Serialized))
+}
+
+// decodeInto is decode with the payload's Serialized supplied by the
+// caller (GetMulti allocates them all at once).
+func (b *SerializedBackend) decodeInto(ctx context.Context, key string, data []byte, s *Serialized) (CachedValue, bool) {
 	md, payload, err := ParseEnvelope(data)
 	if err != nil {
 		b.corrupt(ctx, key, err)
@@ -69,7 +75,8 @@ func (b *SerializedBackend) decode(ctx context.Context, key string, data []byte)
 			return CachedValue{}, false
 		}
 	}
-	return CachedValue{Payload: &Serialized{Data: payload, Serializer: b.serializer, validated: canValidate}, Metadata: md}, true
+	*s = Serialized{Data: payload, Serializer: b.serializer, validated: canValidate}
+	return CachedValue{Payload: s, Metadata: md}, true
 }
 
 // Encode returns the envelope bytes for v, as stored under key.
@@ -104,9 +111,12 @@ func (b *SerializedBackend) GetMulti(ctx context.Context, keys []string) (map[st
 		return nil, err
 	}
 	out := make(map[string]CachedValue, len(raw))
+	payloads := make([]Serialized, len(raw))
+	i := 0
 	for k, data := range raw {
-		if v, ok := b.decode(ctx, k, data); ok {
+		if v, ok := b.decodeInto(ctx, k, data, &payloads[i]); ok {
 			out[k] = v
+			i++
 		}
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -50,15 +51,43 @@ func (MsgpackSerializer) unmarshalValidated(data []byte, into any) (err error) {
 			err = fmt.Errorf("msgpack: malformed value: %v", p)
 		}
 	}()
-	r := bytes.NewReader(data)
-	dec := msgpack.GetDecoder()
-	defer msgpack.PutDecoder(dec)
-	dec.Reset(r)
-	if err := dec.Decode(into); err != nil {
+	m := newMsgpackReader(data)
+	defer m.release()
+	if err := m.dec.Decode(into); err != nil {
 		return err
 	}
-	if r.Len() != 0 {
-		return fmt.Errorf("msgpack: %d bytes of trailing data", r.Len())
+	return m.trailing()
+}
+
+// msgpackReader is a decoder reading a byte slice, pooled so that reading
+// a value allocates nothing but the value.
+type msgpackReader struct {
+	r   bytes.Reader
+	dec *msgpack.Decoder
+}
+
+var msgpackReaders = sync.Pool{New: func() any {
+	m := &msgpackReader{}
+	m.dec = msgpack.NewDecoder(&m.r)
+	return m
+}}
+
+func newMsgpackReader(data []byte) *msgpackReader {
+	m := msgpackReaders.Get().(*msgpackReader)
+	m.r.Reset(data)
+	m.dec.Reset(&m.r) // and forget any state a previous value left
+	return m
+}
+
+func (m *msgpackReader) release() {
+	m.r.Reset(nil)
+	msgpackReaders.Put(m)
+}
+
+// trailing is the error for bytes left after one value.
+func (m *msgpackReader) trailing() error {
+	if n := m.r.Len(); n != 0 {
+		return fmt.Errorf("msgpack: %d bytes of trailing data", n)
 	}
 	return nil
 }
@@ -66,17 +95,12 @@ func (MsgpackSerializer) unmarshalValidated(data []byte, into any) (err error) {
 // Validate checks that data is exactly one well-formed MessagePack value,
 // without decoding it.
 func (MsgpackSerializer) Validate(data []byte) error {
-	r := bytes.NewReader(data)
-	dec := msgpack.GetDecoder()
-	defer msgpack.PutDecoder(dec)
-	dec.Reset(r)
-	if err := dec.Skip(); err != nil {
+	m := newMsgpackReader(data)
+	defer m.release()
+	if err := m.dec.Skip(); err != nil {
 		return err
 	}
-	if r.Len() != 0 {
-		return fmt.Errorf("msgpack: %d bytes of trailing data", r.Len())
-	}
-	return nil
+	return m.trailing()
 }
 
 // validatedUnmarshaler is implemented by serializers that can skip
