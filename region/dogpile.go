@@ -460,16 +460,42 @@ func (r *Region) createWithin(ctx context.Context, limit time.Duration, s *regio
 		err   error
 	}
 	done := make(chan result, 1)
+	// left: the caller stopped waiting; the creation then reports its own
+	// error, which no one else will see.
+	var mu sync.Mutex
+	left := false
+	deliver := func(res result) {
+		mu.Lock()
+		defer mu.Unlock()
+		if left {
+			if res.err != nil {
+				r.reportError(context.WithoutCancel(ctx), key, fmt.Errorf("background creation: %w", res.err))
+			}
+			return
+		}
+		done <- res
+	}
+	leave := func() (result, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		left = true
+		select {
+		case res := <-done: // came in just now
+			return res, true
+		default:
+			return result{}, false
+		}
+	}
 	bg := context.WithoutCancel(ctx)
 	settings := *cs
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{nil, fmt.Errorf("region %q: creator for key %q panicked: %v", r.name, key, p)}
+				deliver(result{nil, fmt.Errorf("region %q: creator for key %q panicked: %v", r.name, key, p)})
 			}
 		}()
 		v, err := r.create(bg, s, key, mkey, m, f, creator, &settings)
-		done <- result{v, err}
+		deliver(result{v, err})
 	}()
 	t := time.NewTimer(limit)
 	defer t.Stop()
@@ -477,8 +503,14 @@ func (r *Region) createWithin(ctx context.Context, limit time.Duration, s *regio
 	case res := <-done:
 		return res.value, res.err, false
 	case <-t.C:
+		if res, ok := leave(); ok {
+			return res.value, res.err, false
+		}
 		return nil, nil, true
 	case <-ctx.Done():
+		if res, ok := leave(); ok {
+			return res.value, res.err, false
+		}
 		return nil, ctx.Err(), false
 	}
 }
@@ -604,7 +636,7 @@ func (r *Region) createAndStore(ctx context.Context, s *regionState, key, mkey s
 		return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, ErrSoftInvalidationNeedsExpiration)
 	}
 	start := time.Now()
-	v, err := creator(ctx)
+	v, err := callCreator(r, ctx, creator)
 	took := time.Since(start)
 	s.observeCreation(ctx, key, took, err)
 	if err != nil {
@@ -620,6 +652,21 @@ func (r *Region) createAndStore(ctx context.Context, s *regionState, key, mkey s
 		}
 	}
 	return v, nil
+}
+
+// callCreator calls create within FailSafe.CreatorTimeout, if set.
+func callCreator[T any](r *Region, ctx context.Context, create func(context.Context) (T, error)) (T, error) {
+	d := r.failSafe.CreatorTimeout
+	if d <= 0 {
+		return create(ctx)
+	}
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	v, err := create(cctx)
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		err = fmt.Errorf("%w: region %q: creator ran past FailSafe.CreatorTimeout (%v): %w", ErrCreationTimeout, r.name, d, err)
+	}
+	return v, err
 }
 
 func (r *Region) release(ctx context.Context, key string, m Mutex) {
@@ -678,6 +725,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		}
 	}()
 	var toCreate, waited []string // backend keys
+	var old map[string]oldValue   // of the keys being regenerated, for FailSafe
 	for _, mk := range mkeys {
 		k := callerKey[mk]
 		cv, ok := found[mk]
@@ -700,6 +748,10 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 			if got {
 				held = append(held, heldLock{k, m})
 				toCreate = append(toCreate, mk)
+				if old == nil {
+					old = make(map[string]oldValue)
+				}
+				old[mk] = oldValue{cv, state == early}
 			}
 		default: // missing
 			m, err := r.acquireForCreation(ctx, s, k, mk, cs)
@@ -742,29 +794,63 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 			ask[i] = callerKey[mk]
 		}
 		values, err := r.createMulti(ctx, s, held, ask, creator)
-		if err != nil {
+		switch {
+		case err == nil:
+			if err := r.storeCreated(ctx, s, toCreate, ask, values, results, cs, noStore); err != nil {
+				return nil, err
+			}
+		case ctx.Err() == nil && r.oldValuesServable(s, toCreate, old, cs):
+			// Every key asked for still has a value to serve (unexpired
+			// under early refresh, or expired within FailSafe.Grace): results
+			// holds them already.
+			r.reportError(ctx, ask[0], fmt.Errorf("regeneration of %d keys failed; serving their current values: %w", len(ask), err))
+		default:
 			return nil, err
-		}
-		now := time.Now()
-		store := make(map[string]CachedValue, len(values))
-		for i, mk := range toCreate {
-			results[mk] = values[i]
-			if cs.shouldCache == nil || cs.shouldCache(values[i]) {
-				store[mk] = CachedValue{Payload: values[i], Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
-			}
-		}
-		if len(store) > 0 && !noStore {
-			if err := s.backend.SetMulti(ctx, store); err != nil {
-				if err := r.backendFailure(ctx, ask[0], fmt.Errorf("region %q: set_multi: %w", r.name, err)); err != nil {
-					return nil, err
-				}
-			}
 		}
 	}
 	for i, k := range keys {
 		out[i] = results[s.mangle(k)]
 	}
 	return out, nil
+}
+
+// storeCreated records the created values of mkeys (asked for as keys) in
+// results and writes those that should be cached in one SetMulti.
+func (r *Region) storeCreated(ctx context.Context, s *regionState, mkeys, keys []string, values []any, results map[string]any, cs *callSettings, noStore bool) error {
+	now := time.Now()
+	store := make(map[string]CachedValue, len(values))
+	for i, mk := range mkeys {
+		results[mk] = values[i]
+		if cs.shouldCache == nil || cs.shouldCache(values[i]) {
+			store[mk] = CachedValue{Payload: values[i], Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
+		}
+	}
+	if len(store) == 0 || noStore {
+		return nil
+	}
+	if err := s.backend.SetMulti(ctx, store); err != nil {
+		return r.backendFailure(ctx, keys[0], fmt.Errorf("region %q: set_multi: %w", r.name, err))
+	}
+	return nil
+}
+
+// oldValue is a value GetOrCreateMulti is regenerating.
+type oldValue struct {
+	cv    CachedValue
+	early bool // not expired: chosen for early refresh
+}
+
+// oldValuesServable reports whether a failed regeneration of mkeys may
+// serve their old values instead of the error: every key had one, unexpired
+// (early refresh) or expired within FailSafe.Grace.
+func (r *Region) oldValuesServable(s *regionState, mkeys []string, old map[string]oldValue, cs *callSettings) bool {
+	for _, mk := range mkeys {
+		o, ok := old[mk]
+		if !ok || !(o.early || r.withinGrace(s, o.cv, cs)) {
+			return false
+		}
+	}
+	return true
 }
 
 // createMulti calls a multi-key creator for keys, keeping the held locks
@@ -774,7 +860,7 @@ func (r *Region) createMulti(ctx context.Context, s *regionState, held []heldLoc
 		defer r.startLease(ctx, h.key, h.m)()
 	}
 	start := time.Now()
-	values, err := creator(ctx, slices.Clone(keys))
+	values, err := callCreator(r, ctx, func(ctx context.Context) ([]any, error) { return creator(ctx, slices.Clone(keys)) })
 	took := time.Since(start)
 	s.observeCreation(ctx, strings.Join(keys, " "), took, err)
 	if err != nil {

@@ -26,7 +26,8 @@ var (
 	// is a *TypeError.
 	ErrTypeMismatch = errors.New("region: cached value has another type")
 	// ErrCreationTimeout: a caller waited longer than FailSafe.HardTimeout
-	// for a value to be created. The creation goes on in the background.
+	// for a value to be created (the creation goes on in the background),
+	// or a creator ran past FailSafe.CreatorTimeout.
 	ErrCreationTimeout = errors.New("region: timed out waiting for the value to be created")
 	// ErrCorruptValue: bytes read from a byte backend could not be parsed.
 	// Reads treat such values as absent; the error reaches the region's

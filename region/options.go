@@ -169,17 +169,30 @@ func collect(opts []CallOption) callSettings {
 type FailSafe struct {
 	// Grace is how long past its expiration an expired value may still be
 	// served when its regeneration fails: the caller gets the old value
-	// instead of the creator's error, which goes to the ErrorHandler.
+	// instead of the creator's error, which goes to the ErrorHandler. For
+	// GetOrCreateMulti this holds when every key given to the failing
+	// creator had such a value; otherwise the call returns the error.
 	Grace time.Duration
 	// SoftTimeout bounds how long the caller regenerating an expired value
 	// waits for the creator. Past it the caller gets the old value; the
 	// creation goes on in the background and stores its value when done.
+	// It applies to single-key calls (GetOrCreate, GetOrCreateAs and the
+	// functions of CacheOnArguments): a multi-key creator serves keys with
+	// and without old values at once, so it is always waited for.
 	SoftTimeout time.Duration
 	// HardTimeout bounds how long any caller with no value to fall back on
 	// waits for a creator (its own or another caller's). Past it the call
 	// returns an error wrapping ErrCreationTimeout; the creation goes on in
 	// the background.
 	HardTimeout time.Duration
+	// CreatorTimeout bounds one creator call, in the foreground or left
+	// running in the background by SoftTimeout or HardTimeout: the
+	// creator's context ends this long after the call starts. The creation
+	// then fails with an error wrapping ErrCreationTimeout (so do callers
+	// waiting for it), stores nothing and frees the key's creation lock.
+	// The creator must honour its context for this to stop it. Zero: a
+	// background creation runs until its creator returns.
+	CreatorTimeout time.Duration
 }
 
 // WithFailSafe turns on serving old values when regeneration fails or is

@@ -76,6 +76,40 @@ func TestFailSafeServesStaleOnCreatorError(t *testing.T) {
 	}
 }
 
+func TestFailSafeGraceMulti(t *testing.T) {
+	var log errorLog
+	r := configured(t, "failsafe-multi", []region.Option{
+		region.WithFailSafe(region.FailSafe{Grace: time.Hour}),
+		region.WithErrorHandler(log.handler),
+	}, region.WithExpirationTime(time.Minute))
+	ctx := context.Background()
+	failing := func(context.Context, []string) ([]any, error) { return nil, errCreator }
+	setOld(t, r, "a", "old-a", 2*time.Minute)
+	setOld(t, r, "b", "old-b", 2*time.Minute)
+	vals, err := r.GetOrCreateMulti(ctx, []string{"a", "b"}, failing)
+	if err != nil || len(vals) != 2 || vals[0] != "old-a" || vals[1] != "old-b" {
+		t.Fatalf("GetOrCreateMulti = %v, %v; want the expired values", vals, err)
+	}
+	if log.count(errCreator) != 1 {
+		t.Fatalf("the creator's error reached the hook %d times; want 1", log.count(errCreator))
+	}
+	// A key with nothing to fall back on fails the call.
+	if _, err := r.GetOrCreateMulti(ctx, []string{"a", "missing"}, failing); !errors.Is(err, errCreator) {
+		t.Fatalf("with a missing key: err = %v; want the creator's error", err)
+	}
+	// So does a key past the grace period.
+	setOld(t, r, "b", "ancient", 2*time.Hour)
+	if _, err := r.GetOrCreateMulti(ctx, []string{"a", "b"}, failing); !errors.Is(err, errCreator) {
+		t.Fatalf("beyond grace: err = %v; want the creator's error", err)
+	}
+	// Without fail-safe the error is returned.
+	plain := configured(t, "no-failsafe-multi", nil, region.WithExpirationTime(time.Minute))
+	setOld(t, plain, "a", "old-a", 2*time.Minute)
+	if _, err := plain.GetOrCreateMulti(ctx, []string{"a"}, failing); !errors.Is(err, errCreator) {
+		t.Fatalf("without fail-safe: err = %v", err)
+	}
+}
+
 func TestFailSafeSoftTimeout(t *testing.T) {
 	r := configured(t, "soft-timeout", []region.Option{
 		region.WithFailSafe(region.FailSafe{SoftTimeout: 100 * time.Millisecond}),
@@ -105,6 +139,58 @@ func TestFailSafeSoftTimeout(t *testing.T) {
 			t.Fatal("the background creation never stored its value")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A creator left running in the background by the soft timeout is stopped
+// by CreatorTimeout, which frees the key for the next regeneration.
+func TestFailSafeCreatorTimeout(t *testing.T) {
+	var log errorLog
+	r := configured(t, "creator-timeout", []region.Option{
+		region.WithFailSafe(region.FailSafe{SoftTimeout: 50 * time.Millisecond, CreatorTimeout: 300 * time.Millisecond}),
+		region.WithErrorHandler(log.handler),
+	}, region.WithExpirationTime(time.Minute))
+	ctx := context.Background()
+	setOld(t, r, "k", "old", 2*time.Minute)
+	hung := func(ctx context.Context) (any, error) {
+		<-ctx.Done() // hangs until its context ends
+		return nil, ctx.Err()
+	}
+	if v, err := r.GetOrCreate(ctx, "k", hung); err != nil || v != "old" {
+		t.Fatalf("GetOrCreate = %v, %v; want the old value after the soft timeout", v, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		locked, err := r.KeyIsLocked(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !locked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hung creator still holds the key's lock long after CreatorTimeout")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if log.count(region.ErrCreationTimeout) != 1 {
+		t.Fatalf("ErrCreationTimeout reached the hook %d times; want 1", log.count(region.ErrCreationTimeout))
+	}
+	if v, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "new", nil }); err != nil || v != "new" {
+		t.Fatalf("next regeneration = %v, %v; want the new value", v, err)
+	}
+
+	// In the foreground, with no old value, the caller gets the error and
+	// nothing is stored.
+	start := time.Now()
+	if _, err := r.GetOrCreate(ctx, "fresh-key", hung); !errors.Is(err, region.ErrCreationTimeout) {
+		t.Fatalf("foreground hung creator: err = %v; want ErrCreationTimeout", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("took %v with a 300ms creator timeout", took)
+	}
+	if _, ok, _ := r.Get(ctx, "fresh-key"); ok {
+		t.Fatal("a timed-out creation stored a value")
 	}
 }
 

@@ -7,6 +7,9 @@
 //		regiontest.RunBackendTests(t, "mybackend", region.Arguments{"url": addr})
 //	}
 //
+// A backend with a mutex of its own (GetMutex returns one) can also run
+// RunMutexTests, which tests that mutex in more depth.
+//
 // The suite configures fresh regions on the named backend, uses keys unique
 // to each run (so a shared server needs no flushing) and takes about ten
 // seconds, most of it waiting for values to expire.
@@ -51,13 +54,7 @@ func RunBackendTests(t *testing.T, backend string, args region.Arguments) {
 
 // Run runs the whole suite as subtests of t.
 func (s *Suite) Run(t *testing.T) {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	s.prefix = "regiontest-" + hex.EncodeToString(b[:]) + "-"
-	tests := []struct {
-		name string
-		fn   func(*testing.T)
-	}{
+	s.run(t, []namedTest{
 		{"GetMissing", s.testGetMissing},
 		{"SetGet", s.testSetGet},
 		{"SetMultiThenGetEach", s.testSetMultiThenGet},
@@ -84,7 +81,20 @@ func (s *Suite) Run(t *testing.T) {
 		{"StaleServing", s.testStaleServing},
 		{"ThreadedDogpile", s.testThreadedDogpile},
 		{"ThreadedGetOrCreateMulti", s.testThreadedMulti},
-	}
+	})
+}
+
+// namedTest is one subtest of a run of the suite.
+type namedTest struct {
+	name string
+	fn   func(*testing.T)
+}
+
+// run runs tests as subtests of t, their keys under a new random prefix.
+func (s *Suite) run(t *testing.T, tests []namedTest) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	s.prefix = "regiontest-" + hex.EncodeToString(b[:]) + "-"
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
 	}
@@ -282,23 +292,11 @@ func (s *Suite) testKeyIsLocked(t *testing.T) {
 			t.Fatalf("KeyIsLocked(unused) = %v, %v", locked, err)
 		}
 	}
-	inside := make(chan struct{})
-	release := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		_, err := r.GetOrCreate(ctx, k, func(context.Context) (any, error) {
-			close(inside)
-			<-release
-			return "v", nil
-		})
-		done <- err
-	}()
-	<-inside
+	release := holdCreation(t, ctx, r, k, "v")
 	if locked, err := r.KeyIsLocked(ctx, k); err != nil || !locked {
 		t.Errorf("KeyIsLocked during creation = %v, %v; want true", locked, err)
 	}
-	close(release)
-	if err := <-done; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 	if locked, err := r.KeyIsLocked(ctx, k); err != nil || locked {
@@ -496,18 +494,7 @@ func (s *Suite) testSoftNeedsExpiration(t *testing.T) {
 func (s *Suite) testCancelledWaiter(t *testing.T) {
 	r := s.NewRegion(t)
 	k := s.Key(t, "k")
-	inside := make(chan struct{})
-	release := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		_, err := r.GetOrCreate(context.Background(), k, func(context.Context) (any, error) {
-			close(inside)
-			<-release
-			return "v", nil
-		})
-		done <- err
-	}()
-	<-inside
+	release := holdCreation(t, context.Background(), r, k, "v")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -518,8 +505,7 @@ func (s *Suite) testCancelledWaiter(t *testing.T) {
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Errorf("waiter returned after %v; want promptly after its deadline", waited)
 	}
-	close(release)
-	if err := <-done; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -557,10 +543,7 @@ func (s *Suite) testErrorReachesWaiters(t *testing.T) {
 func (s *Suite) testMutex(t *testing.T) {
 	r := s.NewRegion(t)
 	ctx, k := ctxT(t), s.Key(t, "mutex")
-	m := r.Backend().GetMutex(k)
-	if m == nil {
-		t.Skip("backend uses the region's in-process mutex")
-	}
+	m := backendMutex(t, r, k)
 	if ok, err := m.Acquire(ctx, true); err != nil || !ok {
 		t.Fatalf("Acquire = %v, %v", ok, err)
 	}
