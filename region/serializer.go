@@ -45,22 +45,27 @@ func (m MsgpackSerializer) Unmarshal(data []byte, into any) error {
 }
 
 // unmarshalValidated decodes data that Validate accepted.
-func (MsgpackSerializer) unmarshalValidated(data []byte, into any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("msgpack: malformed value: %v", p)
+func (MsgpackSerializer) unmarshalValidated(data []byte, into any) error {
+	return readMsgpack(data, func(d *msgpack.Decoder) (err error) {
+		if p, ok := into.(*any); ok && p != nil && *p == nil {
+			// What Decode does for an empty interface, without reflection.
+			*p, err = d.DecodeInterface()
+			return err
 		}
-	}()
-	m := newMsgpackReader(data)
-	defer m.release()
-	if err := m.dec.Decode(into); err != nil {
-		return err
-	}
-	return m.trailing()
+		return d.Decode(into)
+	})
+}
+
+// Validate checks that data is exactly one well-formed MessagePack value,
+// without decoding it.
+func (MsgpackSerializer) Validate(data []byte) error {
+	return readMsgpack(data, (*msgpack.Decoder).Skip)
 }
 
 // msgpackReader is a decoder reading a byte slice, pooled so that reading
-// a value allocates nothing but the value.
+// a value allocates nothing but the value. The decoders are never
+// configured (no options, no dictionaries), so pointing the reader at new
+// data is all a reuse needs.
 type msgpackReader struct {
 	r   bytes.Reader
 	dec *msgpack.Decoder
@@ -72,35 +77,28 @@ var msgpackReaders = sync.Pool{New: func() any {
 	return m
 }}
 
-func newMsgpackReader(data []byte) *msgpackReader {
+// readMsgpack runs read on a pooled decoder over data, then checks that
+// nothing follows the value. A panic inside the decoder on malformed input
+// is returned as an error. A decoder that failed is not reused.
+func readMsgpack(data []byte, read func(*msgpack.Decoder) error) (err error) {
 	m := msgpackReaders.Get().(*msgpackReader)
 	m.r.Reset(data)
-	m.dec.Reset(&m.r) // and forget any state a previous value left
-	return m
-}
-
-func (m *msgpackReader) release() {
-	m.r.Reset(nil)
-	msgpackReaders.Put(m)
-}
-
-// trailing is the error for bytes left after one value.
-func (m *msgpackReader) trailing() error {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("msgpack: malformed value: %v", p)
+		}
+		if err == nil {
+			m.r.Reset(nil)
+			msgpackReaders.Put(m)
+		}
+	}()
+	if err := read(m.dec); err != nil {
+		return err
+	}
 	if n := m.r.Len(); n != 0 {
 		return fmt.Errorf("msgpack: %d bytes of trailing data", n)
 	}
 	return nil
-}
-
-// Validate checks that data is exactly one well-formed MessagePack value,
-// without decoding it.
-func (MsgpackSerializer) Validate(data []byte) error {
-	m := newMsgpackReader(data)
-	defer m.release()
-	if err := m.dec.Skip(); err != nil {
-		return err
-	}
-	return m.trailing()
 }
 
 // validatedUnmarshaler is implemented by serializers that can skip
