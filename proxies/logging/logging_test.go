@@ -12,6 +12,7 @@ import (
 	"time"
 
 	_ "github.com/dogpile-go/dogpile/backends/memory"
+	"github.com/dogpile-go/dogpile/internal/backendtest"
 	"github.com/dogpile-go/dogpile/proxies/logging"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -208,23 +209,6 @@ func TestCreationsAndLockWaits(t *testing.T) {
 	}
 }
 
-// failing is a backend whose every call fails.
-type failing struct{}
-
-var errDown = errors.New("backend down")
-
-func (failing) Get(context.Context, string) (region.CachedValue, bool, error) {
-	return region.CachedValue{}, false, errDown
-}
-func (failing) GetMulti(context.Context, []string) (map[string]region.CachedValue, error) {
-	return nil, errDown
-}
-func (failing) Set(context.Context, string, region.CachedValue) error         { return errDown }
-func (failing) SetMulti(context.Context, map[string]region.CachedValue) error { return errDown }
-func (failing) Delete(context.Context, string) error                          { return errDown }
-func (failing) DeleteMulti(context.Context, []string) error                   { return errDown }
-func (failing) GetMutex(string) region.Mutex                                  { return nil }
-
 func TestErrors(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -238,7 +222,7 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(tc.level)
 			p := logging.New(logging.Options{Logger: rec.logger()})
-			p.SetProxied(failing{})
+			p.SetProxied(backendtest.Failing{})
 			p.SetRegionName("down")
 			_, _, _ = p.Get(ctx, "k")
 			_, _ = p.GetMulti(ctx, []string{"a", "b"})

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	_ "github.com/dogpile-go/dogpile/backends/memory"
+	"github.com/dogpile-go/dogpile/internal/backendtest"
 	"github.com/dogpile-go/dogpile/proxies/metrics"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -254,28 +255,8 @@ func histogramSum(t *testing.T, g prometheus.Gatherer, name string) float64 {
 	return sum
 }
 
-// failing is a backend whose every call fails.
-type failing struct{}
-
-var errDown = errors.New("backend down")
-
-func (failing) Get(context.Context, string) (region.CachedValue, bool, error) {
-	return region.CachedValue{}, false, errDown
-}
-func (failing) GetMulti(context.Context, []string) (map[string]region.CachedValue, error) {
-	return nil, errDown
-}
-func (failing) Set(context.Context, string, region.CachedValue) error         { return errDown }
-func (failing) SetMulti(context.Context, map[string]region.CachedValue) error { return errDown }
-func (failing) Delete(context.Context, string) error                          { return errDown }
-func (failing) DeleteMulti(context.Context, []string) error                   { return errDown }
-func (failing) GetMutex(string) region.Mutex                                  { return nil }
-
-func init() {
-	region.RegisterBackend("metrics_test.failing", func(region.Arguments) (region.Backend, error) {
-		return failing{}, nil
-	})
-}
+// A backend whose every call fails with backendtest.ErrDown.
+func init() { backendtest.RegisterFailing("metrics_test.failing") }
 
 func TestErrorsByOperation(t *testing.T) {
 	ctx := context.Background()
@@ -298,8 +279,8 @@ func TestErrorsByOperation(t *testing.T) {
 	calls = append(calls, r.Delete(ctx, "k"))
 	calls = append(calls, r.DeleteMulti(ctx, []string{"a", "b"}))
 	for i, err := range calls {
-		if !errors.Is(err, errDown) {
-			t.Errorf("call %d: err = %v, want errDown", i, err)
+		if !errors.Is(err, backendtest.ErrDown) {
+			t.Errorf("call %d: err = %v, want backendtest.ErrDown", i, err)
 		}
 	}
 	want := map[string]float64{"get": 1, "get_multi": 1, "set": 2, "set_multi": 1, "delete": 1, "delete_multi": 1}

@@ -1,0 +1,40 @@
+// Package backendtest holds region.Backend fixtures for this module's
+// tests.
+package backendtest
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// ErrDown is the error every call of Failing returns.
+var ErrDown = errors.New("backend down")
+
+// Failing is a backend whose every call fails with ErrDown. Its GetMutex
+// returns nil, so a region uses its in-process mutex.
+type Failing struct{}
+
+var _ region.Backend = Failing{}
+
+func (Failing) Get(context.Context, string) (region.CachedValue, bool, error) {
+	return region.CachedValue{}, false, ErrDown
+}
+func (Failing) GetMulti(context.Context, []string) (map[string]region.CachedValue, error) {
+	return nil, ErrDown
+}
+func (Failing) Set(context.Context, string, region.CachedValue) error         { return ErrDown }
+func (Failing) SetMulti(context.Context, map[string]region.CachedValue) error { return ErrDown }
+func (Failing) Delete(context.Context, string) error                          { return ErrDown }
+func (Failing) DeleteMulti(context.Context, []string) error                   { return ErrDown }
+func (Failing) GetMutex(string) region.Mutex                                  { return nil }
+
+// RegisterFailing registers Failing as the backend name, for tests that
+// configure a region by backend name. Like region.RegisterBackend it
+// panics when name is taken, so call it once (from an init function).
+func RegisterFailing(name string) {
+	region.RegisterBackend(name, func(region.Arguments) (region.Backend, error) {
+		return Failing{}, nil
+	})
+}
