@@ -41,6 +41,18 @@ func mustConfigure(t *testing.T, s *KeyValueStore, backend string, opts ...Optio
 	}
 }
 
+// setUpFixtureLock is the set-up of the lock tests on the KVS fixture
+// backend: key mangling off, a store configured on kvsFixture with opts,
+// the fixture's db and the key of c.keyFoo's lock item in it.
+func setUpFixtureLock(t *testing.T, opts ...Option) (c kvsCase, s *KeyValueStore, db *writeOnceDB, lockKey string) {
+	t.Helper()
+	withConfig(t, func(cfg *Config) { cfg.EnableKeyMangler = false })
+	c = setUp(t)
+	s = newStore(t)
+	mustConfigure(t, s, kvsFixture, opts...)
+	return c, s, fixtureOf(t, s).db, "_lock" + c.keyFoo
+}
+
 func fixtureOf(t *testing.T, s *KeyValueStore) *backendFixture {
 	t.Helper()
 	b, ok := s.Region().ActualBackend().(*backendFixture)
@@ -284,12 +296,7 @@ func TestKVSMultiGetSetDelete(t *testing.T) {
 }
 
 func TestKVSLockingContextHandler(t *testing.T) {
-	withConfig(t, func(c *Config) { c.EnableKeyMangler = false })
-	c := setUp(t)
-	s := newStore(t)
-	mustConfigure(t, s, kvsFixture)
-	db := fixtureOf(t, s).db
-	lockKey := "_lock" + c.keyFoo
+	c, s, db, lockKey := setUpFixtureLock(t)
 	if _, ok := db.get(lockKey); ok {
 		t.Fatal("lock key present before locking")
 	}
@@ -309,12 +316,7 @@ func TestKVSLockingContextHandler(t *testing.T) {
 }
 
 func TestKVSLockingContextHandlerLockingDisabled(t *testing.T) {
-	withConfig(t, func(c *Config) { c.EnableKeyMangler = false })
-	c := setUp(t)
-	s := newStore(t)
-	mustConfigure(t, s, kvsFixture, WithLocking(false))
-	db := fixtureOf(t, s).db
-	lockKey := "_lock" + c.keyFoo
+	c, s, db, lockKey := setUpFixtureLock(t, WithLocking(false))
 	if _, ok := db.get(lockKey); ok {
 		t.Fatal("lock key present before locking")
 	}
@@ -408,12 +410,7 @@ func TestKVSWithLockActionMismatchedKeys(t *testing.T) {
 }
 
 func TestKVSWithLockActionContextManager(t *testing.T) {
-	withConfig(t, func(c *Config) { c.EnableKeyMangler = false })
-	c := setUp(t)
-	s := newStore(t)
-	mustConfigure(t, s, kvsFixture)
-	db := fixtureOf(t, s).db
-	lockKey := "_lock" + c.keyFoo
+	c, s, db, lockKey := setUpFixtureLock(t)
 	err := s.WithLock(c.ctx, c.keyFoo, func(l *Lock) error {
 		if !l.Active() {
 			t.Error("lock not active")
@@ -440,12 +437,7 @@ func TestKVSWithLockActionContextManager(t *testing.T) {
 }
 
 func TestKVSWithLockActionContextManagerNoLock(t *testing.T) {
-	withConfig(t, func(c *Config) { c.EnableKeyMangler = false })
-	c := setUp(t)
-	s := newStore(t)
-	mustConfigure(t, s, kvsFixture)
-	db := fixtureOf(t, s).db
-	lockKey := "_lock" + c.keyFoo
+	c, s, db, lockKey := setUpFixtureLock(t)
 	if err := s.Set(c.ctx, c.keyFoo, c.valueFoo, nil); err != nil {
 		t.Fatal(err)
 	}
