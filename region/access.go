@@ -33,7 +33,7 @@ func (r *Region) Get(ctx context.Context, key string, opts ...CallOption) (any, 
 func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) (any, bool, error) {
 	s := r.state.Load()
 	if s != nil && s.quick && len(opts) == 0 {
-		p, ok := s.quickLookup(key)
+		p, _, ok := s.quickLookup(key)
 		return p, ok, nil
 	}
 	if s != nil && s.fast != nil {
@@ -52,21 +52,26 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 }
 
 // quickLookup is the hit path of a call without options on a region with
-// a fast path and the default invalidation strategy (s.quick): key's
-// payload when it is fresh. It reads the clock only when the region has an
-// expiration time.
-func (s *regionState) quickLookup(key string) (any, bool) {
+// a fast path and a built-in invalidation strategy (s.quick): key's
+// payload when it is fresh, and its age when the region has an expiration
+// time (the only case that reads the clock; -1 otherwise).
+func (s *regionState) quickLookup(key string) (payload any, age time.Duration, ok bool) {
 	cv := s.fast.Lookup(s.mangle(key))
 	if cv == nil || cv.Metadata.Version != ValueVersion {
-		return nil, false
+		return nil, -1, false
 	}
-	if m := s.local.mark.Load(); m != nil && cv.Metadata.CreatedAt.UnixNano() < m.at {
-		return nil, false
+	if m := s.marks.Load(); m != nil {
+		if cv.Metadata.CreatedAt.UnixNano() < m.at {
+			return nil, -1, false
+		}
+	} else if s.marksLazy && s.invalidator.IsInvalidated(cv.Metadata.CreatedAt) {
+		return nil, -1, false
 	}
-	if s.expiration > 0 && time.Since(cv.Metadata.CreatedAt) > s.expiration {
-		return nil, false
+	if s.expiration <= 0 {
+		return cv.Payload, -1, true
 	}
-	return cv.Payload, true
+	age = time.Since(cv.Metadata.CreatedAt)
+	return cv.Payload, age, age <= s.expiration
 }
 
 func (r *Region) get(ctx context.Context, key string, opts []CallOption) (CachedValue, bool, error) {
@@ -266,7 +271,7 @@ func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption
 	var ok bool
 	var err error
 	if s := r.state.Load(); s != nil && s.quick && len(opts) == 0 {
-		payload, ok = s.quickLookup(key) // the hit path, one call shorter
+		payload, _, ok = s.quickLookup(key) // the hit path, one call shorter
 	} else {
 		payload, ok, err = r.getPayload(ctx, key, opts)
 	}
@@ -311,8 +316,9 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	if creator == nil {
 		return zero, nilCreator(key)
 	}
-	if s.quickCreate && len(opts) == 0 {
-		if p, ok := s.quickLookup(key); ok {
+	if s.quick && len(opts) == 0 {
+		// A fresh value is the answer unless early refresh picks it.
+		if p, age, ok := s.quickLookup(key); ok && (r.earlyBeta <= 0 || age < 0 || !r.refreshEarly(age, s.expiration)) {
 			if v, ok := plainAs[T](p); ok {
 				return v, nil
 			}

@@ -41,13 +41,16 @@ func (s *regionState) expirationFor(cs *callSettings) time.Duration {
 	return cs.expiration
 }
 
-// maybeInvalidated is InvalidationStrategy.IsInvalidated, with the default
-// strategy checked inline: the hit path of a region never invalidated is
-// one atomic load.
+// maybeInvalidated is InvalidationStrategy.IsInvalidated, with the
+// built-in strategies checked inline: one atomic load on the hit path.
 func (s *regionState) maybeInvalidated(created time.Time) bool {
-	if s.local != nil {
-		m := s.local.mark.Load()
-		return m != nil && created.UnixNano() < m.at
+	if s.marks != nil {
+		if m := s.marks.Load(); m != nil {
+			return created.UnixNano() < m.at
+		}
+		if !s.marksLazy {
+			return false
+		}
 	}
 	return s.invalidator.IsInvalidated(created)
 }

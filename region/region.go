@@ -64,21 +64,24 @@ type regionState struct {
 	expiration  time.Duration
 	invalidator InvalidationStrategy
 	mangler     func(string) string
-	observers   []Observer         // region's own plus those in the proxy chain
-	fast        ValueReader        // the chain's fast path, when every layer has one
-	local       *localInvalidation // invalidator, when it is the default strategy
+	observers   []Observer  // region's own plus those in the proxy chain
+	fast        ValueReader // the chain's fast path, when every layer has one
+	// marks is the invalidator's latest invalidation, for the built-in
+	// strategies (nil for others): read inline instead of through the
+	// interface. A nil mark means "never invalidated", or with marksLazy
+	// "not known yet: ask the invalidator".
+	marks     *atomic.Pointer[invalidationMark]
+	marksLazy bool
 	// quick: a call without options can judge a value read through fast
-	// inline (see quickLookup); quickCreate: GetOrCreate can too (no early
-	// refresh to draw for).
-	quick, quickCreate bool
+	// inline (see quickLookup).
+	quick bool
 }
 
 // setFastPath finds the chain's fast path and whether calls may use it
 // inline.
 func (s *regionState) setFastPath(r *Region) {
 	s.fast = fastPath(s.backend)
-	s.quick = s.fast != nil && s.local != nil
-	s.quickCreate = s.quick && (r.earlyBeta <= 0 || s.expiration <= 0)
+	s.quick = s.fast != nil && s.marks != nil
 }
 
 func (s *regionState) mangle(key string) string {
@@ -210,7 +213,12 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	if si, ok := st.invalidator.(*SharedInvalidation); ok {
 		si.bind(r)
 	}
-	st.local, _ = st.invalidator.(*localInvalidation)
+	switch inv := st.invalidator.(type) {
+	case *localInvalidation:
+		st.marks = &inv.mark
+	case *SharedInvalidation:
+		st.marks, st.marksLazy = &inv.mark, true
+	}
 	if st.mangler == nil {
 		if km, ok := BackendAs[KeyMangler](actual); ok {
 			st.mangler = km.KeyMangler()
