@@ -20,22 +20,30 @@ import (
 // caches: one holding only the key read, and one holding 100,000 other
 // entries too. In the first, Go's built-in map (under go-cache) finds the
 // key without hashing it (maps of up to 8 entries are searched directly),
-// which no concurrent map can do; the second is a cache in use. It runs
-// only with DOGPILE_PERF=1; with DOGPILE_PERF_ASSERT=1 it fails when a
-// target is missed.
+// which no concurrent map can do; the second is a cache in use. A third
+// run gives every side an expiration time (an hour): each hit then reads
+// the clock, on either side. It runs only with DOGPILE_PERF=1; with
+// DOGPILE_PERF_ASSERT=1 it fails when a target is missed.
 func TestHitRatios(t *testing.T) {
 	benchratio.Require(t, "the memory hit ratios")
 	for _, others := range []int{0, 100_000} {
-		t.Run(fmt.Sprintf("%d-other-entries", others), func(t *testing.T) { hitRatios(t, others) })
+		t.Run(fmt.Sprintf("%d-other-entries", others), func(t *testing.T) { hitRatios(t, others, 0) })
 	}
+	t.Run("expiring", func(t *testing.T) { hitRatios(t, 0, time.Hour) })
 }
 
-func hitRatios(t *testing.T, others int) {
+func hitRatios(t *testing.T, others int, expiration time.Duration) {
 	ctx := context.Background()
-	raw := gocache.New(gocache.NoExpiration, 0)
-	eko := ekocache.New[string](ekogocache.NewGoCache(gocache.New(gocache.NoExpiration, 0)))
+	rawExp := gocache.NoExpiration
+	var copts []region.ConfigOption
+	if expiration > 0 {
+		rawExp = expiration
+		copts = append(copts, region.WithExpirationTime(expiration))
+	}
+	raw := gocache.New(rawExp, 0)
+	eko := ekocache.New[string](ekogocache.NewGoCache(gocache.New(rawExp, 0)))
 	r := region.New("ratio")
-	if err := r.Configure("memory"); err != nil {
+	if err := r.Configure("memory", copts...); err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
