@@ -155,9 +155,11 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 			return
 		case cur != nil && cur.at == rec.At && cur.hard == rec.Hard:
 			return
-		case !ok:
+		case !ok && cur != nil:
 			return
 		}
+		// No record yet and none known: remember "never invalidated" (a
+		// zero mark), so reads stop asking.
 		if s.mark.CompareAndSwap(cur, &invalidationMark{at: rec.At, hard: rec.Hard}) {
 			return
 		}

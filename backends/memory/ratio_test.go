@@ -103,3 +103,77 @@ func hitRatios(t *testing.T, others int, expiration time.Duration) {
 		t.Fatal("a hit-path target was missed")
 	}
 }
+
+// TestFeatureCostRatios times a GetOrCreateAs hit on a plain region and on
+// regions with each opt-in feature on (all with a 1 h expiration), in turn,
+// many short samples each; then the shared invalidation check again on
+// regions without an expiration, whose hits are the cheapest (no clock
+// read). The target: the shared invalidation check adds under 20%. It runs only with DOGPILE_PERF=1; with DOGPILE_PERF_ASSERT=1 it
+// fails when the target is missed.
+func TestFeatureCostRatios(t *testing.T) {
+	benchratio.Require(t, "the feature cost ratios")
+	ctx := context.Background()
+	newRegion := func(opts []region.Option, config func(*region.Region) []region.ConfigOption) *region.Region {
+		return featureRegion(t, time.Hour, opts, config)
+	}
+	shared := func(r *region.Region) []region.ConfigOption {
+		return []region.ConfigOption{region.WithInvalidator(region.NewSharedInvalidation(r, region.SharedInvalidationOptions{}))}
+	}
+	cases := []struct {
+		name string
+		r    *region.Region
+	}{
+		{"plain", newRegion(nil, nil)},
+		{"shared invalidation", newRegion(nil, shared)},
+		{"fail-safe", newRegion([]region.Option{region.WithFailSafe(region.FailSafe{Grace: time.Hour, SoftTimeout: time.Second, HardTimeout: time.Minute})}, nil)},
+		{"early refresh", newRegion([]region.Option{region.WithEarlyRefresh(1)}, nil)},
+		{"plain, no expiration", featureRegion(t, 0, nil, nil)},
+		{"shared, no expiration", featureRegion(t, 0, nil, shared)},
+	}
+	creator := func(context.Context) (string, error) { return "created", nil }
+	const loop = 1000
+	var fns []func()
+	for _, c := range cases {
+		fns = append(fns, func() {
+			for range loop {
+				if v, err := region.GetOrCreateAs(ctx, c.r, benchKey, creator); err != nil || v != "some value" {
+					panic(fmt.Sprint("not a hit: ", v, err))
+				}
+			}
+		})
+	}
+	p10, med := benchratio.SampleCosts(fns, 300, 2*time.Millisecond)
+	for i, c := range cases {
+		base := p10[0]
+		if i >= 4 {
+			base = p10[4]
+		}
+		t.Logf("%-22s p10 %6.1f ns/op  median %6.1f ns/op  p10 ratio to plain %.2fx", c.name, p10[i]/loop, med[i]/loop, p10[i]/base)
+	}
+	worst := max(p10[1]/p10[0], p10[5]/p10[4])
+	if benchratio.Asserting() && worst >= 1.2 {
+		t.Fatalf("shared invalidation makes a hit %.2fx as long, want < 1.2x", worst)
+	}
+}
+
+// featureRegion is a memory region holding benchKey, with expiration (0:
+// none), opts, and the configuration options config makes for it.
+func featureRegion(t *testing.T, expiration time.Duration, opts []region.Option, config func(*region.Region) []region.ConfigOption) *region.Region {
+	t.Helper()
+	r := region.New("ratio", opts...)
+	var copts []region.ConfigOption
+	if expiration > 0 {
+		copts = append(copts, region.WithExpirationTime(expiration))
+	}
+	if config != nil {
+		copts = append(copts, config(r)...)
+	}
+	if err := r.Configure("memory", copts...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if err := r.Set(context.Background(), benchKey, "some value"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
