@@ -142,6 +142,13 @@ type Proxy struct {
 	creatorErrLevel, creationLevel level
 	name                           atomic.Pointer[string]
 	keyValue                       func(string) slog.Value
+	next                           region.ValueReader // Proxied's fast path, if it has one
+}
+
+// SetProxied sets the next backend in the chain.
+func (p *Proxy) SetProxied(b region.Backend) {
+	p.ProxyBackend.SetProxied(b)
+	p.next, _ = b.(region.ValueReader)
 }
 
 var (
@@ -263,17 +270,16 @@ func (p *Proxy) Get(ctx context.Context, key string) (cv region.CachedValue, ok 
 // backends: it logs the read as Get does and reads through the next
 // layer's Lookup. The region uses it only when every layer below has one.
 func (p *Proxy) Lookup(key string) *region.CachedValue {
-	next, ok := p.Proxied.(region.ValueReader)
-	if !ok {
+	if p.next == nil {
 		return nil // not reached: the region checks the chain first
 	}
 	ctx := context.Background()
 	l := p.log()
 	if !l.Enabled(ctx, p.level.Level()) {
-		return next.Lookup(key)
+		return p.next.Lookup(key)
 	}
 	start := time.Now()
-	cv := next.Lookup(key)
+	cv := p.next.Lookup(key)
 	l.LogAttrs(ctx, p.level.Level(), MsgGet, p.regionAttr(), slog.String(KeyOp, OpGet),
 		p.keyAttr(key), slog.Bool(KeyFound, cv != nil), slog.Duration(KeyDuration, time.Since(start)))
 	return cv
