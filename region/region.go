@@ -383,6 +383,33 @@ func (r *Region) Invalidate(hard bool) {
 	}
 }
 
+// ContextInvalidator is implemented by invalidation strategies whose
+// Invalidate does I/O (SharedInvalidation writes its record to the
+// backend): InvalidateContext bounds it by ctx and returns its error.
+type ContextInvalidator interface {
+	InvalidateContext(ctx context.Context, hard bool) error
+}
+
+// InvalidateContext is Invalidate with a context and an error: for a
+// strategy that writes the invalidation somewhere (a ContextInvalidator,
+// such as SharedInvalidation) the write is bounded by ctx and its error
+// returned rather than sent to the ErrorHandler. Other strategies invalidate
+// as Invalidate does. Before Configure it returns ErrNotConfigured.
+func (r *Region) InvalidateContext(ctx context.Context, hard bool) error {
+	s, err := r.load()
+	if err != nil {
+		return err
+	}
+	if ci, ok := s.invalidator.(ContextInvalidator); ok {
+		if err := ci.InvalidateContext(ctx, hard); err != nil {
+			return fmt.Errorf("region %q: invalidate: %w", r.name, err)
+		}
+		return nil
+	}
+	s.invalidator.Invalidate(hard)
+	return nil
+}
+
 // SHA1MangleKey returns the hex SHA-1 of key, like dogpile's
 // sha1_mangle_key: any key becomes 40 characters safe for every backend.
 func SHA1MangleKey(key string) string {

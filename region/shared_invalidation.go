@@ -151,7 +151,9 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 		cur := s.mark.Load()
 		switch {
 		case cur != nil && cur.at > rec.At:
-			s.write(ctx, st, *cur)
+			if err := s.write(ctx, st, *cur); err != nil {
+				s.region.Load().reportError(ctx, s.opts.Key, err)
+			}
 			return
 		case cur != nil && cur.at == rec.At && cur.hard == rec.Hard:
 			return
@@ -167,25 +169,38 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 }
 
 // Invalidate records an invalidation now, in this process at once and in
-// the backend for the others.
+// the backend for the others. A failed write goes to the region's
+// ErrorHandler; InvalidateContext returns it instead.
 func (s *SharedInvalidation) Invalidate(hard bool) {
+	if err := s.InvalidateContext(context.Background(), hard); err != nil {
+		s.region.Load().reportError(context.Background(), s.opts.Key, err)
+	}
+}
+
+// InvalidateContext is Invalidate that writes the record within ctx (and
+// the strategy's Timeout) and returns the write's error. The invalidation
+// holds in this process even when the write fails; the background refresh
+// writes it back later (see Refresh).
+func (s *SharedInvalidation) InvalidateContext(ctx context.Context, hard bool) error {
 	s.start()
 	now := time.Now()
 	s.mark.Store(&invalidationMark{at: now.UnixNano(), hard: hard})
 	st := s.region.Load().state.Load()
 	if st == nil {
-		return
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	s.write(ctx, st, invalidationMark{at: now.UnixNano(), hard: hard})
+	return s.write(ctx, st, invalidationMark{at: now.UnixNano(), hard: hard})
 }
 
-func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) {
+// write stores m as the shared record.
+func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) error {
 	cv := CachedValue{Payload: invalidationRecord{At: m.at, Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
-		s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("writing the shared invalidation record: %w", err))
+		return fmt.Errorf("writing the shared invalidation record: %w", err)
 	}
+	return nil
 }
 
 func (s *SharedInvalidation) current() *invalidationMark {

@@ -2,6 +2,7 @@ package region_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -126,5 +127,40 @@ func TestSharedInvalidationRecordRewritten(t *testing.T) {
 	b := sharedRegion(t, "rewrite-b", 50*time.Millisecond)
 	if _, ok, _ := b.Get(ctx, key); ok {
 		t.Fatal("a new region read a value invalidated before the record was lost")
+	}
+}
+
+// refusingSets is a proxy whose sets fail.
+type refusingSets struct{ region.ProxyBackend }
+
+var errRefused = errors.New("set refused")
+
+func (refusingSets) Set(context.Context, string, region.CachedValue) error { return errRefused }
+
+func TestInvalidateContextReturnsTheWriteError(t *testing.T) {
+	ctx := context.Background()
+	r := region.New("inv-ctx")
+	inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Key: "inv:" + t.Name()})
+	if err := r.Configure("test.shared", region.WithInvalidator(inv), region.WithExpirationTime(time.Hour), region.WithWrap(&refusingSets{})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if err := r.InvalidateContext(ctx, true); !errors.Is(err, errRefused) {
+		t.Fatalf("InvalidateContext = %v; want the backend's write error", err)
+	}
+	if !inv.WasHardInvalidated() {
+		t.Fatal("a failed write must still invalidate in this process")
+	}
+
+	// The in-process strategy has nothing to write.
+	local := region.New("inv-ctx-local")
+	if err := local.InvalidateContext(ctx, true); !errors.Is(err, region.ErrNotConfigured) {
+		t.Fatalf("before Configure: %v; want ErrNotConfigured", err)
+	}
+	if err := local.Configure("memory"); err != nil {
+		t.Fatal(err)
+	}
+	if err := local.InvalidateContext(ctx, false); err != nil || !local.Invalidator().WasSoftInvalidated() {
+		t.Fatalf("InvalidateContext on the default strategy: %v, soft %v", err, local.Invalidator().WasSoftInvalidated())
 	}
 }
