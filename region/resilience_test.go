@@ -47,12 +47,19 @@ func setOld(t *testing.T, r *region.Region, key string, payload any, age time.Du
 	}
 }
 
-func TestFailSafeServesStaleOnCreatorError(t *testing.T) {
-	var log errorLog
-	r := configured(t, "failsafe", []region.Option{
+// graceRegion is a region with a 1 min expiration and an hour of fail-safe
+// grace, whose errors go to the returned log.
+func graceRegion(t *testing.T, name string) (*region.Region, *errorLog) {
+	log := &errorLog{}
+	r := configured(t, name, []region.Option{
 		region.WithFailSafe(region.FailSafe{Grace: time.Hour}),
 		region.WithErrorHandler(log.handler),
 	}, region.WithExpirationTime(time.Minute))
+	return r, log
+}
+
+func TestFailSafeServesStaleOnCreatorError(t *testing.T) {
+	r, log := graceRegion(t, "failsafe")
 	ctx := context.Background()
 	setOld(t, r, "k", "old", 2*time.Minute)
 	failing := func(context.Context) (any, error) { return nil, errCreator }
@@ -77,11 +84,7 @@ func TestFailSafeServesStaleOnCreatorError(t *testing.T) {
 }
 
 func TestFailSafeGraceMulti(t *testing.T) {
-	var log errorLog
-	r := configured(t, "failsafe-multi", []region.Option{
-		region.WithFailSafe(region.FailSafe{Grace: time.Hour}),
-		region.WithErrorHandler(log.handler),
-	}, region.WithExpirationTime(time.Minute))
+	r, log := graceRegion(t, "failsafe-multi")
 	ctx := context.Background()
 	failing := func(context.Context, []string) ([]any, error) { return nil, errCreator }
 	setOld(t, r, "a", "old-a", 2*time.Minute)
