@@ -16,6 +16,9 @@ func ExampleWithFailSafe() {
 			Grace:       time.Hour,              // serve an expired price for up to an hour if the source fails
 			SoftTimeout: 200 * time.Millisecond, // don't make a caller with an old value wait longer than this
 			HardTimeout: 2 * time.Second,        // no caller waits longer than this for a creator
+			// No creator runs longer than this, even one left running in
+			// the background: its context ends and the key is freed.
+			CreatorTimeout: 30 * time.Second,
 		}),
 		region.WithErrorHandler(func(_ context.Context, key string, err error) {
 			fmt.Println("reported:", key, errors.Unwrap(err))
