@@ -3,6 +3,7 @@ package testservers
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -19,12 +20,13 @@ import (
 // disturbing the shared servers (or other tests). It is stopped when the
 // test ends.
 type Server struct {
-	t     testing.TB
-	name  string // "memcached" or "redis-server", for messages
-	bin   string
-	addr  string
-	args  []string
-	ready func(addr string) bool
+	t    testing.TB
+	name string // "memcached" or "redis-server", for messages
+	bin  string
+	addr string
+	args func(port string) []string
+	// pid asks the server on addr for its process ID (0: no answer).
+	pid func(addr string) int
 	// wait is how long Start waits for the server to answer.
 	wait time.Duration
 	// graceful: Stop sends SIGTERM and waits (up to 5s) before SIGKILL;
@@ -40,14 +42,16 @@ type Server struct {
 func StartMemcached(t testing.TB) (addr string, srv *Server) {
 	t.Helper()
 	bin := MemcachedBin(t)
-	addr = ClosedAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-c", "256"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root") // memcached refuses root without -u
+	args := func(port string) []string {
+		args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "16", "-c", "256"}
+		if os.Geteuid() == 0 {
+			args = append(args, "-u", "root") // memcached refuses root without -u
+		}
+		return args
 	}
-	srv = &Server{t: t, name: "memcached", bin: bin, addr: addr, args: args, ready: memcachedReady, wait: 10 * time.Second}
-	srv.Start()
+	srv = &Server{t: t, name: "memcached", bin: bin, args: args, pid: memcachedPID, wait: 10 * time.Second}
+	srv.startOnFreePort()
+	addr = srv.addr
 	t.Cleanup(srv.Stop)
 	return addr, srv
 }
@@ -59,12 +63,14 @@ func StartMemcached(t testing.TB) (addr string, srv *Server) {
 func StartRedis(t testing.TB) (addr string, srv *Server) {
 	t.Helper()
 	bin := RedisBin(t)
-	addr = ClosedAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	args := []string{"--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", t.TempDir(), "--protected-mode", "yes"}
-	srv = &Server{t: t, name: "redis-server", bin: bin, addr: addr, args: args, ready: redisReady, wait: 15 * time.Second, graceful: true}
-	srv.Start()
+	dir := t.TempDir()
+	args := func(port string) []string {
+		return []string{"--port", port, "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, "--protected-mode", "yes"}
+	}
+	srv = &Server{t: t, name: "redis-server", bin: bin, args: args, pid: redisPID, wait: 15 * time.Second, graceful: true}
+	srv.startOnFreePort()
+	addr = srv.addr
 	t.Cleanup(srv.Stop)
 	return addr, srv
 }
@@ -99,20 +105,56 @@ func binary(t testing.TB, env, name string) string {
 // Addr returns the server's loopback host:port.
 func (s *Server) Addr() string { return s.addr }
 
-// Start starts the server process (again, after Stop) and waits until it
-// answers, failing the test when it does not.
+// startOnFreePort starts the server on a free port. The port is free when
+// picked, but another process may take it before the server binds it; the
+// server then fails to start, or another server answers there: Start tells
+// (by process ID) and the next free port is tried.
+func (s *Server) startOnFreePort() {
+	s.t.Helper()
+	var err error
+	for range 5 {
+		s.addr = ClosedAddr(s.t)
+		if err = s.start(); err == nil {
+			return
+		}
+	}
+	s.t.Fatal(err)
+}
+
+// Start starts the server process (again, after Stop) on its address and
+// waits until it answers, failing the test when it does not.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, s.args...)
-	if err := s.cmd.Start(); err != nil {
-		s.cmd = nil
-		s.t.Fatalf("start %s: %v", s.bin, err)
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
 	}
+}
+
+// start starts the process and waits until it answers on s.addr. It fails
+// when the process exits first or another process answers there.
+func (s *Server) start() error {
+	_, port, _ := net.SplitHostPort(s.addr)
+	cmd := exec.Command(s.bin, s.args(port)...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	s.cmd = cmd
 	deadline := time.Now().Add(s.wait)
-	for !s.ready(s.addr) {
+	for {
+		if status, exited := reapIfExited(cmd.Process); exited {
+			s.cmd = nil
+			return fmt.Errorf("private %s on %s exited at start (port taken?): %s", s.name, s.addr, status)
+		}
+		switch pid := s.pid(s.addr); {
+		case pid == cmd.Process.Pid:
+			return nil
+		case pid != 0:
+			s.Stop()
+			return fmt.Errorf("another %s (pid %d) answers on %s", s.name, pid, s.addr)
+		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			s.t.Fatalf("private %s on %s did not answer within %v", s.name, s.addr, s.wait)
+			return fmt.Errorf("private %s on %s did not answer within %v", s.name, s.addr, s.wait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -197,24 +239,46 @@ func (s *Server) waitState(state byte) {
 	s.t.Fatalf("%s pid %d did not reach state %c", s.name, pid, state)
 }
 
-// memcachedReady reports whether a memcached answers "version" on addr.
-func memcachedReady(addr string) bool {
+// memcachedPID returns the process ID of the memcached answering on addr
+// ("stats": "STAT pid N"), or 0.
+func memcachedPID(addr string) int {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return false
+		return 0
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("version\r\n")); err != nil {
-		return false
+	if _, err := c.Write([]byte("stats\r\n")); err != nil {
+		return 0
 	}
-	line, _ := bufio.NewReader(c).ReadString('\n')
-	return strings.HasPrefix(line, "VERSION")
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "END" {
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "STAT pid "); ok {
+			pid, _ := strconv.Atoi(strings.TrimSpace(v))
+			return pid
+		}
+	}
+	return 0
 }
 
-// redisReady reports whether a Redis server answers PING on addr.
-func redisReady(addr string) bool {
+// redisPID returns the process ID of the Redis server answering on addr
+// (INFO server: "process_id:N"), or 0.
+func redisPID(addr string) int {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer c.Close()
-	return c.Ping(context.Background()).Err() == nil
+	info, err := c.Info(context.Background(), "server").Result()
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, _ := strconv.Atoi(v)
+			return pid
+		}
+	}
+	return 0
 }
