@@ -33,8 +33,10 @@ func (r *Region) Get(ctx context.Context, key string, opts ...CallOption) (any, 
 func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) (any, bool, error) {
 	s := r.state.Load()
 	if s != nil && s.quick && len(opts) == 0 {
-		p, _, ok := s.quickLookup(key)
-		return p, ok, nil
+		if cv, _, fresh := s.quickLookup(key); fresh {
+			return cv.Payload, true, nil
+		}
+		return nil, false, nil
 	}
 	if s != nil && s.fast != nil {
 		cv := s.fast.Lookup(s.mangle(key))
@@ -52,26 +54,26 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 }
 
 // quickLookup is the hit path of a call without options on a region with
-// a fast path and a built-in invalidation strategy (s.quick): key's
-// payload when it is fresh, and its age when the region has an expiration
-// time (the only case that reads the clock; -1 otherwise).
-func (s *regionState) quickLookup(key string) (payload any, age time.Duration, ok bool) {
-	cv := s.fast.Lookup(s.mangle(key))
+// a fast path and a built-in invalidation strategy (s.quick): key's value
+// (nil when absent), whether it is fresh, and its age when the region has
+// an expiration time (the only case that reads the clock; -1 otherwise).
+func (s *regionState) quickLookup(key string) (cv *CachedValue, age time.Duration, fresh bool) {
+	cv = s.fast.Lookup(s.mangle(key))
 	if cv == nil || cv.Metadata.Version != ValueVersion {
-		return nil, -1, false
+		return cv, -1, false
 	}
 	if m := s.marks.Load(); m != nil {
 		if cv.Metadata.CreatedAt.UnixNano() < m.at {
-			return nil, -1, false
+			return cv, -1, false
 		}
 	} else if s.marksLazy && s.invalidator.IsInvalidated(cv.Metadata.CreatedAt) {
-		return nil, -1, false
+		return cv, -1, false
 	}
 	if s.expiration <= 0 {
-		return cv.Payload, -1, true
+		return cv, -1, true
 	}
 	age = time.Since(cv.Metadata.CreatedAt)
-	return cv.Payload, age, age <= s.expiration
+	return cv, age, age <= s.expiration
 }
 
 func (r *Region) get(ctx context.Context, key string, opts []CallOption) (CachedValue, bool, error) {
@@ -271,7 +273,10 @@ func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption
 	var ok bool
 	var err error
 	if s := r.state.Load(); s != nil && s.quick && len(opts) == 0 {
-		payload, _, ok = s.quickLookup(key) // the hit path, one call shorter
+		// The hit path, one call shorter.
+		if cv, _, fresh := s.quickLookup(key); fresh {
+			payload, ok = cv.Payload, true
+		}
 	} else {
 		payload, ok, err = r.getPayload(ctx, key, opts)
 	}
@@ -316,31 +321,35 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	if creator == nil {
 		return zero, nilCreator(key)
 	}
+	// The hit path needs no closure (and so no allocation). The value read
+	// and judged here is handed on, so a miss is not read or judged twice
+	// (and early refresh draws once).
+	var first readResult
+	var cs callSettings // none on the quick path
 	if s.quick && len(opts) == 0 {
-		// A fresh value is the answer unless early refresh picks it.
-		if p, age, ok := s.quickLookup(key); ok && (r.earlyBeta <= 0 || age < 0 || !r.refreshEarly(age, s.expiration)) {
-			if v, ok := plainAs[T](p); ok {
+		cv, age, fresh := s.quickLookup(key)
+		if fresh && (r.earlyBeta <= 0 || age < 0 || !r.refreshEarly(age, s.expiration)) {
+			if v, ok := plainAs[T](cv.Payload); ok {
 				return v, nil
 			}
-			return payloadAs[T](key, p)
+			return payloadAs[T](key, cv.Payload)
 		}
-	}
-	cs := collect(opts)
-	// The hit path needs no closure (and so no allocation).
-	mkey := s.mangle(key)
-	var first readResult
-	if s.fast != nil {
-		if cv := s.fast.Lookup(mkey); cv != nil {
-			if st, err := r.judge(s, cv, &cs); err == nil && st == fresh {
-				return payloadAs[T](key, cv.Payload)
-			}
+		if cv != nil {
 			first = readResult{cv: *cv, ok: true}
+			if fresh { // picked for early refresh
+				first.judged, first.state = true, early
+			}
 		}
 	} else {
-		first.cv, first.ok, first.err = s.backend.Get(ctx, mkey)
+		cs = collect(opts)
+		first = s.read(ctx, s.mangle(key))
 		if first.err == nil && first.ok {
-			if st, err := r.judge(s, &first.cv, &cs); err == nil && st == fresh {
+			st, err := r.judge(s, &first.cv, &cs)
+			if err == nil && st == fresh {
 				return payloadAs[T](key, first.cv.Payload)
+			}
+			if err == nil {
+				first.judged, first.state = true, st
 			}
 		}
 	}

@@ -119,6 +119,10 @@ type readResult struct {
 	cv  CachedValue
 	ok  bool
 	err error
+	// judged: state is the value's freshness as the fast path found it
+	// (early refresh draws at most once per call).
+	judged bool
+	state  freshness
 }
 
 // read reads mkey through the backend's fast path when it has one.
@@ -130,7 +134,7 @@ func (s *regionState) read(ctx context.Context, mkey string) readResult {
 		return readResult{}
 	}
 	cv, ok, err := s.backend.Get(ctx, mkey)
-	return readResult{cv, ok, err}
+	return readResult{cv: cv, ok: ok, err: err}
 }
 
 // judge is freshness plus early refresh: a fresh value may be chosen for
@@ -225,9 +229,12 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 			}
 			rr.ok, degraded = false, true // fail open: treat as missing
 		}
-		state, err := r.judge(s, present(&rr.cv, rr.ok), cs)
-		if err != nil {
-			return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
+		state := rr.state
+		if !rr.judged {
+			var err error
+			if state, err = r.judge(s, present(&rr.cv, rr.ok), cs); err != nil {
+				return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
+			}
 		}
 		switch state {
 		case fresh:
@@ -237,6 +244,7 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 		}
 		f, leader := r.flights.join(mkey)
 		var v any
+		var err error
 		var retry bool
 		if leader {
 			v, err, retry = r.createMissing(ctx, s, key, mkey, f, creator, cs, degraded)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -109,6 +110,89 @@ func TestEarlyRefreshReachesTypedHits(t *testing.T) {
 	}
 	if calls.Load() == 0 {
 		t.Fatal("with a huge early-refresh factor, fresh hits never regenerated the value")
+	}
+}
+
+// GetOrCreateAs decides on early refresh once per call, as GetOrCreate
+// does: a value that the first draw keeps is not drawn for again, nor one it
+// picks. At an age where one draw refreshes about half the time, both calls
+// refresh well over a third of the time (three draws in a row would make
+// that an eighth).
+func TestEarlyRefreshDrawsOncePerCall(t *testing.T) {
+	const exp = 10 * time.Second
+	const creation = 10 * time.Millisecond
+	r := configured(t, "early-once", []region.Option{region.WithEarlyRefresh(1)}, region.WithExpirationTime(exp))
+	ctx := context.Background()
+	var calls atomic.Int32
+	creator := func(context.Context) (string, error) {
+		calls.Add(1)
+		time.Sleep(creation) // the region learns that creation takes about this long
+		return "new", nil
+	}
+	for i := range 5 {
+		if _, err := region.GetOrCreateAs(ctx, r, fmt.Sprint("learn-", i), creator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One draw refreshes with probability exp(-(exp-age)/creation): 1/2 at
+	// this age, more if creation took longer than asked (sleeps overrun).
+	age := exp - time.Duration(math.Round(float64(creation)*math.Ln2))
+	const trials = 200
+	for _, call := range []struct {
+		name string
+		get  func() error
+	}{
+		{"GetOrCreateAs", func() error { _, err := region.GetOrCreateAs(ctx, r, "k", creator); return err }},
+		{"GetOrCreate", func() error {
+			_, err := r.GetOrCreate(ctx, "k", func(ctx context.Context) (any, error) { return creator(ctx) })
+			return err
+		}},
+	} {
+		calls.Store(0)
+		for range trials {
+			setOld(t, r, "k", "old", age)
+			if err := call.get(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := calls.Load(); n < trials*3/10 {
+			t.Errorf("%s refreshed %d of %d times; one draw per call refreshes about half", call.name, n, trials)
+		}
+	}
+}
+
+// lookupCounter counts the reads of the region's fast path.
+type lookupCounter struct {
+	region.ProxyBackend
+	next region.ValueReader
+	n    atomic.Int32
+}
+
+func (p *lookupCounter) SetProxied(b region.Backend) {
+	p.ProxyBackend.SetProxied(b)
+	p.next = b.(region.ValueReader)
+}
+
+func (p *lookupCounter) Lookup(key string) *region.CachedValue {
+	p.n.Add(1)
+	return p.next.Lookup(key)
+}
+
+// A miss costs GetOrCreateAs the same reads as GetOrCreate: the value its
+// hit path read is handed on, not read again.
+func TestGetOrCreateAsMissReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	counter := &lookupCounter{}
+	r := configured(t, "miss-reads", nil, region.WithWrap(counter))
+	if _, err := r.GetOrCreate(ctx, "a", func(context.Context) (any, error) { return "v", nil }); err != nil {
+		t.Fatal(err)
+	}
+	untyped := counter.n.Swap(0)
+	if _, err := region.GetOrCreateAs(ctx, r, "b", func(context.Context) (string, error) { return "v", nil }); err != nil {
+		t.Fatal(err)
+	}
+	if typed := counter.n.Load(); typed != untyped {
+		t.Fatalf("a miss read the backend %d times through GetOrCreateAs, %d through GetOrCreate", typed, untyped)
 	}
 }
 
