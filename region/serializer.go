@@ -63,9 +63,7 @@ func (MsgpackSerializer) Validate(data []byte) error {
 }
 
 // msgpackReader is a decoder reading a byte slice, pooled so that reading
-// a value allocates nothing but the value. The decoders are never
-// configured (no options, no dictionaries), so pointing the reader at new
-// data is all a reuse needs.
+// a value allocates nothing but the value.
 type msgpackReader struct {
 	r   bytes.Reader
 	dec *msgpack.Decoder
@@ -83,6 +81,9 @@ var msgpackReaders = sync.Pool{New: func() any {
 func readMsgpack(data []byte, read func(*msgpack.Decoder) error) (err error) {
 	m := msgpackReaders.Get().(*msgpackReader)
 	m.r.Reset(data)
+	// A value's own DecodeMsgpack may have set options on the decoder
+	// (DisallowUnknownFields, say): start from none.
+	m.dec.Reset(&m.r)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("msgpack: malformed value: %v", p)
