@@ -97,11 +97,11 @@ type Options struct {
 // reports to. It is a prometheus.Collector. Build one with NewCollector and
 // as many proxies from it as there are regions (Collector.Proxy).
 type Collector struct {
-	// Hits and misses are counted in each series' own atomic counters
-	// (no interface call on the hit path) and summed per region on Collect.
+	// Hits and misses are plain atomic counters, one pair per region name
+	// (no interface call on the hit path), exported on Collect.
 	hitsDesc, missesDesc *prometheus.Desc
 	readsMu              sync.Mutex
-	reads                map[string][]*readCounts // by region name
+	reads                map[string]*readCounts // by region name
 
 	sets            *prometheus.CounterVec
 	deletes         *prometheus.CounterVec
@@ -159,7 +159,7 @@ func newCollector(opts Options) *Collector {
 			"Backend reads that found a value (GetMulti counts each key).", []string{"region"}, nil),
 		missesDesc: prometheus.NewDesc(prometheus.BuildFQName(ns, opts.Subsystem, "misses_total"),
 			"Backend reads that found no value (GetMulti counts each key).", []string{"region"}, nil),
-		reads:   make(map[string][]*readCounts),
+		reads:   make(map[string]*readCounts),
 		sets:    counter("sets_total", "Values written to the backend (SetMulti counts each key).", "region"),
 		deletes: counter("deletes_total", "Keys deleted from the backend (DeleteMulti counts each key).", "region"),
 		errors:  counter("errors_total", "Backend calls that returned an error, by operation.", "region", "op"),
@@ -193,14 +193,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.readsMu.Lock()
-	for name, counts := range c.reads {
-		var hits, misses uint64
-		for _, rc := range counts {
-			hits += rc.hits.Load()
-			misses += rc.misses.Load()
-		}
-		ch <- prometheus.MustNewConstMetric(c.hitsDesc, prometheus.CounterValue, float64(hits), name)
-		ch <- prometheus.MustNewConstMetric(c.missesDesc, prometheus.CounterValue, float64(misses), name)
+	for name, rc := range c.reads {
+		ch <- prometheus.MustNewConstMetric(c.hitsDesc, prometheus.CounterValue, float64(rc.hits.Load()), name)
+		ch <- prometheus.MustNewConstMetric(c.missesDesc, prometheus.CounterValue, float64(rc.misses.Load()), name)
 	}
 	c.readsMu.Unlock()
 	for _, m := range c.collectors() {
@@ -227,7 +222,7 @@ func New(opts Options) (*Proxy, error) {
 // series are one region's metrics, resolved from the vectors once so the
 // data path does no label lookup.
 type series struct {
-	readCounts
+	*readCounts
 	name                   string
 	sets, deletes          prometheus.Counter
 	errGet, errGetMulti    prometheus.Counter
@@ -239,9 +234,9 @@ type series struct {
 	lockWaitTime           prometheus.Observer
 }
 
-// readCounts are one series' backend reads. A region's hits_total is the
-// sum over every series ever made for its name, so a counter never goes
-// down when a proxy is renamed or replaced.
+// readCounts are one region name's backend reads, shared by every proxy
+// (series) reporting under that name: like a Prometheus counter child, it
+// lives as long as the collector and never goes down.
 type readCounts struct {
 	hits, misses atomic.Uint64
 }
@@ -249,8 +244,13 @@ type readCounts struct {
 func (c *Collector) series(name string) *series {
 	s := c.newSeries(name)
 	c.readsMu.Lock()
-	c.reads[name] = append(c.reads[name], &s.readCounts)
+	rc, ok := c.reads[name]
+	if !ok {
+		rc = &readCounts{}
+		c.reads[name] = rc
+	}
 	c.readsMu.Unlock()
+	s.readCounts = rc
 	return s
 }
 
