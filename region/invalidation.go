@@ -1,6 +1,7 @@
 package region
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -36,9 +37,13 @@ type InvalidationStrategy interface {
 func NewInvalidationStrategy() InvalidationStrategy { return &localInvalidation{} }
 
 type invalidationMark struct {
-	at   int64 // Unix nanoseconds
+	at   int64 // Unix nanoseconds; neverInvalidated: none
 	hard bool
 }
+
+// neverInvalidated is the mark time of a strategy known never to have been
+// invalidated: no creation time is before it (not even time.Time{}'s).
+const neverInvalidated = math.MinInt64
 
 type localInvalidation struct {
 	mark atomic.Pointer[invalidationMark]

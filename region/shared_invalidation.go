@@ -136,11 +136,14 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 		s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 		return
 	}
-	var rec invalidationRecord
+	rec := invalidationRecord{At: neverInvalidated}
 	if ok {
 		if rec, err = payloadAs[invalidationRecord](s.opts.Key, cv.Payload); err != nil {
 			s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 			return
+		}
+		if rec.At == 0 {
+			rec = invalidationRecord{At: neverInvalidated}
 		}
 	}
 	// The timestamp only moves forward: a newer record replaces ours, and a
@@ -157,11 +160,9 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 			return
 		case cur != nil && cur.at == rec.At && cur.hard == rec.Hard:
 			return
-		case !ok && cur != nil:
-			return
 		}
-		// No record yet and none known: remember "never invalidated" (a
-		// zero mark), so reads stop asking.
+		// A newer record, or the first answer (with no record: "never
+		// invalidated", so that reads stop asking the strategy).
 		if s.mark.CompareAndSwap(cur, &invalidationMark{at: rec.At, hard: rec.Hard}) {
 			return
 		}
@@ -180,7 +181,8 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 // InvalidateContext is Invalidate that writes the record within ctx (and
 // the strategy's Timeout) and returns the write's error. The invalidation
 // holds in this process even when the write fails; the background refresh
-// writes it back later (see Refresh).
+// writes it back later (see Refresh). If this is the strategy's first use,
+// it first reads the record once, bounded by Timeout rather than ctx.
 func (s *SharedInvalidation) InvalidateContext(ctx context.Context, hard bool) error {
 	s.start()
 	now := time.Now()
@@ -239,5 +241,5 @@ func (s *SharedInvalidation) WasHardInvalidated() bool {
 // WasSoftInvalidated reports whether the last invalidation was soft.
 func (s *SharedInvalidation) WasSoftInvalidated() bool {
 	m := s.current()
-	return m != nil && m.at != 0 && !m.hard
+	return m != nil && m.at != neverInvalidated && !m.hard
 }

@@ -164,3 +164,30 @@ func TestInvalidateContextReturnsTheWriteError(t *testing.T) {
 		t.Fatalf("InvalidateContext on the default strategy: %v, soft %v", err, local.Invalidator().WasSoftInvalidated())
 	}
 }
+
+// With no record in the backend, nothing is invalidated: not even a value
+// whose creation time is the zero time.
+func TestSharedInvalidationWithoutRecordInvalidatesNothing(t *testing.T) {
+	ctx := context.Background()
+	r := region.New("inv-none")
+	inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Key: "inv:" + t.Name()})
+	// memory keeps values as they are (an envelope has no room for times
+	// before 1970).
+	if err := r.Configure("memory", region.WithInvalidator(inv)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	old := region.CachedValue{Payload: "ancient", Metadata: region.Metadata{Version: region.ValueVersion}}
+	if err := r.Backend().Set(ctx, "k", old); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // before and after the strategy has read the (absent) record
+		v, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "new", nil })
+		if err != nil || v != "ancient" {
+			t.Fatalf("GetOrCreate = %v, %v; want the stored value", v, err)
+		}
+		if inv.WasSoftInvalidated() || inv.WasHardInvalidated() {
+			t.Fatal("a region never invalidated reports an invalidation")
+		}
+	}
+}
