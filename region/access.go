@@ -324,8 +324,6 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	// The hit path needs no closure (and so no allocation). The value read
 	// and judged here is handed on, so a miss is not read or judged twice
 	// (and early refresh draws once).
-	var first readResult
-	var cs callSettings // none on the quick path
 	if s.quick && len(opts) == 0 {
 		cv, age, fresh := s.quickLookup(key)
 		if fresh && (r.earlyBeta <= 0 || age < 0 || !r.refreshEarly(age, s.expiration)) {
@@ -334,27 +332,36 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 			}
 			return payloadAs[T](key, cv.Payload)
 		}
+		var first readResult
 		if cv != nil {
 			first = readResult{cv: *cv, ok: true}
 			if fresh { // picked for early refresh
 				first.judged, first.state = true, early
 			}
 		}
-	} else {
-		cs = collect(opts)
-		first = s.read(ctx, s.mangle(key))
-		if first.err == nil && first.ok {
-			st, err := r.judge(s, &first.cv, &cs)
-			if err == nil && st == fresh {
-				return payloadAs[T](key, first.cv.Payload)
-			}
-			if err == nil {
-				first.judged, first.state = true, st
-			}
+		var cs callSettings // no options
+		return createAs(ctx, r, s, key, creator, &cs, &first)
+	}
+	cs := collect(opts)
+	first := s.read(ctx, s.mangle(key))
+	if first.err == nil && first.ok {
+		st, err := r.judge(s, &first.cv, &cs)
+		if err == nil && st == fresh {
+			return payloadAs[T](key, first.cv.Payload)
+		}
+		if err == nil {
+			first.judged, first.state = true, st
 		}
 	}
-	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, &cs, &first)
+	return createAs(ctx, r, s, key, creator, &cs, &first)
+}
+
+// createAs is GetOrCreateAs past its hit path: the dogpile lock, given the
+// caller's first read.
+func createAs[T any](ctx context.Context, r *Region, s *regionState, key string, creator func(context.Context) (T, error), cs *callSettings, first *readResult) (T, error) {
+	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, cs, first)
 	if err != nil {
+		var zero T
 		return zero, err
 	}
 	return payloadAs[T](key, v)
