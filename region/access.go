@@ -124,11 +124,24 @@ func (r *Region) readMulti(ctx context.Context, keys []string, opts []CallOption
 		return payloads, found, nil
 	}
 	mkeys := s.mangleAll(keys)
+	cs := collect(opts)
+	if sb, ok := s.backend.(*SerializedBackend); ok {
+		// A byte backend without proxies: read in key order, no map.
+		cvs, got, err := sb.getMultiOrdered(ctx, mkeys)
+		if err != nil {
+			return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
+		}
+		for i := range cvs {
+			if got[i] && s.readable(&cvs[i], &cs) {
+				payloads[i], found[i] = cvs[i].Payload, true
+			}
+		}
+		return payloads, found, nil
+	}
 	got, err := s.backend.GetMulti(ctx, mkeys)
 	if err != nil {
 		return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
 	}
-	cs := collect(opts)
 	for i, mk := range mkeys {
 		if cv, ok := got[mk]; ok && s.readable(&cv, &cs) {
 			payloads[i], found[i] = cv.Payload, true

@@ -196,6 +196,34 @@ func TestGetOrCreateAsMissReadsOnce(t *testing.T) {
 	}
 }
 
+// GetMulti on a byte backend reads in key order: a key asked twice gets its
+// value twice, a corrupt one reads as absent, with or without a proxy.
+func TestGetMultiSerializedKeyOrder(t *testing.T) {
+	ctx := context.Background()
+	for _, wrap := range [][]region.Proxy{nil, {&region.ProxyBackend{}}} {
+		r := region.New("multi-order")
+		if err := r.Configure("memory_serialized", region.WithWrap(wrap...)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		if err := r.SetMulti(ctx, map[string]any{"a": "A", "b": "B"}); err != nil {
+			t.Fatal(err)
+		}
+		bytes := r.ActualBackend().(*region.SerializedBackend).Bytes()
+		if err := bytes.SetSerialized(ctx, "bad", []byte("not an envelope")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.GetMulti(ctx, []string{"b", "a", "missing", "a", "bad"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []any{"B", "A", region.NoValue, "A", region.NoValue}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("with %d proxies: GetMulti = %v, want %v", len(wrap), got, want)
+		}
+	}
+}
+
 func TestGetOrCreateMultiKeysManglingAlike(t *testing.T) {
 	r := configured(t, "mangle-alike", []region.Option{region.WithKeyMangler(strings.ToLower)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
