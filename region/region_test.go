@@ -123,6 +123,49 @@ func TestKeyManglerOnEveryPath(t *testing.T) {
 	}
 }
 
+// The hit paths that read through the backend's pointer (memory without
+// proxies) mangle keys too, typed calls and cached functions included.
+func TestKeyManglerOnFastPaths(t *testing.T) {
+	r := configured(t, "mangled-fast", []region.Option{region.WithKeyMangler(func(k string) string { return "HI!" + k })})
+	ctx := context.Background()
+	if err := r.Set(ctx, "a", "A"); err != nil {
+		t.Fatal(err)
+	}
+	stored := func(key string) any {
+		t.Helper()
+		cv, ok, err := r.ActualBackend().Get(ctx, key)
+		if err != nil || !ok {
+			return nil
+		}
+		return cv.Payload
+	}
+	if stored("HI!a") != "A" || stored("a") != nil {
+		t.Fatal("Set did not store under the mangled key")
+	}
+	if v, ok, err := r.Get(ctx, "a"); !ok || err != nil || v != "A" {
+		t.Errorf("Get = %v, %v, %v", v, ok, err)
+	}
+	if v, ok, err := region.GetAs[string](ctx, r, "a"); !ok || err != nil || v != "A" {
+		t.Errorf("GetAs = %v, %v, %v", v, ok, err)
+	}
+	if v, err := region.GetOrCreateAs(ctx, r, "a", func(context.Context) (string, error) { return "created", nil }); err != nil || v != "A" {
+		t.Errorf("GetOrCreateAs hit = %v, %v", v, err)
+	}
+	if v, err := region.GetOrCreateAs(ctx, r, "b", func(context.Context) (string, error) { return "B", nil }); err != nil || v != "B" || stored("HI!b") != "B" {
+		t.Errorf("GetOrCreateAs miss = %v, %v; stored under the mangled key: %v", v, err, stored("HI!b"))
+	}
+	if vals, found, err := region.GetMultiAs[string](ctx, r, []string{"a", "b", "c"}); err != nil || !found[0] || !found[1] || found[2] || vals[0] != "A" || vals[1] != "B" {
+		t.Errorf("GetMultiAs = %v, %v, %v", vals, found, err)
+	}
+	double := region.CacheOnArguments(r, "double", func(_ context.Context, n int) (int, error) { return 2 * n, nil })
+	if v, err := double.Call(ctx, 21); err != nil || v != 42 {
+		t.Fatalf("cached function = %v, %v", v, err)
+	}
+	if stored("HI!"+double.Key(21)) != 42 {
+		t.Errorf("the cached function's value is not under the mangled key %q", "HI!"+double.Key(21))
+	}
+}
+
 func TestSHA1MangleKey(t *testing.T) {
 	// The same digest dogpile's sha1_mangle_key gives.
 	if got := region.SHA1MangleKey("tests.cache.test_decorator:one|1 2"); got != "aead490a8ace2d69a00160f1fd8fd8a16552c24f" {

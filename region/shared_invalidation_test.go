@@ -3,6 +3,7 @@ package region_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,5 +190,47 @@ func TestSharedInvalidationWithoutRecordInvalidatesNothing(t *testing.T) {
 		if inv.WasSoftInvalidated() || inv.WasHardInvalidated() {
 			t.Fatal("a region never invalidated reports an invalidation")
 		}
+	}
+}
+
+// recordReads counts reads of one key.
+type recordReads struct {
+	region.ProxyBackend
+	key string
+	n   atomic.Int32
+}
+
+func (p *recordReads) Get(ctx context.Context, key string) (region.CachedValue, bool, error) {
+	if key == p.key {
+		p.n.Add(1)
+	}
+	return p.Proxied.Get(ctx, key)
+}
+
+// Reads of cached values cost no extra round trip: the record is read once
+// when first needed, then only by the refresher, every CacheFor.
+func TestSharedInvalidationRecordReadOncePerInterval(t *testing.T) {
+	ctx := context.Background()
+	key := "inv:" + t.Name()
+	counter := &recordReads{key: key}
+	r := region.New("inv-reads")
+	inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Key: key, CacheFor: time.Minute})
+	if err := r.Configure("test.shared", region.WithInvalidator(inv), region.WithExpirationTime(time.Hour), region.WithWrap(counter)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if err := r.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if _, ok, err := r.Get(ctx, "k"); !ok || err != nil {
+			t.Fatalf("Get = %v, %v", ok, err)
+		}
+		if _, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "new", nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counter.n.Load(); n != 1 {
+		t.Fatalf("2,000 reads read the invalidation record %d times; want once (then once per CacheFor)", n)
 	}
 }

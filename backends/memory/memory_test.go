@@ -1,7 +1,9 @@
 package memory_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -24,4 +26,71 @@ func TestMemorySerializedBackend(t *testing.T) {
 
 func TestKeystoneMemoryBackend(t *testing.T) {
 	regiontest.RunBackendTests(t, "openstack.kvs.Memory", nil)
+}
+
+// The memory backend's own expiration_time drops values, whatever the
+// region's expiration (none here).
+func TestMemoryHardTTLDropsValues(t *testing.T) {
+	ctx := context.Background()
+	r := region.New("ttl")
+	if err := r.Configure("memory", region.WithArguments(region.Arguments{"expiration_time": "100ms", "cleanup_interval": "20ms"})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if err := r.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := r.Get(ctx, "k"); !ok || v != "v" {
+		t.Fatalf("Get right after Set = %v, %v", v, ok)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, ok, err := r.Get(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the value outlived the backend's 100ms expiration_time by seconds")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The backend, not only the region, has let it go.
+	if _, ok, _ := r.ActualBackend().Get(ctx, "k"); ok {
+		t.Fatal("the backend still holds the expired value")
+	}
+}
+
+// null stores nothing: every read misses, GetOrCreate calls its creator
+// each time, and its lock never blocks.
+func TestNullBackendStoresNothing(t *testing.T) {
+	ctx := context.Background()
+	r := region.New("null")
+	if err := r.Configure("null"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := r.Get(ctx, "k"); ok || err != nil {
+		t.Fatalf("Get after Set = %v, %v; want a miss", ok, err)
+	}
+	if vals, err := r.GetMulti(ctx, []string{"k"}); err != nil || vals[0] != region.NoValue {
+		t.Fatalf("GetMulti = %v, %v", vals, err)
+	}
+	calls := 0
+	for range 3 {
+		v, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { calls++; return calls, nil })
+		if err != nil || v != calls {
+			t.Fatalf("GetOrCreate = %v, %v", v, err)
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("creator ran %d times for 3 calls; null caches nothing", calls)
+	}
+	if locked, err := r.KeyIsLocked(ctx, "k"); locked || err != nil {
+		t.Fatalf("KeyIsLocked = %v, %v", locked, err)
+	}
 }
