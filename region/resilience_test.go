@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -534,5 +535,44 @@ func TestLockLeaseKeepsCreatorAlone(t *testing.T) {
 				t.Fatal("without leases the lock expired under the creator and a second one should have started; the test cannot tell otherwise")
 			}
 		})
+	}
+}
+
+// lostMutex is a lock whose every extension finds it lost.
+type lostMutex struct {
+	extendableMutex
+}
+
+func (m lostMutex) Extend(context.Context) error {
+	m.extended.Add(1)
+	return lockmutex.ErrNotHeld
+}
+
+type lostLockProxy struct {
+	region.ProxyBackend
+	m lostMutex
+}
+
+func (p *lostLockProxy) GetMutex(string) region.Mutex { return p.m }
+
+// A lease whose lock was lost stops extending it (someone else may hold it
+// now) and reports the loss.
+func TestLockLeaseStopsWhenLost(t *testing.T) {
+	m := lostMutex{extendableMutex{mu: &sync.Mutex{}, state: &leaseState{}, timeout: 30 * time.Millisecond, extended: &atomic.Int32{}}}
+	var log errorLog
+	r := configured(t, "lease-lost", []region.Option{region.WithLockLeases(), region.WithErrorHandler(log.handler)},
+		region.WithWrap(&lostLockProxy{m: m}))
+	v, err := r.GetOrCreate(context.Background(), "k", func(context.Context) (any, error) {
+		time.Sleep(300 * time.Millisecond) // ten lock timeouts: about 30 extension ticks
+		return "v", nil
+	})
+	if err != nil || v != "v" {
+		t.Fatalf("GetOrCreate = %v, %v", v, err)
+	}
+	if n := m.extended.Load(); n != 1 {
+		t.Fatalf("the lease tried to extend a lost lock %d times; want once, then stop", n)
+	}
+	if log.count(lockmutex.ErrNotHeld) != 1 {
+		t.Fatalf("the lost lock was reported %d times; want once", log.count(lockmutex.ErrNotHeld))
 	}
 }
