@@ -100,6 +100,31 @@ func ExampleCacheOnArguments() {
 	// 144 144 144
 }
 
+func ExampleCacheMultiOnArguments() {
+	ctx := context.Background()
+	r := region.New("users")
+	if err := r.Configure("memory"); err != nil {
+		panic(err)
+	}
+	// One call of the function for all the arguments without a value, as
+	// dogpile's cache_multi_on_arguments: a batched database query, say.
+	names := region.CacheMultiOnArguments(r, "names", func(_ context.Context, ids []int) ([]string, error) {
+		fmt.Println("loading", ids)
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = fmt.Sprint("user-", id)
+		}
+		return out, nil
+	})
+	a, _ := names.Call(ctx, []int{1, 2})
+	b, _ := names.Call(ctx, []int{2, 3}) // 2 is cached
+	fmt.Println(a, b)
+	// Output:
+	// loading [1 2]
+	// loading [3]
+	// [user-1 user-2] [user-2 user-3]
+}
+
 func ExampleRegion_GetOrCreateMulti() {
 	ctx := context.Background()
 	r := region.New("multi")
