@@ -253,16 +253,24 @@ type lockProxy struct {
 
 func (p *lockProxy) GetMutex(string) region.Mutex { return p.m }
 
-func TestHardTimeoutBoundsContendedLock(t *testing.T) {
+// heldLockRegion is a region with a 200ms FailSafe.HardTimeout whose
+// creation lock for "k" someone else holds until the test ends.
+func heldLockRegion(t *testing.T, name string) *region.Region {
+	t.Helper()
 	locks := lockmutex.NewRegistry()
 	held := locks.Mutex("k")
 	ctx := context.Background()
 	if ok, _ := held.Acquire(ctx, false); !ok {
 		t.Fatal("could not take the lock")
 	}
-	defer held.Release(ctx)
-	r := configured(t, "hard-lock", []region.Option{region.WithFailSafe(region.FailSafe{HardTimeout: 200 * time.Millisecond})},
+	t.Cleanup(func() { _ = held.Release(ctx) })
+	return configured(t, name, []region.Option{region.WithFailSafe(region.FailSafe{HardTimeout: 200 * time.Millisecond})},
 		region.WithWrap(&lockProxy{m: locks.Mutex("k")}))
+}
+
+func TestHardTimeoutBoundsContendedLock(t *testing.T) {
+	ctx := context.Background()
+	r := heldLockRegion(t, "hard-lock")
 	start := time.Now()
 	_, err := r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "v", nil })
 	if !errors.Is(err, region.ErrCreationTimeout) {
@@ -418,15 +426,8 @@ func TestPanicDuringStaleRegenerationFreesTheKey(t *testing.T) {
 }
 
 func TestHardTimeoutBoundsGetOrCreateMulti(t *testing.T) {
-	locks := lockmutex.NewRegistry()
-	held := locks.Mutex("k")
 	ctx := context.Background()
-	if ok, _ := held.Acquire(ctx, false); !ok {
-		t.Fatal("could not take the lock")
-	}
-	defer held.Release(ctx)
-	r := configured(t, "hard-multi", []region.Option{region.WithFailSafe(region.FailSafe{HardTimeout: 200 * time.Millisecond})},
-		region.WithWrap(&lockProxy{m: locks.Mutex("k")}))
+	r := heldLockRegion(t, "hard-multi")
 	start := time.Now()
 	_, err := r.GetOrCreateMulti(ctx, []string{"k"}, func(context.Context, []string) ([]any, error) { return []any{1}, nil })
 	if !errors.Is(err, region.ErrCreationTimeout) || time.Since(start) > 3*time.Second {
