@@ -416,11 +416,7 @@ func newRedis(args region.Arguments) (region.Backend, error) {
 		return nil, err
 	}
 	client := redis.NewClient(opts)
-	var storeOpts []store.Option
-	if exp > 0 {
-		storeOpts = append(storeOpts, store.WithExpiration(exp))
-	}
-	b, err := newBackend(redisstore.NewRedis(client, storeOpts...), Options{
+	b, err := newBackend(redisstore.NewRedis(client, expirationOptions(exp)...), Options{
 		Mode:        BytesMode,
 		Expiration:  exp,
 		ownStore:    true,
@@ -588,11 +584,7 @@ func newMemcache(args region.Arguments) (region.Backend, error) {
 	client := memcache.NewFromSelector(&sl)
 	client.Timeout = timeout
 	client.MaxIdleConns = idle
-	var storeOpts []store.Option
-	if exp > 0 {
-		storeOpts = append(storeOpts, store.WithExpiration(exp))
-	}
-	b, err := newBackend(memcachestore.NewMemcache(client, storeOpts...), Options{
+	b, err := newBackend(memcachestore.NewMemcache(client, expirationOptions(exp)...), Options{
 		Mode:           BytesMode,
 		Expiration:     exp,
 		MemcacheClient: client,
@@ -616,4 +608,13 @@ func sharedStoreExpiration(args region.Arguments, server string) (time.Duration,
 		return 0, &region.ArgumentError{Name: "serialize", Value: args["serialize"], Want: "true (" + server + " keeps bytes)"}
 	}
 	return args.Duration("expiration", 0)
+}
+
+// expirationOptions are the store options for a store-side expiration
+// (none when exp is not positive).
+func expirationOptions(exp time.Duration) []store.Option {
+	if exp <= 0 {
+		return nil
+	}
+	return []store.Option{store.WithExpiration(exp)}
 }
