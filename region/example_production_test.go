@@ -158,6 +158,7 @@ func ExampleWithLockLeases() {
 	// With a distributed lock (memcached, Redis), a creator that runs past
 	// the lock's timeout keeps the lock alive (every third of the timeout),
 	// so no second creator starts while it works.
+	leaseExtensions.Store(0)
 	r := region.New("reports", region.WithLockLeases())
 	if err := r.Configure("example.leased"); err != nil {
 		panic(err)

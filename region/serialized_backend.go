@@ -124,7 +124,8 @@ func (b *SerializedBackend) GetMulti(ctx context.Context, keys []string) (map[st
 
 // getMultiOrdered is GetMulti in key order, without building a map: the
 // region's read path when this backend is not wrapped in proxies. found[i]
-// tells whether cvs[i], the value of keys[i], was read and parsed.
+// tells whether cvs[i], the value of keys[i], was read and parsed. A key
+// asked for twice is parsed twice (and, if corrupt, reported twice).
 func (b *SerializedBackend) getMultiOrdered(ctx context.Context, keys []string) (cvs []CachedValue, found []bool, err error) {
 	raw, err := b.bytes.GetSerializedMulti(ctx, keys)
 	if err != nil {

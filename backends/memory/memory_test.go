@@ -33,7 +33,7 @@ func TestKeystoneMemoryBackend(t *testing.T) {
 func TestMemoryHardTTLDropsValues(t *testing.T) {
 	ctx := context.Background()
 	r := region.New("ttl")
-	if err := r.Configure("memory", region.WithArguments(region.Arguments{"expiration_time": "100ms", "cleanup_interval": "20ms"})); err != nil {
+	if err := r.Configure("memory", region.WithArguments(region.Arguments{"expiration_time": "1s", "cleanup_interval": "50ms"})); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
@@ -43,7 +43,7 @@ func TestMemoryHardTTLDropsValues(t *testing.T) {
 	if v, ok, _ := r.Get(ctx, "k"); !ok || v != "v" {
 		t.Fatalf("Get right after Set = %v, %v", v, ok)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(6 * time.Second)
 	for {
 		_, ok, err := r.Get(ctx, "k")
 		if err != nil {
@@ -53,7 +53,7 @@ func TestMemoryHardTTLDropsValues(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the value outlived the backend's 100ms expiration_time by seconds")
+			t.Fatal("the value outlived the backend's 1s expiration_time by seconds")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
