@@ -116,8 +116,8 @@ func TestEarlyRefreshReachesTypedHits(t *testing.T) {
 // GetOrCreateAs decides on early refresh once per call, as GetOrCreate
 // does: a value that the first draw keeps is not drawn for again, nor one it
 // picks. At an age where one draw refreshes about half the time, both calls
-// refresh well over a third of the time (three draws in a row would make
-// that an eighth).
+// refresh about equally often (three draws in a row would make the typed
+// call's count a quarter of the other's).
 func TestEarlyRefreshDrawsOncePerCall(t *testing.T) {
 	const exp = 10 * time.Second
 	const creation = 10 * time.Millisecond
