@@ -41,18 +41,14 @@ func (s *regionState) expirationFor(cs *callSettings) time.Duration {
 	return cs.expiration
 }
 
-// maybeInvalidated is InvalidationStrategy.IsInvalidated, with the
-// built-in strategies checked inline: one atomic load on the hit path.
+// maybeInvalidated is InvalidationStrategy.IsInvalidated with the latest
+// invalidation mark read inline (one atomic load on the hit path); only a
+// strategy whose mark is not known (marksLazy) is asked.
 func (s *regionState) maybeInvalidated(created time.Time) bool {
-	if s.marks != nil {
-		if m := s.marks.Load(); m != nil {
-			return created.UnixNano() < m.at
-		}
-		if !s.marksLazy {
-			return false
-		}
+	if m := s.marks.Load(); m != nil {
+		return created.UnixNano() < m.at
 	}
-	return s.invalidator.IsInvalidated(created)
+	return s.marksLazy && s.invalidator.IsInvalidated(created)
 }
 
 // readable reports whether a value read by Get-style calls is returned.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -438,5 +439,50 @@ func TestHardTimeoutBoundsGetOrCreateMulti(t *testing.T) {
 	_, err := r.GetOrCreateMulti(ctx, []string{"k"}, func(context.Context, []string) ([]any, error) { return []any{1}, nil })
 	if !errors.Is(err, region.ErrCreationTimeout) || time.Since(start) > 3*time.Second {
 		t.Fatalf("err = %v after %v; want ErrCreationTimeout soon after 200ms", err, time.Since(start))
+	}
+}
+
+// flagStrategy is a strategy of a program's own: everything created before
+// its cutoff is hard-invalidated.
+type flagStrategy struct {
+	mu     sync.Mutex
+	cutoff time.Time
+}
+
+func (f *flagStrategy) Invalidate(bool) { f.mu.Lock(); f.cutoff = time.Now(); f.mu.Unlock() }
+func (f *flagStrategy) IsInvalidated(created time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return created.Before(f.cutoff)
+}
+func (f *flagStrategy) IsHardInvalidated(created time.Time) bool { return f.IsInvalidated(created) }
+func (f *flagStrategy) IsSoftInvalidated(time.Time) bool         { return false }
+func (f *flagStrategy) WasHardInvalidated() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.cutoff.IsZero()
+}
+func (f *flagStrategy) WasSoftInvalidated() bool { return false }
+
+// A strategy of the program's own is asked on every hit path.
+func TestCustomInvalidationStrategyOnHitPaths(t *testing.T) {
+	ctx := context.Background()
+	r := configured(t, "custom-inv", nil, region.WithInvalidator(&flagStrategy{}))
+	if err := r.Set(ctx, "k", "old"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := region.GetAs[string](ctx, r, "k"); !ok || v != "old" {
+		t.Fatalf("before Invalidate: %v, %v", v, ok)
+	}
+	time.Sleep(time.Millisecond)
+	r.Invalidate(true)
+	if _, ok, _ := r.Get(ctx, "k"); ok {
+		t.Error("Get returned an invalidated value")
+	}
+	if _, ok, _ := region.GetAs[string](ctx, r, "k"); ok {
+		t.Error("GetAs returned an invalidated value")
+	}
+	if v, err := region.GetOrCreateAs(ctx, r, "k", func(context.Context) (string, error) { return "new", nil }); err != nil || v != "new" {
+		t.Errorf("GetOrCreateAs = %v, %v; want the value regenerated", v, err)
 	}
 }

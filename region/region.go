@@ -66,14 +66,14 @@ type regionState struct {
 	mangler     func(string) string
 	observers   []Observer  // region's own plus those in the proxy chain
 	fast        ValueReader // the chain's fast path, when every layer has one
-	// marks is the invalidator's latest invalidation, for the built-in
-	// strategies (nil for others): read inline instead of through the
-	// interface. A nil mark means "never invalidated", or with marksLazy
-	// "not known yet: ask the invalidator".
+	// marks is the invalidator's latest invalidation, read inline instead
+	// of through the interface. A nil mark means "never invalidated", or
+	// with marksLazy "not known (yet): ask the invalidator"; strategies
+	// other than the built-in ones get a mark that is never set.
 	marks     *atomic.Pointer[invalidationMark]
 	marksLazy bool
 	// quick: a call without options can judge a value read through fast
-	// inline (see quickLookup).
+	// in one short function (see quickLookup).
 	quick bool
 }
 
@@ -81,7 +81,7 @@ type regionState struct {
 // inline.
 func (s *regionState) setFastPath(r *Region) {
 	s.fast = fastPath(s.backend)
-	s.quick = s.fast != nil && s.marks != nil
+	s.quick = s.fast != nil
 }
 
 func (s *regionState) mangle(key string) string {
@@ -218,6 +218,8 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		st.marks = &inv.mark
 	case *SharedInvalidation:
 		st.marks, st.marksLazy = &inv.mark, true
+	default: // a mark never set: always ask the strategy
+		st.marks, st.marksLazy = new(atomic.Pointer[invalidationMark]), true
 	}
 	if st.mangler == nil {
 		if km, ok := BackendAs[KeyMangler](actual); ok {
