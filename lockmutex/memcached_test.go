@@ -45,18 +45,7 @@ func TestMemcachedMutexServerDown(t *testing.T) {
 	key := testservers.UniqueKey(t, "")
 	m := NewMemcachedMutex(c, key, MemcachedOptions{})
 	ctx := context.Background()
-	for _, wait := range []bool{false, true} {
-		ok, err := m.Acquire(ctx, wait)
-		if ok || err == nil || errors.Is(err, ErrMaxLockAttempts) || !strings.Contains(err.Error(), key) {
-			t.Errorf("Acquire(wait=%v) with the server down = %v, %v; want an error naming the key", wait, ok, err)
-		}
-	}
-	if _, err := m.Locked(ctx); err == nil || !strings.Contains(err.Error(), key) {
-		t.Errorf("Locked with the server down = %v; want an error naming the key", err)
-	}
-	if m.Held() {
-		t.Error("Held() after failed Acquire")
-	}
+	checkServerDown(t, ctx, m, key)
 }
 
 func TestMemcachedMutexInvalidKey(t *testing.T) {

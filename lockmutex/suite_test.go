@@ -124,6 +124,24 @@ func waitUnlocked(t *testing.T, m distMutex, limit time.Duration) time.Duration 
 }
 
 // runSuite runs dogpile.cache's mutex test behaviours against kind.
+// checkServerDown checks m (on key) against a server that does not answer:
+// every call fails with an error naming the key, and nothing is held.
+func checkServerDown(t *testing.T, ctx context.Context, m distMutex, key string) {
+	t.Helper()
+	for _, wait := range []bool{false, true} {
+		ok, err := m.Acquire(ctx, wait)
+		if ok || err == nil || errors.Is(err, ErrMaxLockAttempts) || !strings.Contains(err.Error(), key) {
+			t.Errorf("Acquire(wait=%v) with the server down = %v, %v; want an error naming the key", wait, ok, err)
+		}
+	}
+	if _, err := m.Locked(ctx); err == nil || !strings.Contains(err.Error(), key) {
+		t.Errorf("Locked with the server down = %v; want an error naming the key", err)
+	}
+	if m.Held() {
+		t.Error("Held() after failed Acquire")
+	}
+}
+
 func runSuite(t *testing.T, kind lockKind) {
 	t.Run("AcquireLockedRelease", func(t *testing.T) {
 		t.Parallel()

@@ -94,12 +94,7 @@ func (r *redisBatch) setMulti(ctx context.Context, m map[string][]byte) (string,
 		return nil
 	})
 	if err != nil {
-		for i, cmd := range cmds {
-			if cmd.Err() != nil {
-				return keys[i], cmd.Err()
-			}
-		}
-		return keys[0], err
+		return failedKey(keys, cmds, err)
 	}
 	return "", nil
 }
@@ -119,12 +114,7 @@ func (r *redisBatch) deleteMulti(ctx context.Context, keys []string) (string, er
 		return nil
 	})
 	if err != nil {
-		for i, cmd := range cmds {
-			if cmd.Err() != nil {
-				return keys[i], cmd.Err()
-			}
-		}
-		return keys[0], err
+		return failedKey(keys, cmds, err)
 	}
 	return "", nil
 }
@@ -171,3 +161,14 @@ func (e *serverFailure) Error() string {
 }
 
 func (e *serverFailure) Unwrap() error { return e.err }
+
+// failedKey names the first key whose pipelined command failed, with its
+// error; err (the pipeline's) goes with the first key when none did.
+func failedKey[C interface{ Err() error }](keys []string, cmds []C, err error) (string, error) {
+	for i, cmd := range cmds {
+		if cmd.Err() != nil {
+			return keys[i], cmd.Err()
+		}
+	}
+	return keys[0], err
+}
