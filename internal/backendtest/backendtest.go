@@ -1,10 +1,12 @@
-// Package backendtest holds region.Backend fixtures for this module's
-// tests.
+// Package backendtest holds region.Backend fixtures and waiting helpers
+// for this module's tests.
 package backendtest
 
 import (
 	"context"
 	"errors"
+	"testing"
+	"time"
 
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -37,4 +39,19 @@ func RegisterFailing(name string) {
 	region.RegisterBackend(name, func(region.Arguments) (region.Backend, error) {
 		return Failing{}, nil
 	})
+}
+
+// AwaitJoined waits (up to 5s) until seen reports that a caller has made the
+// read that comes just before it joins another caller's creation, then
+// gives it a moment more to join. It fails the test when that read never
+// comes.
+func AwaitJoined(t testing.TB, seen func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !seen(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the second caller never read the key")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 }

@@ -185,13 +185,7 @@ func TestCreationsAndLockWaits(t *testing.T) {
 	wg.Go(func() { _, _ = r.GetOrCreate(ctx, "slow", func(context.Context) (any, error) { return 2, nil }) })
 	// The second caller's read comes just before it joins the wait: once
 	// it is logged (after the leader's two), give it a moment more.
-	for deadline := time.Now().Add(5 * time.Second); rec.count(`"msg":"cache get"`) < 3; {
-		if time.Now().After(deadline) {
-			t.Fatal("the second caller never read the key")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
+	backendtest.AwaitJoined(t, func() bool { return rec.count(`"msg":"cache get"`) >= 3 })
 	close(release)
 	wg.Wait()
 	var waits []map[string]any
