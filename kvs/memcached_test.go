@@ -538,21 +538,7 @@ func TestMemcachedKVSSuite(t *testing.T) {
 	})
 
 	t.Run("LockTimeout", func(t *testing.T) {
-		s := memcachedStore(t, url, WithArguments(region.Arguments{"lock_timeout": 5}))
-		ctx := t.Context()
-		for _, tc := range []struct {
-			offset  time.Duration
-			timeout bool
-		}{{2 * time.Second, false}, {5 * time.Second, true}, {100 * time.Second, true}} {
-			key := "foo_" + randomHex()
-			err := s.WithLock(ctx, key, func(l *Lock) error {
-				shiftAcquired(l, tc.offset)
-				return s.Set(ctx, key, "value", l)
-			})
-			if got := errors.Is(err, ErrLockTimeout); got != tc.timeout || (!tc.timeout && err != nil) {
-				t.Errorf("offset %v: %v", tc.offset, err)
-			}
-		}
+		checkLockTimeouts(t, memcachedStore(t, url, WithArguments(region.Arguments{"lock_timeout": 5})))
 	})
 
 	t.Run("MismatchedKeys", func(t *testing.T) {
