@@ -16,8 +16,12 @@
 # CMD fails or the script is interrupted) and exits with CMD's status.
 #
 # When memcached or redis-server (or a C compiler, which go test -race
-# needs) is missing and the script runs as root, it installs the Debian
-# packages (apt-get install -y memcached redis-server [gcc libc6-dev]).
+# needs), or the Python side of a mixed fleet that the interoperability tests
+# drive with /usr/bin/python3 (Debian's python3-dogpile.cache,
+# python3-oslo.cache, python3-oslo.config, python3-pymemcache,
+# python3-memcache, python3-redis), is missing and the script runs as root,
+# it installs the Debian packages (apt-get update once, then
+# apt-get install -y ...).
 #
 # Settings (environment):
 #   DOGPILE_MEMCACHED_PORTS   memcached ports (default "21211 21212 21213")
@@ -65,13 +69,19 @@ find_bins
 # go test -race needs cgo, so a C compiler: install one too when missing.
 need_cc=""
 command -v cc >/dev/null || command -v gcc >/dev/null || need_cc="gcc libc6-dev"
-if [[ -z $memcached_bin || -z $redis_bin || -n $need_cc ]]; then
+# The Python side of a mixed fleet, run by the interoperability tests with
+# /usr/bin/python3 (Debian's packages, not pip's).
+python_pkgs="python3 python3-dogpile.cache python3-oslo.cache python3-oslo.config python3-pymemcache python3-memcache python3-redis"
+need_python=""
+/usr/bin/python3 -c 'import dogpile.cache, oslo_cache, oslo_config, pymemcache, memcache, redis' 2>/dev/null ||
+	need_python=$python_pkgs
+if [[ -z $memcached_bin || -z $redis_bin || -n $need_cc || -n $need_python ]]; then
 	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-		echo "$prog: installing memcached redis-server $need_cc (apt-get)" >&2
+		echo "$prog: installing memcached redis-server $need_cc $need_python (apt-get)" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update >&2
-		# shellcheck disable=SC2086 # need_cc is a word list
-		apt-get install -y --no-install-recommends memcached redis-server $need_cc >&2
+		# shellcheck disable=SC2086 # need_cc and need_python are word lists
+		apt-get install -y --no-install-recommends memcached redis-server $need_cc $need_python >&2
 		find_bins
 	fi
 	if [[ -z $memcached_bin || -z $redis_bin ]]; then
