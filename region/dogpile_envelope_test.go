@@ -37,7 +37,7 @@ func TestDogpileEnvelopeReads(t *testing.T) {
 	}{
 		{`{"ct": 1796606678.89, "v": 2}|{"name": "ada"}`, 1796606678.89, region.ValueVersion, `{"name": "ada"}`},
 		{`{"ct": 1796606678, "v": 2}|x|y`, 1796606678, region.ValueVersion, `x|y`},
-		{`{"v":2,"ct":1.5e9}|p`, 1.5e9, region.ValueVersion, `p`},           // another JSON writer
+		{`{"v":2,"ct":1.5e9}|p`, 1.5e9, region.ValueVersion, `p`},            // another JSON writer
 		{`{"ct": 1.0, "v": 2, "extra": [1]}|p`, 1, region.ValueVersion, `p`}, // unknown keys are ignored
 		{`{"ct": 1.0, "v": 1}|p`, 1, -1, `p`},                                // dogpile 1.0's version is not ours
 		{`{"ct": 1.0, "v": 3}|p`, 1, 3, `p`},
