@@ -1,0 +1,327 @@
+package lockmutex
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bsm/redislock"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultRedisPyLockSleep is how often a waiting RedisPyLock.Acquire polls
+// when RedisPyLockOptions.Sleep is zero: redis-py's default sleep of 0.1
+// seconds, which dogpile.cache's lock_sleep defaults to as well.
+const DefaultRedisPyLockSleep = 100 * time.Millisecond
+
+// RedisPyLockOptions configure a RedisPyLock. They are redis-py's Lock
+// arguments as dogpile.cache's Redis backends pass them: the zero value
+// gives redis-py's defaults.
+type RedisPyLockOptions struct {
+	// Timeout is the lifetime of the lock key (dogpile.cache's
+	// lock_timeout, redis-py's timeout). Zero means none: the key lives
+	// until it is released, as with redis-py's timeout=None, so a holder
+	// that dies without releasing blocks the key's creation until someone
+	// deletes the lock key. Redis expires keys with millisecond precision;
+	// the timeout is truncated to whole milliseconds as redis-py does, and
+	// a positive timeout below 1ms counts as 1ms.
+	Timeout time.Duration
+
+	// Sleep is the pause between two attempts of a waiting Acquire
+	// (dogpile.cache's lock_sleep). Zero means DefaultRedisPyLockSleep.
+	Sleep time.Duration
+
+	// BlockingTimeout bounds how long a waiting Acquire tries
+	// (dogpile.cache's lock_blocking_timeout, redis-py's
+	// blocking_timeout): once another attempt would start after it, Acquire
+	// gives up and reports false with a nil error, as redis-py's acquire
+	// returns False. Zero means no bound (wait until the lock is free or
+	// ctx ends).
+	BlockingTimeout time.Duration
+}
+
+// RedisPyLock is the lock of dogpile.cache's Redis backends: redis-py's
+// Lock, which their get_mutex returns. Python and Go processes that use the
+// same Redis (or Redis Cluster, or Sentinel master) exclude each other with
+// it:
+//
+//   - the lock for key is the Redis key "_lock" + key, holding a random
+//     token that identifies the holder;
+//   - Acquire sets it with SET NX, with PX <timeout> when a Timeout is
+//     set (no expiry otherwise, redis-py's default);
+//   - Release deletes it only if it still holds this holder's token (a Lua
+//     compare-and-delete, as redis-py's), so a lock taken by someone else
+//     after this one expired, a Python process's included, is never
+//     removed;
+//   - Locked reports whether the key exists (redis-py's locked());
+//   - a waiting Acquire tries again every Sleep.
+//
+// With a Timeout, taking, extending and releasing the lock go through
+// github.com/bsm/redislock, whose lock item is the same: a token under the
+// key with a millisecond TTL. That library cannot express a lock without
+// expiry (its scripts always set PX), so without a Timeout the lock is
+// taken with a plain SET NX and released with this package's
+// compare-and-delete script.
+//
+// A RedisPyLock value stands for one holder, like RedisMutex: it is not
+// reentrant (a second Acquire while held fails with ErrAlreadyHeld), and
+// Release and Extend refer to its own hold only. Its methods are safe for
+// concurrent use. It satisfies region.Mutex, and region.WithLockLeases
+// extends it while a creator runs when it has a Timeout.
+type RedisPyLock struct {
+	client  redis.UniversalClient
+	locks   *redislock.Client
+	key     string
+	lockKey string
+	opts    RedisPyLockOptions
+	err     error // non-nil: the lock is unusable (nil client)
+
+	mu        sync.Mutex
+	acquiring bool
+	token     string          // "" when not held
+	held      *redislock.Lock // the hold, when taken through redislock
+}
+
+// NewRedisPyLock returns the lock for key on the Redis server behind
+// client (a *redis.Client, *redis.ClusterClient, a Sentinel failover
+// client, ...). locks is the redislock client to take timed locks with;
+// nil makes one for client (a backend shares one between its locks).
+// Nothing is sent until Acquire.
+func NewRedisPyLock(client redis.UniversalClient, locks *redislock.Client, key string, opts RedisPyLockOptions) *RedisPyLock {
+	if opts.Sleep <= 0 {
+		opts.Sleep = DefaultRedisPyLockSleep
+	}
+	if opts.Timeout < 0 {
+		opts.Timeout = 0
+	}
+	if opts.BlockingTimeout < 0 {
+		opts.BlockingTimeout = 0
+	}
+	l := &RedisPyLock{client: client, locks: locks, key: key, lockKey: LockKeyPrefix + key, opts: opts}
+	if client == nil {
+		l.err = fmt.Errorf("%w: redis lock for %q", ErrNilClient, l.lockKey)
+	} else if l.locks == nil {
+		l.locks = redislock.New(client)
+	}
+	return l
+}
+
+// Key returns the key the lock guards.
+func (l *RedisPyLock) Key() string { return l.key }
+
+// LockKey returns the name of the lock key: "_lock" + Key().
+func (l *RedisPyLock) LockKey() string { return l.lockKey }
+
+// LockTimeout returns the lifetime of the lock key; zero means no expiry.
+func (l *RedisPyLock) LockTimeout() time.Duration { return l.opts.Timeout }
+
+// Held reports whether this lock acquired the lock and has not released it
+// since. It does not ask the server.
+func (l *RedisPyLock) Held() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.token != ""
+}
+
+// ttl is the lock timeout as redis-py sends it: whole milliseconds, at
+// least one.
+func (l *RedisPyLock) ttl() time.Duration {
+	return max(l.opts.Timeout.Truncate(time.Millisecond), time.Millisecond)
+}
+
+// newPyToken returns a token shaped like redis-py's (32 hex digits, as
+// uuid1().hex), so that lock keys look alike whichever side took them.
+func newPyToken() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// Acquire takes the lock. With wait == false it makes one attempt and
+// reports whether it got the lock. With wait == true it tries every Sleep
+// until it gets the lock, ctx ends (returning ctx.Err()) or the next
+// attempt would start after BlockingTimeout (returning false and a nil
+// error, as redis-py does). Server errors are returned at once, naming the
+// lock key.
+func (l *RedisPyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
+	if l.err != nil {
+		return false, l.err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	if l.token != "" || l.acquiring {
+		l.mu.Unlock()
+		return false, fmt.Errorf("%w: %q", ErrAlreadyHeld, l.lockKey)
+	}
+	l.acquiring = true
+	l.mu.Unlock()
+
+	token := newPyToken()
+	var held *redislock.Lock
+	got := false
+	defer func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.acquiring = false
+		if got {
+			l.token, l.held = token, held
+		}
+	}()
+
+	var stopAt time.Time
+	if wait && l.opts.BlockingTimeout > 0 {
+		stopAt = time.Now().Add(l.opts.BlockingTimeout)
+	}
+	for {
+		var err error
+		held, got, err = l.try(ctx, token)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return false, ctxErr
+			}
+			return false, err
+		}
+		if got || !wait {
+			return got, nil
+		}
+		if !stopAt.IsZero() && time.Now().Add(l.opts.Sleep).After(stopAt) {
+			return false, nil
+		}
+		if err := sleep(ctx, l.opts.Sleep); err != nil {
+			return false, err
+		}
+	}
+}
+
+// try makes one attempt to set the lock key to token.
+func (l *RedisPyLock) try(ctx context.Context, token string) (*redislock.Lock, bool, error) {
+	if l.opts.Timeout <= 0 {
+		// No expiry: SET NX without PX, which redislock cannot send.
+		err := l.client.SetArgs(ctx, l.lockKey, token, redis.SetArgs{Mode: "NX"}).Err()
+		switch {
+		case err == nil:
+			return nil, true, nil
+		case errors.Is(err, redis.Nil):
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("lockmutex: redis SET NX %q: %w", l.lockKey, err)
+	}
+	// With no retry strategy redislock makes exactly one attempt. On a
+	// context without a deadline it would set one of now + ttl, which
+	// for a short timeout could end the attempt before the server
+	// answers: give such a context a roomier one.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, max(l.ttl(), time.Minute))
+		defer cancel()
+	}
+	held, err := l.locks.Obtain(ctx, l.lockKey, l.ttl(), &redislock.Options{Token: token})
+	switch {
+	case err == nil:
+		return held, true, nil
+	case errors.Is(err, redislock.ErrNotObtained):
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("lockmutex: redis SET NX PX %q: %w", l.lockKey, err)
+}
+
+// current returns the token and redislock hold of the current hold, or an
+// ErrNotHeld error.
+func (l *RedisPyLock) current(op string) (string, *redislock.Lock, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token == "" {
+		return "", nil, fmt.Errorf("%w: %s %q: this lock is not held", ErrNotHeld, op, l.lockKey)
+	}
+	return l.token, l.held, nil
+}
+
+// forget drops the hold identified by token.
+func (l *RedisPyLock) forget(token string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token == token {
+		l.token, l.held = "", nil
+	}
+}
+
+// Release gives the lock up: the lock key is deleted only if it still
+// holds this lock's token. If it does not (the lock expired, and perhaps
+// another holder, in Go or Python, took it), nothing is changed and the
+// error matches ErrLockLost (and ErrNotHeld), as redis-py raises
+// LockNotOwnedError. Release on a lock that is not held returns
+// ErrNotHeld. When the server cannot be reached the error is returned and
+// the lock still counts as held, so Release can be tried again.
+func (l *RedisPyLock) Release(ctx context.Context) error {
+	if l.err != nil {
+		return l.err
+	}
+	token, held, err := l.current("release")
+	if err != nil {
+		return err
+	}
+	released := true
+	if held != nil {
+		err = held.Release(ctx)
+		if errors.Is(err, redislock.ErrLockNotHeld) {
+			released, err = false, nil
+		}
+	} else {
+		var n int64
+		n, err = releaseScript.Run(ctx, l.client, []string{l.lockKey}, token).Int64()
+		released = n == 1
+	}
+	if err != nil {
+		return fmt.Errorf("lockmutex: release %q: redis: %w", l.lockKey, err)
+	}
+	l.forget(token)
+	if !released {
+		return &lockLostError{key: l.lockKey, op: "release"}
+	}
+	return nil
+}
+
+// Extend restarts the lock key's lifetime (Timeout from now) if this lock
+// still holds it, for creators that run longer than the timeout (see
+// region.WithLockLeases). The token is compared and the expiry set in one
+// step, so another holder's lock is never extended; a lost lock returns an
+// error matching ErrLockLost and no longer counts as held. A lock without
+// a Timeout never expires, so there is nothing to extend: Extend only
+// checks that the lock is held.
+func (l *RedisPyLock) Extend(ctx context.Context) error {
+	if l.err != nil {
+		return l.err
+	}
+	token, held, err := l.current("extend")
+	if err != nil || held == nil {
+		return err
+	}
+	err = held.Refresh(ctx, l.ttl(), nil)
+	if errors.Is(err, redislock.ErrNotObtained) {
+		l.forget(token)
+		return &lockLostError{key: l.lockKey, op: "extend"}
+	}
+	if err != nil {
+		return fmt.Errorf("lockmutex: extend %q: redis: %w", l.lockKey, err)
+	}
+	return nil
+}
+
+// Locked reports whether anyone holds the lock, that is whether the lock
+// key exists, as redis-py's locked() does. It does not take the lock.
+func (l *RedisPyLock) Locked(ctx context.Context) (bool, error) {
+	if l.err != nil {
+		return false, l.err
+	}
+	n, err := l.client.Exists(ctx, l.lockKey).Result()
+	if err != nil {
+		return false, fmt.Errorf("lockmutex: redis EXISTS %q: %w", l.lockKey, err)
+	}
+	return n > 0, nil
+}
