@@ -188,6 +188,23 @@ func (s *Server) Stop() {
 	}
 }
 
+// Kill ends the server process with SIGKILL at once, as a crash or a lost
+// machine would, and reaps it. A paused process dies too.
+func (s *Server) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+		s.cmd = nil
+		return
+	}
+	cmd := s.cmd
+	s.cmd = nil
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+// Running reports whether the server process was started and has not been
+// stopped or killed since.
+func (s *Server) Running() bool { return s.cmd != nil }
+
 // Restart stops the server and starts it again (empty).
 func (s *Server) Restart() {
 	s.t.Helper()

@@ -5,10 +5,15 @@
 //
 // The shared servers are named by environment variables:
 //
-//	DOGPILE_MEMCACHED      comma-separated host:port list
-//	DOGPILE_REDIS          host:port
-//	DOGPILE_MEMCACHED_BIN  memcached binary (for private servers)
-//	DOGPILE_REDIS_BIN      redis-server binary (for private servers)
+//	DOGPILE_MEMCACHED               comma-separated host:port list
+//	DOGPILE_REDIS                   host:port
+//	DOGPILE_REDIS_CLUSTER           the Redis Cluster's nodes, host:port list
+//	DOGPILE_REDIS_SENTINELS         the Sentinels, host:port list
+//	DOGPILE_REDIS_SENTINEL_SERVICE  the name the Sentinels know the master by
+//	DOGPILE_REDIS_SENTINEL_MASTER   the master the Sentinel set started with
+//	DOGPILE_REDIS_SENTINEL_REPLICA  its replica
+//	DOGPILE_MEMCACHED_BIN           memcached binary (for private servers)
+//	DOGPILE_REDIS_BIN               redis-server binary (for private servers)
 //
 // Without them a test that needs a server is skipped with a hint on how to
 // start them, or fails when CI=true. Addresses that are not loopback fail
@@ -37,6 +42,12 @@ const (
 	EnvRedis        = "DOGPILE_REDIS"         // host:port
 	EnvMemcachedBin = "DOGPILE_MEMCACHED_BIN" // memcached binary
 	EnvRedisBin     = "DOGPILE_REDIS_BIN"     // redis-server binary
+
+	EnvRedisCluster         = "DOGPILE_REDIS_CLUSTER"          // cluster nodes, host:port list
+	EnvRedisSentinels       = "DOGPILE_REDIS_SENTINELS"        // Sentinels, host:port list
+	EnvRedisSentinelService = "DOGPILE_REDIS_SENTINEL_SERVICE" // the monitored master's name
+	EnvRedisSentinelMaster  = "DOGPILE_REDIS_SENTINEL_MASTER"  // its first master, host:port
+	EnvRedisSentinelReplica = "DOGPILE_REDIS_SENTINEL_REPLICA" // its replica, host:port
 )
 
 // errNotSet is returned by addrsFromEnv when the variable is empty.
@@ -65,6 +76,41 @@ func MemcachedN(t testing.TB, n int) []string {
 func Redis(t testing.TB) string {
 	t.Helper()
 	return serverAddrs(t, EnvRedis)[0]
+}
+
+// RedisCluster returns the nodes of the test Redis Cluster
+// (DOGPILE_REDIS_CLUSTER), like Memcached: three masters that share the
+// hash slots.
+func RedisCluster(t testing.TB) []string {
+	t.Helper()
+	return serverAddrs(t, EnvRedisCluster)
+}
+
+// SentinelSet is a Redis master with a replica, watched by Sentinels.
+type SentinelSet struct {
+	// Sentinels are the Sentinels' addresses.
+	Sentinels []string
+	// Service is the name the Sentinels know the master by.
+	Service string
+	// Master and Replica are the servers' addresses when the set started;
+	// after a failover the Sentinels name the other one as master.
+	Master, Replica string
+}
+
+// RedisSentinel returns the test Sentinel set (DOGPILE_REDIS_SENTINELS and
+// the variables next to it), like Memcached. It is shared by every test
+// package: tests that kill its master or make it fail over start a private
+// set instead (StartRedisSentinel).
+func RedisSentinel(t testing.TB) SentinelSet {
+	t.Helper()
+	set := SentinelSet{Sentinels: serverAddrs(t, EnvRedisSentinels)}
+	set.Service = strings.TrimSpace(os.Getenv(EnvRedisSentinelService))
+	if set.Service == "" {
+		skipOrFail(t, EnvRedisSentinelService+" is not set; "+hint())
+	}
+	set.Master = serverAddrs(t, EnvRedisSentinelMaster)[0]
+	set.Replica = serverAddrs(t, EnvRedisSentinelReplica)[0]
+	return set
 }
 
 // MemcachedAddrs returns the memcached servers in DOGPILE_MEMCACHED, for a
