@@ -182,10 +182,7 @@ func (l *RedisPyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 		var err error
 		held, got, err = l.try(ctx, token)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return false, ctxErr
-			}
-			return false, err
+			return false, contextFailure(ctx, err)
 		}
 		if got || !wait {
 			return got, nil
@@ -324,4 +321,18 @@ func (l *RedisPyLock) Locked(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("lockmutex: redis EXISTS %q: %w", l.lockKey, err)
 	}
 	return n > 0, nil
+}
+
+// contextFailure returns ctx's error when ctx has ended (or its deadline
+// has passed: go-redis applies the deadline to the socket, whose timeout
+// can be reported a moment before the context's own timer fires), and err
+// otherwise.
+func contextFailure(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
