@@ -108,12 +108,28 @@ func newSettings() *settings {
 
 // set records name = v from origin, refusing a different earlier value.
 func (s *settings) set(name string, v any, origin string) error {
-	if old, ok := s.values[name]; ok && !reflect.DeepEqual(old, v) {
+	if old, ok := s.values[name]; ok && !sameValue(old, v) {
 		return &region.ArgumentError{Name: name, Value: v,
 			Want: fmt.Sprintf("one value: %s gives %#v, %s gives %#v", s.origins[name], old, origin, v)}
 	}
 	s.values[name], s.origins[name] = v, origin
 	return nil
+}
+
+// sameValue reports whether two settings are the same value, numbers and
+// config-file strings compared by what they spell (2, 2.0 and "2" agree).
+func sameValue(a, b any) bool {
+	if reflect.DeepEqual(a, b) {
+		return true
+	}
+	fa, errA := region.Arguments{"": a}.Float("", 0)
+	fb, errB := region.Arguments{"": b}.Float("", 0)
+	if errA == nil && errB == nil {
+		return fa == fb
+	}
+	ba, errA := region.Arguments{"": a}.Bool("", false)
+	bb, errB := region.Arguments{"": b}.Bool("", false)
+	return errA == nil && errB == nil && ba == bb
 }
 
 func (s *settings) has(name string) bool { _, ok := s.values[name]; return ok }
@@ -661,7 +677,7 @@ func (c *config) parseSentinel(args region.Arguments) error {
 	// timeouts and TLS settings: they must agree.
 	for _, n := range []string{"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
 		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname"} {
-		if ss.has(n) && !reflect.DeepEqual(ss.values[n], s.values[n]) {
+		if ss.has(n) && !sameValue(ss.values[n], s.values[n]) {
 			return &region.ArgumentError{Name: "sentinel_kwargs." + n, Value: ss.values[n],
 				Want: fmt.Sprintf("the servers' value (%#v) or nothing: go-redis uses one %s for the Sentinels and the servers", s.values[n], n)}
 		}
@@ -716,12 +732,11 @@ func (c *config) parseCluster(args region.Arguments) error {
 		if len(c.nodes) > 0 {
 			return &region.ArgumentError{Name: "host", Value: args["host"], Want: "nothing next to url or startup_nodes"}
 		}
-		a := s.args()
-		host, err := a.String("host", DefaultHost)
+		host, err := args.String("host", DefaultHost)
 		if err != nil {
 			return err
 		}
-		port, err := a.Int("port", DefaultPort)
+		port, err := args.Int("port", DefaultPort)
 		if err != nil || port <= 0 || port > 65535 {
 			return &region.ArgumentError{Name: "port", Value: args["port"], Want: "a TCP port number"}
 		}
