@@ -80,7 +80,7 @@ func TestArgumentsAccepted(t *testing.T) {
 			}
 		}},
 		{"connection_kwargs", redisbackend.Name, region.Arguments{
-			"socket_timeout": 2,
+			"socket_timeout":    2,
 			"connection_kwargs": map[string]any{"socket_timeout": 2.0, "client_name": "svc", "max_connections": 7, "encoding": "utf-8"},
 		}, func(t *testing.T, s *redisbackend.Store) {
 			o := s.Client().(*goredis.Client).Options()
@@ -117,7 +117,7 @@ func TestArgumentsAccepted(t *testing.T) {
 			}
 		}},
 		{"cluster startup_nodes", redisbackend.ClusterName, region.Arguments{
-			"startup_nodes": []any{map[string]any{"host": "127.0.0.1", "port": 7000}, "127.0.0.1:7001"},
+			"startup_nodes":     []any{map[string]any{"host": "127.0.0.1", "port": 7000}, "127.0.0.1:7001"},
 			"connection_kwargs": map[string]any{"username": "admin", "password": "pw", "read_from_replicas": true},
 		}, func(t *testing.T, s *redisbackend.Store) {
 			o := s.Client().(*goredis.ClusterClient).Options()
