@@ -87,7 +87,7 @@ func libError(err error) error {
 	if errors.As(err, &ue) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrLimit) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	return fmt.Errorf("%w: %s", ErrCorrupt, strings.TrimPrefix(err.Error(), "pickle: "))
 }
 
 // recoverDecode turns a panic inside a decoder into an error. The scan

@@ -541,8 +541,16 @@ func (s *scanner) run() error {
 			}
 		case opBuild:
 			return &UnsupportedError{Type: "object state (BUILD)", Reason: "only dogpile.cache.api.CachedValue and builtin types are read"}
-		case opInst, opObj:
-			return &UnsupportedError{Type: "class instance (" + opName(op) + ")", Reason: "only dogpile.cache.api.CachedValue and builtin types are read"}
+		case opInst:
+			name := "class instance (INST)"
+			if mod, err := s.line(pos, op); err == nil {
+				if cls, err := s.line(pos+len(mod)+1, op); err == nil {
+					name = string(mod) + "." + string(cls)
+				}
+			}
+			return &UnsupportedError{Type: name}
+		case opObj:
+			return &UnsupportedError{Type: "class instance (OBJ)"}
 		case opPersid, opBinpersid:
 			return &UnsupportedError{Type: "persistent id", Reason: "persistent references need an application-specific loader"}
 		case opExt1, opExt2, opExt4:
