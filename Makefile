@@ -30,3 +30,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzSerializedPayload$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./region/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pickle/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCachedValue$$' -fuzztime $(FUZZTIME) ./pickle/
