@@ -101,7 +101,11 @@ const (
 	kValue                  // any value
 	kList                   // a list (the libraries differ on shared lists)
 	kStr                    // a str whose UTF-8 bytes are data[off:off+n]
+	kCachedValueClass       // the class dogpile.cache.api.CachedValue
 )
+
+// maxNewobjPatches bounds the NEWOBJ opcodes rewritten for og-rek.
+const maxNewobjPatches = 4
 
 type entry struct {
 	kind   uint8
@@ -114,6 +118,10 @@ type scanResult struct {
 	// needOgrek names a construct that only og-rek decodes correctly;
 	// needGopickle one that only gopickle does. Empty when none.
 	needOgrek, needGopickle string
+	// newobj holds the offsets of NEWOBJ opcodes applied to CachedValue,
+	// newobjs how many: og-rek reads the pickle once they are REDUCE.
+	newobj  [maxNewobjPatches]int
+	newobjs int
 }
 
 type scanner struct {
@@ -465,8 +473,9 @@ func (s *scanner) run() error {
 				break
 			}
 			pos += len(name) + 1
-			if err = s.class(string(mod), string(name)); err == nil {
-				s.push(entry{kind: kValue})
+			var kind uint8
+			if kind, err = s.class(string(mod), string(name)); err == nil {
+				s.push(entry{kind: kind})
 			}
 		case opStackGlobal:
 			if s.avail() < 2 {
@@ -477,20 +486,29 @@ func (s *scanner) run() error {
 				return s.corrupt(at, "STACK_GLOBAL with a module or name that is not a string")
 			}
 			s.stack = s.stack[:len(s.stack)-2]
-			if err = s.class(string(data[mod.off:mod.off+mod.n]), string(data[name.off:name.off+name.n])); err == nil {
-				s.push(entry{kind: kValue})
+			var kind uint8
+			if kind, err = s.class(string(data[mod.off:mod.off+mod.n]), string(data[name.off:name.off+name.n])); err == nil {
+				s.push(entry{kind: kind})
 			}
 		case opReduce:
 			if _, err = s.pop(at, op, 2); err == nil {
 				s.push(entry{kind: kValue})
 			}
 		case opNewobj, opNewobjEx:
-			s.gopickleOnly(op)
 			n := 2
 			if op == opNewobjEx {
 				n = 3
 			}
-			if _, err = s.pop(at, op, n); err == nil {
+			var cls entry
+			if cls, err = s.pop(at, op, n); err == nil {
+				// CachedValue.__new__(CachedValue, payload, metadata) is
+				// CachedValue(payload, metadata): REDUCE, which og-rek reads.
+				if op == opNewobj && cls.kind == kCachedValueClass && s.res.newobjs < maxNewobjPatches {
+					s.res.newobj[s.res.newobjs] = at
+					s.res.newobjs++
+				} else {
+					s.gopickleOnly(op)
+				}
 				s.push(entry{kind: kValue})
 			}
 		case opPut, opBinput, opLongBinput, opGet, opBinget, opLongBinget:
@@ -567,16 +585,20 @@ func (s *scanner) run() error {
 	return s.corrupt(len(data), "no STOP opcode")
 }
 
-// class checks module.name against the allow-list.
-func (s *scanner) class(module, name string) error {
+// class checks module.name against the allow-list and returns the kind
+// of stack entry it pushes.
+func (s *scanner) class(module, name string) (uint8, error) {
 	c, ok := allowed[className{module, name}]
 	if !ok {
-		return &UnsupportedError{Type: module + "." + name}
+		return 0, &UnsupportedError{Type: module + "." + name}
 	}
-	if c == clsReconstructor {
+	switch c {
+	case clsReconstructor:
 		s.ogrekOnly("copy_reg._reconstructor")
+	case clsCachedValue:
+		return kCachedValueClass, nil
 	}
-	return nil
+	return kValue, nil
 }
 
 // opName returns pickletools' name for op.
