@@ -62,18 +62,26 @@ func load(data []byte) (any, error) {
 			ogrekData[at] = opReduce
 		}
 	}
-	v, err := loadOgrek(ogrekData)
-	if err != nil && res.needOgrek == "" {
-		// og-rek refuses a few valid pickles gopickle reads (a dict with
-		// tuple keys, say); the conversion then names what cannot cross.
-		if gv, gerr := loadGopickle(data); gerr == nil {
+	v, err := loadOgrek(ogrekData, ogrekConfig)
+	if err != nil {
+		// og-rek's Go maps refuse a dict with tuple keys, which Python
+		// allows: read it again with ogórek.Dict (slower), so that the
+		// conversion names what cannot cross, or try gopickle when it can.
+		if res.needOgrek != "" {
+			if dv, derr := loadOgrek(ogrekData, ogrekPyDictConfig); derr == nil {
+				return dv, nil
+			}
+		} else if gv, gerr := loadGopickle(data); gerr == nil {
 			return gv, nil
 		}
 	}
 	return v, err
 }
 
-var ogrekConfig = &ogorek.DecoderConfig{}
+var (
+	ogrekConfig       = &ogorek.DecoderConfig{}
+	ogrekPyDictConfig = &ogorek.DecoderConfig{PyDict: true}
+)
 
 // ogrekReader is the input of an og-rek decoder. og-rek wraps its input in
 // a bufio.Reader unless it already is one with the default buffer size;
@@ -90,7 +98,7 @@ var ogrekReaders = sync.Pool{New: func() any {
 	return r
 }}
 
-func loadOgrek(data []byte) (v any, err error) {
+func loadOgrek(data []byte, config *ogorek.DecoderConfig) (v any, err error) {
 	r := ogrekReaders.Get().(*ogrekReader)
 	r.src.Reset(data)
 	r.buf.Reset(&r.src)
@@ -100,7 +108,7 @@ func loadOgrek(data []byte) (v any, err error) {
 		ogrekReaders.Put(r)
 	}()
 	defer recoverDecode(&err)
-	v, err = ogorek.NewDecoderWithConfig(r.buf, ogrekConfig).Decode()
+	v, err = ogorek.NewDecoderWithConfig(r.buf, config).Decode()
 	if err != nil {
 		return nil, libError(err)
 	}

@@ -56,7 +56,10 @@ func TestForeignTypesAreRefused(t *testing.T) {
 		if !strings.Contains(ue.Type, want) {
 			t.Errorf("%s: UnsupportedError names %q, want %q", key, ue.Type, want)
 		}
-		if vErr := (pickle.Serializer{}).Validate(data); vErr == nil && name != "set of bytes" {
+		// Validate checks the classes a pickle names, not the shape of
+		// its values.
+		shape := name == "set of bytes" || name == "dict with tuple keys"
+		if vErr := (pickle.Serializer{}).Validate(data); vErr == nil && !shape {
 			t.Errorf("%s: Validate accepted a pickle naming %s", key, name)
 		}
 	}

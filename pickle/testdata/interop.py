@@ -171,6 +171,7 @@ FOREIGN = {
     "__main__.Point": Point(1),
     "nested decimal.Decimal": {"price": [decimal.Decimal("9.99")]},
     "set of bytes": {b"a", b"b"},
+    "dict with tuple keys": {(1, 2): "a"},
 }
 
 
