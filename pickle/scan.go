@@ -97,11 +97,11 @@ const maxIntDigits = 4300
 
 // Kinds of simulated stack entries.
 const (
-	kMark  uint8 = iota + 1 // a MARK
-	kValue                  // any value
-	kList                   // a list (the libraries differ on shared lists)
-	kStr                    // a str whose UTF-8 bytes are data[off:off+n]
-	kCachedValueClass       // the class dogpile.cache.api.CachedValue
+	kMark             uint8 = iota + 1 // a MARK
+	kValue                             // any value
+	kList                              // a list (the libraries differ on shared lists)
+	kStr                               // a str whose UTF-8 bytes are data[off:off+n]
+	kCachedValueClass                  // the class dogpile.cache.api.CachedValue
 )
 
 // maxNewobjPatches bounds the NEWOBJ opcodes rewritten for og-rek.
