@@ -220,6 +220,7 @@ func TestCorruptPickles(t *testing.T) {
 		"STACK_GLOBAL non-str":  "\x80\x04K\x01K\x02\x93.",
 		"INT without newline":   "I12",
 		"LONG too long":         "L" + strings.Repeat("9", 5000) + "L\n.",
+		"LONG4 too long":        "\x80\x02\x8b" + u32(1<<20) + strings.Repeat("\x01", 1<<20) + ".",
 		"truncated BINFLOAT":    "\x80\x02G\x00\x00.",
 		"bad latin1 in _codecs": "\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00\xe2\x82\xacX\x06\x00\x00\x00latin1\x86R.",
 		"POP on empty stack":    "0N.",

@@ -90,6 +90,11 @@ const (
 	opReadonlyBuffer  = 0x98
 )
 
+// maxLongBytes bounds the binary LONG4 integers read: gopickle converts
+// them in time quadratic in their length. 2 KiB is a 16384-bit integer,
+// more than the 4300 decimal digits Python 3.11 converts to text.
+const maxLongBytes = 2 << 10
+
 // maxIntDigits bounds the decimal text of INT and LONG, as Python 3.11's
 // int() does (sys.int_info.default_max_str_digits): converting longer text
 // takes time quadratic in its length.
@@ -114,7 +119,6 @@ type entry struct {
 
 // scanResult is what Parse needs to know about a pickle that passed.
 type scanResult struct {
-	protocol int // the PROTO argument, 0 without one
 	// needOgrek names a construct that only og-rek decodes correctly;
 	// needGopickle one that only gopickle does. Empty when none.
 	needOgrek, needGopickle string
@@ -383,10 +387,14 @@ func (s *scanner) run() error {
 				s.push(entry{kind: kValue})
 			}
 		case opLong4, opBinstring, opBinbytes:
-			if op == opLong4 {
-				s.gopickleOnly(op)
-			}
-			if _, pos, err = s.counted(pos, op, 4, op != opBinbytes); err == nil {
+			var body []byte
+			if body, pos, err = s.counted(pos, op, 4, op != opBinbytes); err == nil {
+				if op == opLong4 {
+					s.gopickleOnly(op)
+					if len(body) > maxLongBytes {
+						return fmt.Errorf("%w: at byte %d: integer of %d bytes (at most %d are read)", ErrLimit, at, len(body), maxLongBytes)
+					}
+				}
 				s.push(entry{kind: kValue})
 			}
 		case opBinbytes8, opBytearray8:
@@ -552,9 +560,6 @@ func (s *scanner) run() error {
 				pos++
 				if a[0] > HighestProtocol {
 					return fmt.Errorf("%w: at byte %d: pickle protocol %d (this package reads 0 to %d)", ErrUnsupported, at, a[0], HighestProtocol)
-				}
-				if at == 0 {
-					s.res.protocol = int(a[0])
 				}
 			}
 		case opBuild:
