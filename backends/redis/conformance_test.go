@@ -23,3 +23,13 @@ func TestConformanceJSON(t *testing.T) {
 		})
 	}
 }
+
+// The suite with the default serializer, pickle.
+func TestConformancePickle(t *testing.T) {
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			t.Parallel()
+			(&regiontest.Suite{Backend: tp.name, Arguments: tp.args(t)}).Run(t)
+		})
+	}
+}

@@ -332,3 +332,26 @@ func TestForeignLayoutsReadAsAbsent(t *testing.T) {
 		t.Errorf("the report %q does not say which layout was expected", reported[native])
 	}
 }
+
+// Without a region serializer the payload is pickled with Python 3's
+// default protocol (4), as pickle.dumps writes it.
+func TestWireFormatPickle(t *testing.T) {
+	ctx := testCtx(t)
+	raw := rawClient(t, topologies[0])
+	key := testservers.UniqueKey(t, "")
+	r := newRegion(t, nil, "dogpile.cache.redis", singleArgs(t))
+	if err := r.Set(ctx, key, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := raw.Get(ctx, key).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, payload, ok := strings.Cut(string(b), "|")
+	if !ok || !strings.HasPrefix(string(b), `{"ct": `) || !strings.HasPrefix(payload, "\x80\x04") || !strings.HasSuffix(payload, ".") {
+		t.Fatalf("stored %q; want dogpile's metadata, then a protocol-4 pickle", b)
+	}
+	if v, ok, err := r.Get(ctx, key); err != nil || !ok || v != "hi" {
+		t.Fatalf("Get = %v, %v, %v", v, ok, err)
+	}
+}
