@@ -230,7 +230,7 @@ func TestBackendDocsCoverModuleBackends(t *testing.T) {
 // backend of that package, so `dogpile backends` follows new arguments.
 func TestBackendDocsCoverArguments(t *testing.T) {
 	read := regexp.MustCompile(`args\.(?:String|Int|Bool|Duration|Strings|Float|Has)\("([a-z_]+)"|args\["([a-z_]+)"\]|(?:positiveInt|keySet)\(args, "([a-z_]+)"`)
-	for dir, pkg := range map[string]string{"memory": memoryPkg, "memcache": memcachePkg, "gocache": gocachePkg} {
+	for dir, pkg := range map[string]string{"memory": memoryPkg, "memcache": memcachePkg, "gocache": gocachePkg, "redis": redisPkg} {
 		documented := map[string]bool{}
 		for _, d := range backendDocs {
 			if d.Package != pkg {

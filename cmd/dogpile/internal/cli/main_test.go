@@ -19,6 +19,7 @@ import (
 	_ "github.com/dogpile-go/dogpile/backends/gocache"
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
+	_ "github.com/dogpile-go/dogpile/backends/redis"
 	_ "github.com/dogpile-go/dogpile/proxies/logging"
 )
 
