@@ -1,0 +1,176 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// EnvFailoverReport names a file the failover test appends its figures to
+// (for docs/redis.md), when set.
+const envFailoverReport = "DOGPILE_FAILOVER_REPORT"
+
+// The Sentinel master is killed with SIGKILL in the middle of a run, on a
+// Sentinel set of this test's own. The region keeps serving: while the
+// backend fails, callers get their creators' values (the region fails
+// open), no caller ever gets a wrong value, and once the Sentinels have
+// promoted the replica, writes land on the new master. The test logs how
+// long calls failed over to their creators.
+func TestSentinelFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a Redis master and waits for the failover")
+	}
+	set := testservers.StartRedisSentinel(t, "failover-test")
+	ctx := testCtx(t)
+
+	var reported atomic.Int64 // backend errors the region reported
+	var errMu sync.Mutex
+	var lastErrAt time.Time
+	var sampleErr error
+	r := region.New("failover", region.WithSerializer(region.JSONSerializer{}),
+		region.WithErrorHandler(func(_ context.Context, _ string, err error) {
+			reported.Add(1)
+			errMu.Lock()
+			defer errMu.Unlock()
+			lastErrAt = time.Now()
+			if sampleErr == nil {
+				sampleErr = err
+			}
+		}))
+	err := r.Configure("dogpile.cache.redis_sentinel", region.WithExpirationTime(time.Minute), region.WithArguments(region.Arguments{
+		"sentinels":              strings.Join(set.Sentinels, ","),
+		"service_name":           set.Service,
+		"socket_timeout":         1,
+		"socket_connect_timeout": 0.5,
+		"lock_timeout":           5,
+		"lock_sleep":             0.02,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	want := func(key string) string { return "value of " + key }
+	const keys, workers = 40, 4
+	var calls, wrong, created, callErrs atomic.Int64
+	var slowest atomic.Int64 // nanoseconds
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("k%d", i%keys)
+				start := time.Now()
+				v, err := r.GetOrCreate(ctx, key, func(context.Context) (any, error) {
+					created.Add(1)
+					return want(key), nil
+				})
+				if d := time.Since(start); d.Nanoseconds() > slowest.Load() {
+					slowest.Store(d.Nanoseconds())
+				}
+				calls.Add(1)
+				switch {
+				case err != nil:
+					callErrs.Add(1)
+				case v != want(key):
+					wrong.Add(1)
+					t.Errorf("GetOrCreate(%s) = %v; want %q", key, v, want(key))
+				}
+				if i%50 == 0 {
+					// Invalidate a key now and then, so that values are
+					// written all through the run.
+					_ = r.Delete(ctx, key)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+
+	time.Sleep(2 * time.Second)
+	if n := reported.Load(); n != 0 {
+		t.Fatalf("%d backend errors before the failover: %v", n, sampleErr)
+	}
+	before := calls.Load()
+	killedAt := time.Now()
+	set.MasterServer.Kill()
+	t.Logf("killed the master %s (pid gone) after %d calls", set.Master, before)
+
+	// Wait until a write lands on the new master.
+	probe := testservers.UniqueKey(t, "probe")
+	var recoveredAt time.Time
+	var newMaster string
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no write succeeded within 60s of killing the master (last error %v)", sampleErr)
+		}
+		if err := r.Set(ctx, probe, "after"); err == nil {
+			recoveredAt = time.Now()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m, err := set.CurrentMaster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newMaster = m
+	if newMaster != set.Replica {
+		t.Fatalf("the Sentinels name %s as master; want the former replica %s", newMaster, set.Replica)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: newMaster})
+	defer c.Close()
+	if b, err := c.Get(ctx, probe).Bytes(); err != nil || !strings.HasSuffix(string(b), `|"after"`) {
+		t.Fatalf("the write after the failover is not on the new master: %q, %v", b, err)
+	}
+
+	// Run on for a while after the recovery: no more errors.
+	time.Sleep(2 * time.Second)
+	errMu.Lock()
+	lastErr := lastErrAt
+	errMu.Unlock()
+	close(stop)
+	wg.Wait()
+
+	degraded := lastErr.Sub(killedAt)
+	if lastErr.IsZero() {
+		degraded = 0
+	}
+	quiet := time.Since(lastErr)
+	if !lastErr.IsZero() && lastErr.After(recoveredAt.Add(time.Second)) {
+		t.Errorf("backend errors went on %v after the first write on the new master", lastErr.Sub(recoveredAt))
+	}
+	if callErrs.Load() != 0 {
+		t.Errorf("%d calls returned an error; a region that fails open returns the creator's value", callErrs.Load())
+	}
+	if wrong.Load() != 0 {
+		t.Errorf("%d calls returned a wrong value", wrong.Load())
+	}
+	report := fmt.Sprintf("killed master -> first write on the new master: %.1fs; calls degraded (backend errors reported) for %.1fs; "+
+		"%d calls in all, %d backend errors reported, %d creator runs, 0 wrong values, slowest call %v; quiet for %v at the end",
+		recoveredAt.Sub(killedAt).Seconds(), degraded.Seconds(), calls.Load(), reported.Load(), created.Load(),
+		time.Duration(slowest.Load()).Round(time.Millisecond), quiet.Round(100*time.Millisecond))
+	t.Log(report)
+	t.Logf("first reported error: %v", sampleErr)
+	if f := os.Getenv(envFailoverReport); f != "" {
+		line := time.Now().UTC().Format(time.RFC3339) + " " + report + "\n"
+		if fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			_, _ = fh.WriteString(line)
+			_ = fh.Close()
+		}
+	}
+}
