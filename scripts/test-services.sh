@@ -44,8 +44,12 @@
 #   DOGPILE_MEMCACHED_PORTS             memcached ports (default "21211 21212 21213")
 #   DOGPILE_REDIS_PORT                  redis port (default 26379)
 #   DOGPILE_REDIS_CLUSTER_PORTS         the cluster's three ports (default
-#                                       "26400 26401 26402"; each node also
-#                                       uses its port + 10000 for the cluster bus)
+#                                       "26400 26401 26402")
+#   DOGPILE_REDIS_CLUSTER_BUS_PORTS     their cluster bus ports (default: each
+#                                       port + 3; Redis's own default, port +
+#                                       10000, falls in the kernel's range of
+#                                       ephemeral ports, where a client socket
+#                                       may hold it)
 #   DOGPILE_REDIS_SENTINEL_PORTS        the three Sentinels' ports (default
 #                                       "26410 26411 26412")
 #   DOGPILE_REDIS_SENTINEL_MASTER_PORT  the monitored master's port (default 26413)
@@ -79,20 +83,24 @@ fi
 read -r -a memcached_ports <<<"${DOGPILE_MEMCACHED_PORTS:-21211 21212 21213}"
 redis_port=${DOGPILE_REDIS_PORT:-26379}
 read -r -a cluster_ports <<<"${DOGPILE_REDIS_CLUSTER_PORTS:-26400 26401 26402}"
+if [[ -n ${DOGPILE_REDIS_CLUSTER_BUS_PORTS:-} ]]; then
+	read -r -a cluster_bus_ports <<<"$DOGPILE_REDIS_CLUSTER_BUS_PORTS"
+else
+	cluster_bus_ports=()
+	for p in "${cluster_ports[@]}"; do cluster_bus_ports+=("$((p + 3))"); done
+fi
 read -r -a sentinel_ports <<<"${DOGPILE_REDIS_SENTINEL_PORTS:-26410 26411 26412}"
 sentinel_master_port=${DOGPILE_REDIS_SENTINEL_MASTER_PORT:-26413}
 sentinel_replica_port=${DOGPILE_REDIS_SENTINEL_REPLICA_PORT:-26414}
 sentinel_service=${DOGPILE_REDIS_SENTINEL_SERVICE:-dogpile-test}
 wait_secs=${DOGPILE_SERVICES_TIMEOUT:-15}
 
-for p in "${memcached_ports[@]}" "$redis_port" "${cluster_ports[@]}" "${sentinel_ports[@]}" \
+for p in "${memcached_ports[@]}" "$redis_port" "${cluster_ports[@]}" "${cluster_bus_ports[@]}" "${sentinel_ports[@]}" \
 	"$sentinel_master_port" "$sentinel_replica_port"; do
 	[[ $p =~ ^[0-9]+$ ]] && ((p > 0 && p < 65536)) || die "bad port: $p"
 done
-for p in "${cluster_ports[@]}"; do
-	((p + 10000 < 65536)) || die "cluster port $p: its bus port $((p + 10000)) is past 65535"
-done
 ((${#cluster_ports[@]} == 3)) || die "DOGPILE_REDIS_CLUSTER_PORTS needs three ports, not ${#cluster_ports[@]}"
+((${#cluster_bus_ports[@]} == 3)) || die "DOGPILE_REDIS_CLUSTER_BUS_PORTS needs three ports, not ${#cluster_bus_ports[@]}"
 ((${#sentinel_ports[@]} == 3)) || die "DOGPILE_REDIS_SENTINEL_PORTS needs three ports, not ${#sentinel_ports[@]}"
 [[ $sentinel_service =~ ^[A-Za-z0-9._-]+$ ]] || die "bad DOGPILE_REDIS_SENTINEL_SERVICE: $sentinel_service"
 [[ $wait_secs =~ ^[0-9]+$ ]] || die "bad DOGPILE_SERVICES_TIMEOUT: $wait_secs"
@@ -279,15 +287,16 @@ start redis-server "$redis_port" "$workdir/redis-$redis_port.log" \
 
 # The cluster: three masters, each with its own directory for its
 # nodes.conf. A small node timeout lets the cluster notice a dead node soon.
-for port in "${cluster_ports[@]}"; do
-	if port_open "$((port + 10000))"; then
-		die "port $host:$((port + 10000)) (cluster bus of $port) is already in use; choose other DOGPILE_REDIS_CLUSTER_PORTS"
+for i in "${!cluster_ports[@]}"; do
+	port=${cluster_ports[$i]} bus=${cluster_bus_ports[$i]}
+	if port_open "$bus"; then
+		die "port $host:$bus (cluster bus of $port) is already in use; choose other DOGPILE_REDIS_CLUSTER_BUS_PORTS"
 	fi
 	mkdir -p "$workdir/cluster-$port"
 	start "redis-server (cluster node)" "$port" "$workdir/cluster-$port.log" \
 		"$redis_bin" --port "$port" --dir "$workdir/cluster-$port" "${redis_args[@]}" \
 		--cluster-enabled yes --cluster-config-file "$workdir/cluster-$port/nodes.conf" \
-		--cluster-node-timeout 2000
+		--cluster-port "$bus" --cluster-node-timeout 2000
 done
 
 # The Sentinel set: a master, its replica and three Sentinels. A master is
