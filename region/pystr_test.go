@@ -46,7 +46,7 @@ func TestFunctionKeysAsDogpile(t *testing.T) {
 		{float32(0.5), "svc.mod:fn|0.5"},
 		{big70, "svc.mod:fn|1180591620717411303424"},
 		{[]byte("ab'c"), `svc.mod:fn|b"ab'c"`},
-		{[]int{3, 4}, "svc.mod:fn|3 4"},                         // fn(3, 4)
+		{[]int{3, 4}, "svc.mod:fn|3 4"},                        // fn(3, 4)
 		{[]any{1, "x", nil, true}, "svc.mod:fn|1 x None True"}, // fn(1, "x", None, True)
 		{args{7, "ada", true, 9}, "svc.mod:fn|7 ada True"},     // fn(7, "ada", True)
 		{point{1, 2.5}, "svc.mod:fn|1.0 2.5"},
