@@ -102,7 +102,7 @@ func TestInterpolation(t *testing.T) {
 		{"${host}x", "hx", ""},
 		{"$$host \\$port $", "$host $port $", ""},
 		{"$ $1 ${bad-name} ${}", "$ $1 ${bad-name} ${}", ""},
-		{"$expiration_time", "600", ""},                  // a [cache] option's default
+		{"$expiration_time", "600", ""},                        // a [cache] option's default
 		{"$enabled/$memcache_socket_timeout", "False/1.0", ""}, // rendered as Python's str()
 		{"${cache.memcache_servers}", "['localhost:11211']", ""},
 		{"${token.ref}", "600", ""},
@@ -156,7 +156,7 @@ func TestBadValues(t *testing.T) {
 		{"memcache_socket_timeout = nan", "want a finite number"},
 		{"memcache_socket_timeout = 0x10", "want a number"},
 		{"retry_attempts = 0", "should be greater than or equal to 1"},
-		
+
 		{"backend = oslo_cache.noop", `cannot use "oslo_cache.noop": oslo.cache offers oslo_cache.memcache_pool`},
 		{"backend = dogpile.cache.memcache", `did you mean "dogpile.cache.memcached"?`},
 		{"backend = pymemcache", `did you mean "dogpile.cache.pymemcache"?`},
