@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dogpile-go/dogpile/internal/suggest"
 )
 
 // Arguments are a backend's configuration arguments, as given in code or
@@ -17,6 +20,36 @@ import (
 // A BackendFactory must treat its Arguments as read-only; Clone and Without
 // return modified copies.
 type Arguments map[string]any
+
+// CheckKnown returns an *UnknownArgumentError (matching ErrBadArgument)
+// naming every argument of a that is not one of known, with a "did you
+// mean" hint where one is close, or nil. A BackendFactory calls it first,
+// with every argument it reads, including those it accepts without a use
+// in Go (documented as such), so that a misspelt or misplaced argument is
+// refused rather than silently ignored. backend is the registered name the
+// error reports.
+func (a Arguments) CheckKnown(backend string, known ...string) error {
+	var unknown []string
+	for name := range a {
+		if !slices.Contains(known, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	e := &UnknownArgumentError{Backend: backend, Names: unknown}
+	for _, n := range unknown {
+		if s := suggest.Closest(n, known); s != "" {
+			if e.Suggestions == nil {
+				e.Suggestions = map[string]string{}
+			}
+			e.Suggestions[n] = s
+		}
+	}
+	return e
+}
 
 // Has reports whether name is set (to anything other than nil).
 func (a Arguments) Has(name string) bool {

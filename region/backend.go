@@ -91,6 +91,16 @@ type ValueReader interface {
 // not modify args.
 type BackendFactory func(args Arguments) (Backend, error)
 
+// SerializerSetter is implemented by backends whose stored format depends
+// on the region's serializer (SerializedBackend, and backends that store
+// values in a client's own format unless the region names a serializer, as
+// dogpile.cache's memcached backends do). Configure calls SetSerializer
+// with the region's serializer (WithSerializer), or with nil when it has
+// none: the backend then keeps its default.
+type SerializerSetter interface {
+	SetSerializer(Serializer)
+}
+
 // KeyManglerSetter is implemented by backends that want to know the key
 // mangler their region uses (for example to recompute keys they treat
 // specially). The region calls SetKeyMangler during Configure and whenever

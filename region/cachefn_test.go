@@ -59,11 +59,13 @@ func TestCacheOnArguments(t *testing.T) {
 		t.Fatalf("Refresh = %v, %v; want a fresh call (7)", got, err)
 	}
 	check(pair{1, 1}, 7)
-	if k := f.Key(pair{3, 4}); !strings.HasSuffix(k, "|3 4") || !strings.Contains(k, "TestCacheOnArguments") {
-		t.Fatalf("Key = %q; want <function name>|3 4", k)
+	// No name: the Go function's package path and name, as dogpile's
+	// "<module>:<function>".
+	if k := f.Key(pair{3, 4}); !strings.HasPrefix(k, "github.com/dogpile-go/dogpile/region_test:TestCacheOnArguments") || !strings.HasSuffix(k, "|3 4") {
+		t.Fatalf("Key = %q; want <package>:<function name>|3 4", k)
 	}
-	ns := region.CacheOnArguments(r, "mynamespace", f.Func())
-	if k := ns.Key(pair{1, 2}); !strings.HasSuffix(k, "|mynamespace|1 2") {
+	ns := region.CacheOnArguments(r, "tests.cache:one", f.Func(), region.WithFuncNamespace("mynamespace"))
+	if k := ns.Key(pair{1, 2}); k != "tests.cache:one|mynamespace|1 2" {
 		t.Fatalf("namespaced key = %q", k)
 	}
 }

@@ -3,6 +3,7 @@ package region
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors returned by the region. Test for them with errors.Is; the
@@ -82,3 +83,40 @@ func (e *TypeError) Is(target error) bool { return target == ErrTypeMismatch }
 
 // Unwrap returns the decoding error, if any.
 func (e *TypeError) Unwrap() error { return e.Err }
+
+// UnknownArgumentError reports configuration arguments that a backend does
+// not know. dogpile.cache ignores such arguments; this project refuses them,
+// because a silently dropped argument (a misspelt lock_timeout, a host meant
+// for another backend) configures a different cache than the one intended.
+// It matches ErrBadArgument.
+type UnknownArgumentError struct {
+	Backend string   // the backend's registered name, e.g. "memcached"
+	Names   []string // the unknown arguments, sorted
+	// Suggestions maps an unknown argument to the known one it is probably
+	// a misspelling of, when there is one.
+	Suggestions map[string]string
+}
+
+// Error names every unknown argument, with "did you mean" hints. It does
+// not repeat the backend's name: Configure and NewBackend wrap the error
+// with it ("backend \"memcached\": unknown argument ...").
+func (e *UnknownArgumentError) Error() string {
+	var b strings.Builder
+	b.WriteString("unknown argument")
+	if len(e.Names) > 1 {
+		b.WriteString("s")
+	}
+	for i, n := range e.Names {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %q", n)
+		if s, ok := e.Suggestions[n]; ok {
+			fmt.Fprintf(&b, " (did you mean %q?)", s)
+		}
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrBadArgument) true.
+func (e *UnknownArgumentError) Is(target error) bool { return target == ErrBadArgument }

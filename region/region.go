@@ -188,8 +188,8 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	if err != nil {
 		return fmt.Errorf("region %q: %w", r.name, err)
 	}
-	if sb, ok := actual.(*SerializedBackend); ok {
-		sb.SetSerializer(r.serializer)
+	if ss, ok := actual.(SerializerSetter); ok {
+		ss.SetSerializer(r.serializer)
 	}
 	if ch, ok := actual.(interface {
 		SetCorruptionHandler(func(ctx context.Context, key string, err error))

@@ -389,7 +389,7 @@ func TestConfigureFromConfigCoercion(t *testing.T) {
 }
 
 func TestArgumentsNotModified(t *testing.T) {
-	args := region.Arguments{"expiration_time": "1h", "arbitrary_arg_one": 1, "arbitrary_arg_two": "two"}
+	args := region.Arguments{"expiration_time": "1h", "cleanup_interval": "2h"}
 	before := maps.Clone(args)
 	r := region.New("args")
 	if err := r.Configure("memory", region.WithArguments(args)); err != nil {

@@ -17,16 +17,32 @@ import (
 type SerializedBackend struct {
 	bytes      BytesBackend
 	serializer Serializer
+	envelope   Envelope
 	onCorrupt  func(ctx context.Context, key string, err error)
 }
 
-// NewSerializedBackend wraps b. A nil serializer means DefaultSerializer.
+// NewSerializedBackend wraps b, with NativeEnvelope. A nil serializer means
+// DefaultSerializer.
 func NewSerializedBackend(b BytesBackend, s Serializer) *SerializedBackend {
 	if s == nil {
 		s = DefaultSerializer
 	}
-	return &SerializedBackend{bytes: b, serializer: s}
+	return &SerializedBackend{bytes: b, serializer: s, envelope: NativeEnvelope}
 }
+
+// WithEnvelope sets the layout of the stored bytes (NativeEnvelope by
+// default; DogpileEnvelope to share values with Python dogpile.cache
+// regions) and returns b. Call it before the backend is in use, as a
+// backend factory does.
+func (b *SerializedBackend) WithEnvelope(e Envelope) *SerializedBackend {
+	if e != nil {
+		b.envelope = e
+	}
+	return b
+}
+
+// Envelope returns the layout of the stored bytes.
+func (b *SerializedBackend) Envelope() Envelope { return b.envelope }
 
 // Bytes returns the byte backend underneath.
 func (b *SerializedBackend) Bytes() BytesBackend { return b.bytes }
@@ -34,8 +50,9 @@ func (b *SerializedBackend) Bytes() BytesBackend { return b.bytes }
 // Serializer returns the serializer in use.
 func (b *SerializedBackend) Serializer() Serializer { return b.serializer }
 
-// SetSerializer replaces the serializer. Call it only before the backend is
-// in use; the region does so in Configure when given WithSerializer.
+// SetSerializer replaces the serializer; nil keeps the current one. Call it
+// only before the backend is in use; the region does so in Configure (see
+// SerializerSetter).
 func (b *SerializedBackend) SetSerializer(s Serializer) {
 	if s != nil {
 		b.serializer = s
@@ -63,7 +80,7 @@ func (b *SerializedBackend) decode(ctx context.Context, key string, data []byte)
 // decodeInto is decode with the payload's Serialized supplied by the
 // caller (GetMulti allocates them all at once).
 func (b *SerializedBackend) decodeInto(ctx context.Context, key string, data []byte, s *Serialized) (CachedValue, bool) {
-	md, payload, err := ParseEnvelope(data)
+	md, payload, err := b.envelope.Parse(data)
 	if err != nil {
 		b.corrupt(ctx, key, err)
 		return CachedValue{}, false
@@ -82,16 +99,27 @@ func (b *SerializedBackend) decodeInto(ctx context.Context, key string, data []b
 // Encode returns the envelope bytes for v, as stored under key.
 func (b *SerializedBackend) Encode(key string, v CachedValue) ([]byte, error) {
 	var payload []byte
-	if s, ok := v.Payload.(*Serialized); ok && s.Serializer.Name() == b.serializer.Name() {
-		payload = s.Data
-	} else {
-		var err error
-		payload, err = b.serializer.Marshal(v.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("region: key %q: cannot serialize %T with %s: %w", key, v.Payload, b.serializer.Name(), err)
+	value, encoded := v.Payload, false
+	if s, ok := value.(*Serialized); ok {
+		if s.Serializer.Name() == b.serializer.Name() {
+			payload, encoded = s.Data, true
+		} else {
+			// Read through another serializer (a value copied from
+			// another backend): re-encode what it holds.
+			var err error
+			if value, err = s.Value(); err != nil {
+				return nil, fmt.Errorf("region: key %q: cannot decode %s value to store it with %s: %w", key, s.Serializer.Name(), b.serializer.Name(), err)
+			}
 		}
 	}
-	return AppendEnvelope(make([]byte, 0, len(payload)+32), v.Metadata, payload), nil
+	if !encoded {
+		var err error
+		payload, err = b.serializer.Marshal(value)
+		if err != nil {
+			return nil, fmt.Errorf("region: key %q: cannot serialize %T with %s: %w", key, value, b.serializer.Name(), err)
+		}
+	}
+	return b.envelope.Append(make([]byte, 0, len(payload)+48), v.Metadata, payload), nil
 }
 
 // Get reads and parses key.

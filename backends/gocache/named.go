@@ -52,12 +52,44 @@ const (
 // gocache's memcache store cannot send (it passes the lifetime in seconds).
 const memcachedMaxRelative = memcacheutil.MaxRelativeExpiration * time.Second
 
+// lockArgNames are the arguments readLockArgs reads.
+var lockArgNames = []string{"distributed_lock", "lock_timeout", "max_lock_attempts"}
+
+// backendArguments are the arguments of each backend of this package; any
+// other is refused (region.UnknownArgumentError), so that a misspelt or
+// misplaced argument (a Redis "host", a "clinet") is not silently dropped.
+// The in-process stores accept the lock arguments without effect, as
+// Keystone's KVS passes them to every backend.
+var backendArguments = map[string][]string{
+	"gocache":           append([]string{"store", "serialize", "expiration", "client"}, lockArgNames...),
+	"gocache.go_cache":  append([]string{"default_expiration", "cleanup_interval", "serialize"}, lockArgNames...),
+	"gocache.ristretto": append([]string{"max_cost", "num_counters", "buffer_items", "expiration", "metrics", "serialize"}, lockArgNames...),
+	"gocache.redis": append([]string{"url", "addr", "db", "username", "password", "tls", "pool_size",
+		"socket_timeout", "connect_timeout", "max_retries", "expiration", "serialize"}, lockArgNames...),
+	"gocache.memcache": append([]string{"url", "expiration", "serialize", "socket_timeout", "max_idle_conns"}, lockArgNames...),
+}
+
 func init() {
-	region.RegisterBackend("gocache", newFromStore)
-	region.RegisterBackend("gocache.go_cache", newGoCache)
-	region.RegisterBackend("gocache.ristretto", newRistretto)
-	region.RegisterBackend("gocache.redis", newRedis)
-	region.RegisterBackend("gocache.memcache", newMemcache)
+	for name, f := range map[string]region.BackendFactory{
+		"gocache":           newFromStore,
+		"gocache.go_cache":  newGoCache,
+		"gocache.ristretto": newRistretto,
+		"gocache.redis":     newRedis,
+		"gocache.memcache":  newMemcache,
+	} {
+		region.RegisterBackend(name, checked(name, f))
+	}
+}
+
+// checked refuses arguments the backend does not know before building it.
+func checked(name string, f region.BackendFactory) region.BackendFactory {
+	known := backendArguments[name]
+	return func(args region.Arguments) (region.Backend, error) {
+		if err := args.CheckKnown(name, known...); err != nil {
+			return nil, err
+		}
+		return f(args)
+	}
 }
 
 // modeArg reads the "serialize" argument: unset is AutoMode.

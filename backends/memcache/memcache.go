@@ -134,6 +134,13 @@ const (
 	DefaultMaxIdleConns = 16
 )
 
+// Arguments are the names of the memcached backend's arguments (see the
+// package documentation); OptionsFromArguments refuses any other.
+var Arguments = []string{
+	"url", "server_selector", "memcached_expire_time", "distributed_lock", "lock_timeout",
+	"max_lock_attempts", "socket_timeout", "max_idle_conns", "max_item_size",
+}
+
 // Options configure a memcached Backend. OptionsFromArguments builds them
 // from region arguments; New takes them directly.
 type Options struct {
@@ -192,10 +199,14 @@ type Options struct {
 }
 
 // OptionsFromArguments reads the memcached backend's arguments (see the
-// package documentation). It does not modify args. Arguments it does not
-// know are ignored, as dogpile.cache does.
+// package documentation). It does not modify args. An argument it does not
+// know is refused (region.UnknownArgumentError), where dogpile.cache would
+// ignore it: a misspelt lock_timeout must not go unnoticed.
 func OptionsFromArguments(args region.Arguments) (Options, error) {
 	var o Options
+	if err := args.CheckKnown("memcached", Arguments...); err != nil {
+		return o, err
+	}
 	var err error
 	if o.Servers, err = args.Strings("url", nil); err != nil {
 		return o, err

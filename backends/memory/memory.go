@@ -14,6 +14,11 @@
 //	cleanup_interval  how often expired values are swept out (default: the
 //	                  expiration_time); 0 sweeps only on read
 //
+// Every in-process backend also accepts distributed_lock and lock_timeout,
+// which Keystone's KVS passes to whatever backend it configures; in one
+// process they have no meaning and are ignored. Any other argument is
+// refused (region.UnknownArgumentError).
+//
 // Without expiration_time values live until deleted, in a concurrent hash
 // map (github.com/puzpuzpuz/xsync), which reads without locks, faster than
 // go-cache, and scales across cores (see docs/PERFORMANCE.md).
@@ -30,21 +35,35 @@ import (
 	"github.com/dogpile-go/dogpile/region"
 )
 
+// lockArguments are accepted by every in-process backend without effect:
+// Keystone's KVS passes them to the backend it configures.
+var lockArguments = []string{"distributed_lock", "lock_timeout"}
+
 func init() {
 	region.RegisterBackend("memory", func(args region.Arguments) (region.Backend, error) {
+		if err := args.CheckKnown("memory", append(lockArguments, "expiration_time", "cleanup_interval")...); err != nil {
+			return nil, err
+		}
 		opts, err := optionsFrom(args)
 		if err != nil {
 			return nil, err
 		}
 		return New(opts), nil
 	})
-	region.RegisterBackend("memory_serialized", func(region.Arguments) (region.Backend, error) {
-		return region.NewSerializedBackend(NewBytes(), nil), nil
-	})
-	region.RegisterBackend("openstack.kvs.Memory", func(region.Arguments) (region.Backend, error) {
-		return region.NewSerializedBackend(NewBytes(), nil), nil
-	})
-	region.RegisterBackend("null", func(region.Arguments) (region.Backend, error) {
+	registerBytes := func(name string) {
+		region.RegisterBackend(name, func(args region.Arguments) (region.Backend, error) {
+			if err := args.CheckKnown(name, lockArguments...); err != nil {
+				return nil, err
+			}
+			return region.NewSerializedBackend(NewBytes(), nil), nil
+		})
+	}
+	registerBytes("memory_serialized")
+	registerBytes("openstack.kvs.Memory")
+	region.RegisterBackend("null", func(args region.Arguments) (region.Backend, error) {
+		if err := args.CheckKnown("null", lockArguments...); err != nil {
+			return nil, err
+		}
 		return Null{}, nil
 	})
 }
