@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dogpile-go/dogpile/internal/suggest"
 )
 
 // Config is a keystone.conf-style file as oslo.cache reads it: the [cache]
@@ -104,7 +106,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 func unknownOption(e entry) error {
 	msg := "oslo.cache defines no such option (oslo.config would ignore it; this is refused so that a misspelt option is not silently left out)"
-	if s := suggest(e.key, OptionNames()); s != "" {
+	if s := suggest.Closest(e.key, OptionNames()); s != "" {
 		msg = fmt.Sprintf("oslo.cache defines no such option; did you mean %q?", s)
 	}
 	return &OptionError{Pos: e.pos, Section: cacheSection, Option: e.key, Value: e.value, Kind: ErrUnknownOption, Msg: msg}
@@ -280,10 +282,10 @@ func convert(def *optionDef, text string) (any, error) {
 // unknownBackend explains a backend name oslo.cache does not offer.
 func unknownBackend(name string) error {
 	msg := fmt.Sprintf("cannot use %q: oslo.cache offers %s", name, strings.Join(backendChoices, ", "))
-	if s := suggest(name, backendChoices); s != "" {
+	if s := suggest.Closest(name, backendChoices); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	} else if !strings.Contains(name, ".") {
-		if s := suggest("dogpile.cache."+name, backendChoices); s != "" {
+		if s := suggest.Closest("dogpile.cache."+name, backendChoices); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 	}
