@@ -6,12 +6,15 @@ For each FILE, one JSON line: {"cache": {option: value, ...}} with the
 [cache] options the file sets (as oslo.config converts them, after
 $substitution), "groups" with the caching/cache_time of [token] and
 [catalog], and "region" with the configuration dictionary oslo.cache's
-_build_cache_config makes (values that JSON cannot hold as their repr);
+_build_cache_config makes, strings coerced as dogpile.cache's
+configure_from_config coerces them (values that JSON cannot hold as their
+type's name);
 or {"error": "..."} when oslo.config refuses the file.
 """
 import json
 import sys
 
+from dogpile.cache import util
 from oslo_cache import core
 from oslo_config import cfg
 
@@ -35,7 +38,9 @@ def read(path):
             g = getattr(conf, group)
             out["groups"][group] = {"caching": g.caching, "cache_time": g.cache_time}
         region = {}
-        for k, v in core._build_cache_config(conf).items():
+        # What the backend gets: configure_from_config coerces strings.
+        built = util.coerce_string_conf(core._build_cache_config(conf))
+        for k, v in built.items():
             try:
                 json.dumps(v)
                 region[k] = v
