@@ -189,7 +189,11 @@ func (m *mapper) disabled() {
 	if pos.IsZero() {
 		pos = Pos{File: m.c.file.name}
 	}
-	m.note("enabled", pos, "caching is disabled: the region gets %s (every call goes to its creator) instead of %s and its arguments", NullBackend, m.backend)
+	text := fmt.Sprintf("caching is disabled: the region gets %s (every call goes to its creator)", NullBackend)
+	if m.backend != NullBackend {
+		text += fmt.Sprintf(" instead of %s and its arguments", m.backend)
+	}
+	m.note("enabled", pos, "%s", text)
 }
 
 // backendArguments reads the backend_argument lines: name:value, values
