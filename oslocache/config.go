@@ -21,6 +21,8 @@ type Config struct {
 	file  *iniFile
 	cache map[string]*optValue // every [cache] option, set or default
 	memo  map[string]memoGroup // by section
+	// resolved are the $references of other sections already substituted.
+	resolved map[refKey]string
 }
 
 // optValue is a [cache] option's value: converted, and where it was set.
@@ -73,7 +75,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{file: f, cache: map[string]*optValue{}, memo: map[string]memoGroup{}}
+	c := &Config{file: f, cache: map[string]*optValue{}, memo: map[string]memoGroup{}, resolved: map[refKey]string{}}
 	var errs []error
 	if s := f.sections[cacheSection]; s != nil {
 		reported := map[string]bool{}
@@ -91,7 +93,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	for _, name := range f.order {
-		if name == cacheSection {
+		if _, done := c.memo[name]; done || name == cacheSection {
 			continue
 		}
 		g, gerrs := c.readMemoGroup(name, nil)

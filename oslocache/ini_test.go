@@ -132,6 +132,27 @@ func TestInterpolation(t *testing.T) {
 	}
 }
 
+// TestInterpolationBounded: references that double a value at every step
+// are refused once the value passes 1 MiB, quickly.
+func TestInterpolationBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[DEFAULT]\na0 = xxxxxxxx\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "a%d = $a%d${a%d}\n", i, i-1, i-1)
+	}
+	b.WriteString("[cache]\nconfig_prefix = $a40\n")
+	_, err := Parse("keystone.conf", []byte(b.String()))
+	errContains(t, err, "longer than 1048576 bytes")
+	// The same through the memoization options of 40 sections.
+	b.Reset()
+	b.WriteString("[g0]\ncaching = true\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "[g%d]\ncaching = ${g%d.caching}\ncache_time = ${g%d.caching}${g%d.cache_time}\n", i, i-1, i-1, i-1)
+	}
+	_, err = Parse("keystone.conf", []byte(b.String()))
+	errContains(t, err, "[g1] cache_time: cannot use \"True\"")
+}
+
 func TestUnknownOption(t *testing.T) {
 	_, err := Parse("keystone.conf", []byte("[cache]\nenabled = true\nmemcache_server = a:1\nexpiraton_time = 5\nmemcache_server = b:1\n"))
 	errContains(t, err,

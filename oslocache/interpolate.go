@@ -95,9 +95,17 @@ func (c *Config) interpolate(value, sectionName string, pos Pos, option string, 
 		if err != nil {
 			return "", err
 		}
+		if b.Len()+len(s) > maxValueSize {
+			return "", &OptionError{Pos: pos, Section: sectionName, Option: option, Kind: ErrBadValue,
+				Msg: fmt.Sprintf("substituting $%s makes the value longer than %d bytes", name, maxValueSize)}
+		}
 		b.WriteString(s)
 	}
 }
+
+// maxValueSize bounds a value after $substitution: references that double
+// a value at every step would otherwise grow it without end.
+const maxValueSize = 1 << 20
 
 // resolve returns the text a $reference stands for.
 func (c *Config) resolve(ref, sectionName string, pos Pos, option string, stack []refKey) (string, error) {
@@ -128,6 +136,7 @@ func (c *Config) resolve(ref, sectionName string, pos Pos, option string, stack 
 					if g, errs = c.readMemoGroup(k.section, append(stack, k)); len(errs) > 0 {
 						return "", errs[0]
 					}
+					c.memo[k.section] = g
 				}
 				if k.name == "caching" {
 					return pyStr(g.caching), nil
@@ -138,8 +147,15 @@ func (c *Config) resolve(ref, sectionName string, pos Pos, option string, stack 
 				return pyStr(*g.cacheTime), nil
 			}
 		}
+		if v, ok := c.resolved[k]; ok {
+			return v, nil
+		}
 		if e, ok := c.file.last(k.section, k.name); ok {
-			return c.interpolate(e.value, k.section, e.pos, k.name, append(stack, k))
+			v, err := c.interpolate(e.value, k.section, e.pos, k.name, append(stack, k))
+			if err == nil {
+				c.resolved[k] = v
+			}
+			return v, err
 		}
 	}
 	if len(candidates) == 1 {
