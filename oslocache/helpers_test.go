@@ -2,29 +2,19 @@ package oslocache
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dogpile-go/dogpile/internal/pyrun"
 )
 
-// python is Debian's Python 3 with oslo.cache and oslo.config (python3 on
-// PATH may be another one without them).
-const python = "/usr/bin/python3"
-
-// needPython returns the Python interpreter that has oslo.cache and
-// oslo.config, skipping the test (failing it under CI=true) when there is
+// needPython returns Debian's Python 3 with oslo.cache, oslo.config and
+// dogpile.cache, skipping the test (failing it under CI=true) when there is
 // none.
-func needPython(t testing.TB) string {
+func needPython(t testing.TB) *pyrun.Python {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import oslo_cache, oslo_config, dogpile.cache").Run(); err != nil {
-		msg := python + " with oslo.cache and oslo.config is needed (Debian: apt-get install python3-oslo.cache python3-oslo.config; make test installs them): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return python
+	return pyrun.Require(t, "oslo_cache", "oslo_config", "dogpile.cache")
 }
 
 // writeConf writes a config file into a temporary directory and returns

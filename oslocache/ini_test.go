@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dogpile-go/dogpile/internal/pyrun"
 )
 
 func TestParseSyntax(t *testing.T) {
@@ -256,10 +257,7 @@ func TestAgainstOsloConfig(t *testing.T) {
 		writeFileT(t, p, text)
 		paths = append(paths, p)
 	}
-	out, err := exec.Command(py, append([]string{"testdata/oslo_read.py"}, paths...)...).Output()
-	if err != nil {
-		t.Fatalf("oslo_read.py: %v", err)
-	}
+	out := py.Run(t, pyrun.Script{File: "testdata/oslo_read.py", Args: paths})
 	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
 	if len(lines) != len(paths) {
 		t.Fatalf("%d results for %d files:\n%s", len(lines), len(paths), out)

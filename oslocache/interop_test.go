@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/dogpile-go/dogpile/internal/pyrun"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -37,11 +37,7 @@ cache_time = 300
 `, backend, strings.Join(servers, ",")))
 			python := func(args ...string) string {
 				t.Helper()
-				out, err := exec.Command(py, append([]string{"testdata/oslo_region.py", path}, args...)...).CombinedOutput()
-				if err != nil {
-					t.Fatalf("oslo_region.py %v: %v\n%s", args, err, out)
-				}
-				return strings.TrimSpace(string(out))
+				return strings.TrimSpace(string(py.Run(t, pyrun.Script{File: "testdata/oslo_region.py", Args: append([]string{path}, args...)})))
 			}
 			conf, err := Load(path)
 			if err != nil {

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dogpile-go/dogpile/internal/pyrun"
 )
 
 // regionCorpus are [cache] sections whose region oslo.cache 3.2 and this
@@ -47,10 +48,7 @@ func TestRegionAgainstOsloCache(t *testing.T) {
 		writeFileT(t, p, "[cache]\n"+strings.ReplaceAll(text, "CAFILE", pki.CAFile))
 		paths = append(paths, p)
 	}
-	out, err := exec.Command(py, append([]string{"testdata/oslo_read.py"}, paths...)...).Output()
-	if err != nil {
-		t.Fatalf("oslo_read.py: %v", err)
-	}
+	out := py.Run(t, pyrun.Script{File: "testdata/oslo_read.py", Args: paths})
 	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
 	if len(lines) != len(paths) {
 		t.Fatalf("%d results for %d files:\n%s", len(lines), len(paths), out)
