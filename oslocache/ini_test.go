@@ -328,3 +328,20 @@ func writeFileT(t testing.TB, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+func TestValue(t *testing.T) {
+	c := mustParse(t, "[DEFAULT]\nmy_ip = 10.0.0.1\n[Database]\nconnection = mysql://$my_ip/keystone\nconnection = sqlite://\n[token]\nbad = $nowhere\n")
+	v, pos, ok, err := c.Value("database", "connection")
+	if err != nil || !ok || v != "sqlite://" || pos.String() != "keystone.conf:5" {
+		t.Errorf("Value = %q, %v, %v, %v", v, pos, ok, err)
+	}
+	if _, _, ok, err := c.Value("database", "nothing"); ok || err != nil {
+		t.Errorf("unset option: %v, %v", ok, err)
+	}
+	if _, _, ok, err := c.Value("token", "bad"); !ok || !errors.Is(err, ErrBadValue) {
+		t.Errorf("bad reference: %v, %v", ok, err)
+	}
+	if got := c.Keys("DATABASE"); !reflect.DeepEqual(got, []string{"connection"}) {
+		t.Errorf("Keys = %v", got)
+	}
+}
