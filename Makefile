@@ -30,6 +30,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzSerializedPayload$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./region/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./oslocache/
 	$(GO) test -run '^$$' -fuzz '^FuzzDogpileEnvelope$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pickle/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCachedValue$$' -fuzztime $(FUZZTIME) ./pickle/

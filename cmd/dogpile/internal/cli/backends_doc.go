@@ -71,6 +71,31 @@ var backendDocs = []backendDoc{
 		Summary: "Keystone's in-memory KVS backend: isolated copies in this process, no expiry",
 	},
 	{
+		Name: "dogpile.cache.memory", Package: memoryPkg,
+		Summary: "dogpile.cache's memory backend under its Python name: values kept in this process as they are",
+		Args: []argDoc{
+			{"cache_dict", "", "accepted without effect (a Python dict has no Go counterpart)"},
+		},
+	},
+	{
+		Name: "dogpile.cache.memory_pickle", Package: memoryPkg,
+		Summary: "dogpile.cache's memory_pickle backend under its Python name: values kept as serialized bytes, isolated copies",
+		Args: []argDoc{
+			{"cache_dict", "", "accepted without effect (a Python dict has no Go counterpart)"},
+		},
+	},
+	{
+		Name: "dogpile.cache.null", Package: memoryPkg,
+		Summary: "dogpile.cache's null backend under its Python name: stores nothing (oslo.cache's [cache] enabled = false)",
+	},
+	{
+		Name: "oslo_cache.dict", Package: memoryPkg,
+		Summary: "oslo.cache's dictionary backend: values kept in this process as they are",
+		Args: []argDoc{
+			{"expiration_time", "0 (never)", "seconds after which a value is dropped, whatever the region's expiration"},
+		},
+	},
+	{
 		Name: "memcached", Package: memcachePkg, Shared: true,
 		Summary: "dogpile.cache's memcached backend (bradfitz/gomemcache); keys mangled with SHA-1",
 		Server:  "memcached", AddrArgs: []string{"url"},
