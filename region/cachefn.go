@@ -10,41 +10,38 @@ import (
 )
 
 // DefaultFunctionKeyGenerator makes keys as dogpile's function_key_generator
-// does: the function's name, "|", then the argument as text. A string
-// argument is used as it is, a fmt.Stringer through String, a slice or
-// array as its elements joined by spaces, anything else through fmt.Sprint.
+// does: the function's name (the whole prefix, as given to
+// CacheOnArguments), "|", then the arguments as Python's str() renders them,
+// joined by spaces (see ArgumentString). For a Python function fn of module
+// svc.mod, dogpile's prefix is "svc.mod:fn", so
+//
+//	CacheOnArguments(r, "svc.mod:fn", f).Key(42)  // "svc.mod:fn|42"
+//
+// is the key a Python service caching fn(42) uses.
 func DefaultFunctionKeyGenerator(fnName string, arg any) string {
 	return fnName + "|" + ArgumentString(arg)
-}
-
-// ArgumentString renders a cached function's argument for its key.
-func ArgumentString(arg any) string {
-	switch a := arg.(type) {
-	case string:
-		return a
-	case fmt.Stringer:
-		return a.String()
-	case nil:
-		return ""
-	}
-	v := reflect.ValueOf(arg)
-	if k := v.Kind(); k == reflect.Slice || k == reflect.Array {
-		parts := make([]string, v.Len())
-		for i := range parts {
-			parts[i] = ArgumentString(v.Index(i).Interface())
-		}
-		return strings.Join(parts, " ")
-	}
-	return fmt.Sprint(arg)
 }
 
 // FuncOption configures a cached function.
 type FuncOption func(*funcSettings)
 
 type funcSettings struct {
-	calls  []CallOption
-	keyGen FunctionKeyGenerator
+	calls     []CallOption
+	keyGen    FunctionKeyGenerator
+	namespace string
+	enabled   func() bool // nil: always cached
 }
+
+// WithFuncNamespace gives the function dogpile's namespace: its keys'
+// prefix becomes name + "|" + namespace, as cache_on_arguments(namespace=...)
+// makes "svc.mod:fn|namespace".
+func WithFuncNamespace(namespace string) FuncOption {
+	return func(f *funcSettings) { f.namespace = namespace }
+}
+
+// off reports whether caching is switched off for this call
+// (WithFuncEnabled).
+func (f *funcSettings) off() bool { return f.enabled != nil && !f.enabled() }
 
 // WithFuncExpiration sets the expiration of the function's values,
 // overriding the region's (dogpile's expiration_time argument).
@@ -58,12 +55,22 @@ func WithFuncShouldCache(fn func(any) bool) FuncOption {
 	return func(f *funcSettings) { f.calls = append(f.calls, WithShouldCache(fn)) }
 }
 
+// WithFuncEnabled switches caching on and off: enabled is asked at every
+// call, and while it returns false the cached function is the plain
+// function. Call and Refresh call it and store nothing, Get finds nothing
+// and Set stores nothing; Invalidate still deletes, so no stale value is
+// left for when caching is switched on again. oslo.cache's [cache] enabled
+// and [group] caching options work through it (package oslocache).
+func WithFuncEnabled(enabled func() bool) FuncOption {
+	return func(f *funcSettings) { f.enabled = enabled }
+}
+
 // WithFuncKeyGenerator sets the key generator for this function only.
 func WithFuncKeyGenerator(g FunctionKeyGenerator) FuncOption {
 	return func(f *funcSettings) { f.keyGen = g }
 }
 
-func newFuncSettings(r *Region, fn any, namespace string, opts []FuncOption) (funcSettings, string) {
+func newFuncSettings(r *Region, fn any, name string, opts []FuncOption) (funcSettings, string) {
 	fs := funcSettings{keyGen: r.keyGenerator}
 	if fs.keyGen == nil {
 		fs.keyGen = DefaultFunctionKeyGenerator
@@ -71,11 +78,29 @@ func newFuncSettings(r *Region, fn any, namespace string, opts []FuncOption) (fu
 	for _, o := range opts {
 		o(&fs)
 	}
-	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
-	if namespace != "" {
-		name += "|" + namespace
+	if name == "" {
+		name = goFunctionName(fn)
+	}
+	if fs.namespace != "" {
+		name += "|" + fs.namespace
 	}
 	return fs, name
+}
+
+// goFunctionName names fn the way dogpile names a Python function,
+// "<module>:<name>": its package path, ":", then the rest of its Go name
+// ("example.com/svc/users:loadUser"). Closures and method values get names
+// that change with unrelated edits ("users:New.func1"), so give
+// CacheOnArguments a name of your own when processes of different builds
+// share a cache.
+func goFunctionName(fn any) string {
+	full := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+	slash := strings.LastIndexByte(full, '/')
+	if dot := strings.IndexByte(full[slash+1:], '.'); dot >= 0 {
+		i := slash + 1 + dot
+		return full[:i] + ":" + full[i+1:]
+	}
+	return full
 }
 
 // CachedFunc is a function whose results are cached in a region, keyed by
@@ -88,17 +113,17 @@ type CachedFunc[A, R any] struct {
 	settings funcSettings
 }
 
-// CacheOnArguments caches fn's results in r, one value per argument. The key
-// is made from the Go function's name, namespace (if not empty) and the
-// argument; use a struct (with a String method for a stable key) for
-// several arguments.
+// CacheOnArguments caches fn's results in r, one value per argument
+// (dogpile's cache_on_arguments). name is the whole key prefix, as dogpile
+// names a Python function: give "svc.mod:fn" and the keys are those of a
+// Python service caching fn of module svc.mod ("svc.mod:fn|42"; see
+// DefaultFunctionKeyGenerator), so the two share cached values.
+// WithFuncNamespace adds dogpile's namespace. An empty name uses the Go
+// function's package path and name ("example.com/svc:loadUser").
 //
-// Go function names of closures and method values ("pkg.F.func1",
-// "pkg.T.M-fm") change with unrelated edits, so keys may differ between
-// builds; when processes of different versions share a cache, give a
-// namespace and a key generator (WithFuncKeyGenerator) that ignores fnName.
-func CacheOnArguments[A, R any](r *Region, namespace string, fn func(context.Context, A) (R, error), opts ...FuncOption) *CachedFunc[A, R] {
-	fs, name := newFuncSettings(r, fn, namespace, opts)
+// A struct or slice argument is several arguments, rendered in order.
+func CacheOnArguments[A, R any](r *Region, name string, fn func(context.Context, A) (R, error), opts ...FuncOption) *CachedFunc[A, R] {
+	fs, name := newFuncSettings(r, fn, name, opts)
 	return &CachedFunc[A, R]{region: r, fn: fn, name: name, settings: fs}
 }
 
@@ -108,16 +133,26 @@ func (c *CachedFunc[A, R]) Key(a A) string { return c.settings.keyGen(c.name, a)
 // Call returns the cached result for a, calling the function (once, under
 // the dogpile lock) when there is none.
 func (c *CachedFunc[A, R]) Call(ctx context.Context, a A) (R, error) {
+	if c.settings.off() {
+		return c.fn(ctx, a)
+	}
 	return GetOrCreateAs(ctx, c.region, c.Key(a), func(ctx context.Context) (R, error) { return c.fn(ctx, a) }, c.settings.calls...)
 }
 
 // Get returns the cached result for a without calling the function.
 func (c *CachedFunc[A, R]) Get(ctx context.Context, a A) (R, bool, error) {
+	if c.settings.off() {
+		var zero R
+		return zero, false, nil
+	}
 	return GetAs[R](ctx, c.region, c.Key(a), c.settings.calls...)
 }
 
 // Set stores v as the result for a.
 func (c *CachedFunc[A, R]) Set(ctx context.Context, a A, v R) error {
+	if c.settings.off() {
+		return nil
+	}
 	return c.region.Set(ctx, c.Key(a), v)
 }
 
@@ -148,10 +183,12 @@ type CachedMultiFunc[A, R any] struct {
 	settings funcSettings
 }
 
-// CacheMultiOnArguments caches a batch function: fn gets the arguments whose
-// results are not cached and returns one result per argument, in order.
-func CacheMultiOnArguments[A, R any](r *Region, namespace string, fn func(context.Context, []A) ([]R, error), opts ...FuncOption) *CachedMultiFunc[A, R] {
-	fs, name := newFuncSettings(r, fn, namespace, opts)
+// CacheMultiOnArguments caches a batch function (dogpile's
+// cache_multi_on_arguments): fn gets the arguments whose results are not
+// cached and returns one result per argument, in order. Each argument has
+// its own key, made as CacheOnArguments makes it from name.
+func CacheMultiOnArguments[A, R any](r *Region, name string, fn func(context.Context, []A) ([]R, error), opts ...FuncOption) *CachedMultiFunc[A, R] {
+	fs, name := newFuncSettings(r, fn, name, opts)
 	return &CachedMultiFunc[A, R]{region: r, fn: fn, name: name, settings: fs}
 }
 
@@ -170,6 +207,9 @@ func (c *CachedMultiFunc[A, R]) Keys(args []A) []string {
 // Call returns one result per argument, calling the function once with the
 // arguments whose results are not cached.
 func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error) {
+	if c.settings.off() {
+		return c.callDirect(ctx, args)
+	}
 	keys := c.Keys(args)
 	byKey := make(map[string]A, len(args))
 	for i, k := range keys {
@@ -187,6 +227,9 @@ func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error)
 // Get returns the cached results for args without calling the function;
 // found[i] tells whether args[i] had one.
 func (c *CachedMultiFunc[A, R]) Get(ctx context.Context, args []A) (values []R, found []bool, err error) {
+	if c.settings.off() {
+		return make([]R, len(args)), make([]bool, len(args)), nil
+	}
 	return GetMultiAs[R](ctx, c.region, c.Keys(args), c.settings.calls...)
 }
 
@@ -194,6 +237,9 @@ func (c *CachedMultiFunc[A, R]) Get(ctx context.Context, args []A) (values []R, 
 func (c *CachedMultiFunc[A, R]) Set(ctx context.Context, args []A, values []R) error {
 	if len(args) != len(values) {
 		return &ArgumentError{Name: "values", Value: len(values), Want: fmt.Sprintf("%d values, one per argument", len(args))}
+	}
+	if c.settings.off() {
+		return nil
 	}
 	m := make(map[string]any, len(args))
 	for i, a := range args {
@@ -210,6 +256,16 @@ func (c *CachedMultiFunc[A, R]) Invalidate(ctx context.Context, args ...A) error
 // Refresh calls the function for every argument now, stores and returns the
 // results.
 func (c *CachedMultiFunc[A, R]) Refresh(ctx context.Context, args []A) ([]R, error) {
+	values, err := c.callDirect(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return values, c.Set(ctx, args, values)
+}
+
+// callDirect calls the function for args, checking it returns one value
+// per argument.
+func (c *CachedMultiFunc[A, R]) callDirect(ctx context.Context, args []A) ([]R, error) {
 	values, err := c.fn(ctx, args)
 	if err != nil {
 		return nil, err
@@ -217,7 +273,7 @@ func (c *CachedMultiFunc[A, R]) Refresh(ctx context.Context, args []A) ([]R, err
 	if len(values) != len(args) {
 		return nil, fmt.Errorf("region %q: function returned %d values for %d arguments", c.region.name, len(values), len(args))
 	}
-	return values, c.Set(ctx, args, values)
+	return values, nil
 }
 
 // Func returns the uncached function.

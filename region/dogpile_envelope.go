@@ -135,20 +135,3 @@ func parseDogpileMetadata(b []byte) (ct float64, v int, ok bool) {
 	}
 	return ct, int(n), true
 }
-
-// appendPythonFloat appends f as Python's repr (and so json.dumps) writes
-// it: the shortest decimal that reads back as f, with ".0" on integral
-// values and an exponent only below 1e-4 or from 1e16.
-func appendPythonFloat(dst []byte, f float64) []byte {
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		// Both write 1e+16 and 1.5e-05.
-		return strconv.AppendFloat(dst, f, 'e', -1, 64)
-	}
-	start := len(dst)
-	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
-	if bytes.IndexByte(dst[start:], '.') < 0 {
-		dst = append(dst, ".0"...)
-	}
-	return dst
-}

@@ -85,7 +85,9 @@ func ExampleCacheOnArguments() {
 	if err := r.Configure("memory"); err != nil {
 		panic(err)
 	}
-	square := region.CacheOnArguments(r, "squares", func(_ context.Context, n int) (int, error) {
+	// The keys of a Python function square of module calc.math, cached
+	// with @region.cache_on_arguments().
+	square := region.CacheOnArguments(r, "calc.math:square", func(_ context.Context, n int) (int, error) {
 		fmt.Println("computing", n)
 		return n * n, nil
 	})
@@ -93,11 +95,11 @@ func ExampleCacheOnArguments() {
 	b, _ := square.Call(ctx, 12) // cached
 	_ = square.Invalidate(ctx, 12)
 	c, _ := square.Call(ctx, 12) // computed again
-	fmt.Println(a, b, c)
+	fmt.Println(a, b, c, square.Key(12))
 	// Output:
 	// computing 12
 	// computing 12
-	// 144 144 144
+	// 144 144 144 calc.math:square|12
 }
 
 func ExampleCacheMultiOnArguments() {

@@ -48,9 +48,9 @@ func WithAsyncCreationRunner(run AsyncCreationRunner) Option {
 }
 
 // FunctionKeyGenerator makes the cache key for one call of a cached function
-// (CacheOnArguments). fnName is the function's name (its namespace
-// argument, or the Go function name when that is empty) and arg its
-// argument.
+// (CacheOnArguments). fnName is the key prefix (the name given to
+// CacheOnArguments, with "|" and the namespace when WithFuncNamespace gives
+// one) and arg the argument.
 type FunctionKeyGenerator func(fnName string, arg any) string
 
 // WithFunctionKeyGenerator replaces DefaultFunctionKeyGenerator for the
