@@ -496,7 +496,11 @@ func (c *config) parseSingle(args region.Arguments) error {
 		if err != nil {
 			return err
 		}
-		for _, n := range []string{"host", "port", "db", "username", "password"} {
+		// dogpile.cache drops host, port, db, username and password when
+		// url is given. A db or credential the url does not give is used
+		// here (one the url contradicts is refused: see settings.set);
+		// host and port would name another server: refused.
+		for _, n := range []string{"host", "port"} {
 			if args.Has(n) {
 				return &region.ArgumentError{Name: n, Value: args[n],
 					Want: "nothing next to url (dogpile.cache ignores it then): put it in the url"}

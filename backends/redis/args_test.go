@@ -73,6 +73,12 @@ func TestArgumentsAccepted(t *testing.T) {
 				t.Errorf("options = %+v", o)
 			}
 		}},
+		{"url with db and password as oslo.cache passes them", redisbackend.Name, region.Arguments{"url": "redis://h:1/0", "db": 0, "socket_timeout": 1.0, "password": "p"}, func(t *testing.T, s *redisbackend.Store) {
+			o := s.Client().(*goredis.Client).Options()
+			if o.Addr != "h:1" || o.DB != 0 || o.Password != "p" || o.ReadTimeout != time.Second {
+				t.Errorf("options = %+v", o)
+			}
+		}},
 		{"unix url", redisbackend.Name, region.Arguments{"url": "unix:///run/redis/redis.sock?db=4"}, func(t *testing.T, s *redisbackend.Store) {
 			o := s.Client().(*goredis.Client).Options()
 			if o.Network != "unix" || o.Addr != "/run/redis/redis.sock" || o.DB != 4 {
@@ -179,6 +185,7 @@ func TestArgumentsRefused(t *testing.T) {
 		{"given twice", redisbackend.Name, region.Arguments{"socket_timeout": 2, "connection_kwargs": map[string]any{"socket_timeout": 1}}, []string{"socket_timeout", "one value"}},
 		{"url and host", redisbackend.Name, region.Arguments{"url": "redis://h:1", "host": "h"}, []string{`"host"`, "url"}},
 		{"url and a different db", redisbackend.Name, region.Arguments{"url": "redis://h:1/2", "connection_kwargs": map[string]any{"db": 3}}, []string{"db", "one value"}},
+		{"url and a different password", redisbackend.Name, region.Arguments{"url": "redis://:a@h:1/2", "password": "b"}, []string{"password", "one value"}},
 		{"url scheme", redisbackend.Name, region.Arguments{"url": "http://h:1"}, []string{`"url"`, "redis://"}},
 		{"url query", redisbackend.Name, region.Arguments{"url": "redis://h:1?read_timeout=3"}, []string{`"read_timeout"`}},
 		{"url db", redisbackend.Name, region.Arguments{"url": "redis://h:1/x"}, []string{"database number"}},
