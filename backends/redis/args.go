@@ -66,20 +66,21 @@ var (
 		"read_from_replicas",
 	}
 	refusedKwargs = map[string]string{
-		"connection_class":          "a redis-py class (a Python object)",
-		"connection_pool":           "a redis-py ConnectionPool (a Python object)",
-		"retry":                     "a redis-py Retry object (a Python object); the backend does not retry failed commands",
-		"retry_on_error":            "a list of Python exception classes; the backend does not retry failed commands",
-		"ssl_context":               "a Python ssl.SSLContext object; give ssl_certfile, ssl_keyfile, ssl_ca_certs instead",
+		"connection_class":          "it is a redis-py class, a Python object",
+		"connection_pool":           "it is a redis-py ConnectionPool, a Python object; pass a go-redis client as the argument \"client\" instead",
+		"retry":                     "it is a redis-py Retry object, a Python object; the backend does not retry failed commands",
+		"retry_on_error":            "it is a list of Python exception classes; the backend does not retry failed commands",
+		"ssl_context":               "it is a Python ssl.SSLContext object; give ssl_certfile, ssl_keyfile, ssl_ca_certs instead",
 		"ssl_password":              "encrypted private keys are not supported; give ssl_keyfile unencrypted",
+		"ssl_ciphers":               "OpenSSL cipher lists are not read here: Go's TLS chooses among its own suites (TLS 1.2 at least)",
 		"ssl_validate_ocsp":         "OCSP validation is not supported",
 		"ssl_validate_ocsp_stapled": "OCSP validation is not supported",
 		"ssl_ocsp_context":          "OCSP validation is not supported",
 		"ssl_ocsp_expected_cert":    "OCSP validation is not supported",
-		"credential_provider":       "a Python object",
-		"redis_connect_func":        "a Python function",
+		"credential_provider":       "it is a Python object",
+		"redis_connect_func":        "it is a Python function",
 		"unix_socket_path":          "give url=unix:///path/to/socket instead",
-		"socket_type":               "a Python socket constant",
+		"socket_type":               "it is a Python socket constant",
 		"single_connection_client":  "not supported: connections are pooled",
 		"lib_name":                  "not supported",
 		"lib_version":               "not supported",
@@ -92,6 +93,23 @@ var (
 		"client_name", "encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
 	}
 )
+
+// RefusedArgumentError reports an argument that dogpile.cache (or redis-py)
+// takes but that a Go backend cannot honour (a Python object, say), or one
+// that dogpile.cache would silently ignore next to another (host next to
+// url). It matches region.ErrBadArgument.
+type RefusedArgumentError struct {
+	Name   string // the argument, e.g. "connection_pool" or "connection_kwargs.retry"
+	Reason string // why, and what to give instead
+}
+
+// Error names the argument and says why it is refused.
+func (e *RefusedArgumentError) Error() string {
+	return fmt.Sprintf("argument %q refused: %s", e.Name, e.Reason)
+}
+
+// Is makes errors.Is(err, region.ErrBadArgument) true.
+func (e *RefusedArgumentError) Is(target error) bool { return target == region.ErrBadArgument }
 
 // settings collects connection settings from the places dogpile.cache and
 // redis-py take them (top-level arguments, connection_kwargs, the url and
@@ -185,8 +203,8 @@ func parseConfig(backend string, args region.Arguments) (*config, error) {
 		return nil, err
 	}
 	if args.Has("connection_pool") {
-		return nil, &region.ArgumentError{Name: "connection_pool", Value: args["connection_pool"],
-			Want: "nothing: it is a redis-py ConnectionPool, a Python object; pass a go-redis client (redis.UniversalClient) as the argument \"client\" instead"}
+		return nil, &RefusedArgumentError{Name: "connection_pool",
+			Reason: "it is a redis-py ConnectionPool, a Python object; pass a go-redis client (redis.UniversalClient) as the argument \"client\" instead"}
 	}
 	c := &config{backend: backend}
 	var err error
@@ -240,8 +258,7 @@ func (c *config) useClient(args region.Arguments, v any) error {
 	}
 	for _, n := range connectionArguments {
 		if args.Has(n) {
-			return &region.ArgumentError{Name: n, Value: args[n],
-				Want: "nothing next to \"client\": the client's own options say how it connects"}
+			return &RefusedArgumentError{Name: n, Reason: "the client given as \"client\" has its own connection options"}
 		}
 	}
 	c.client = client
@@ -305,7 +322,7 @@ func kwargs(args region.Arguments, name string) (region.Arguments, error) {
 func checkKwargs(backend, name string, kw region.Arguments, known []string) error {
 	for _, k := range slices.Sorted(maps.Keys(kw)) {
 		if why, ok := refusedKwargs[k]; ok {
-			return &region.ArgumentError{Name: name + "." + k, Value: kw[k], Want: "nothing: " + why}
+			return &RefusedArgumentError{Name: name + "." + k, Reason: why}
 		}
 	}
 	if err := kw.CheckKnown(backend, known...); err != nil {
@@ -484,7 +501,7 @@ func (c *config) parseSingle(args region.Arguments) error {
 			}
 		}
 		if kw.Has(n) {
-			return &region.ArgumentError{Name: "connection_kwargs." + n, Value: kw[n], Want: "nothing: give " + n + " as a top-level argument (dogpile.cache overrides it)"}
+			return &RefusedArgumentError{Name: "connection_kwargs." + n, Reason: "dogpile.cache overrides it; give " + n + " as a top-level argument"}
 		}
 	}
 	rawURL, err := args.String("url", "")
@@ -502,8 +519,7 @@ func (c *config) parseSingle(args region.Arguments) error {
 		// host and port would name another server: refused.
 		for _, n := range []string{"host", "port"} {
 			if args.Has(n) {
-				return &region.ArgumentError{Name: n, Value: args[n],
-					Want: "nothing next to url (dogpile.cache ignores it then): put it in the url"}
+				return &RefusedArgumentError{Name: n, Reason: "dogpile.cache ignores it next to url; put it in the url"}
 			}
 		}
 		if err := u.addTo(s, "url"); err != nil {
@@ -622,8 +638,7 @@ func (p *parsedURL) addTo(s *settings, origin string) error {
 func (c *config) parseSentinel(args region.Arguments) error {
 	for _, n := range []string{"url", "host", "port"} {
 		if args.Has(n) {
-			return &region.ArgumentError{Name: n, Value: args[n],
-				Want: "nothing: dogpile.cache.redis_sentinel finds the master through sentinels and service_name"}
+			return &RefusedArgumentError{Name: n, Reason: "dogpile.cache.redis_sentinel finds the master through sentinels and service_name"}
 		}
 	}
 	var err error
@@ -734,7 +749,7 @@ func (c *config) parseCluster(args region.Arguments) error {
 	c.nodes = append(c.nodes, nodes...)
 	if args.Has("host") || args.Has("port") {
 		if len(c.nodes) > 0 {
-			return &region.ArgumentError{Name: "host", Value: args["host"], Want: "nothing next to url or startup_nodes"}
+			return &RefusedArgumentError{Name: "host", Reason: "give the cluster's nodes in one place: url, startup_nodes, or host and port"}
 		}
 		host, err := args.String("host", DefaultHost)
 		if err != nil {

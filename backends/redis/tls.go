@@ -37,7 +37,7 @@ func readTLS(s *settings) (*tlsSettings, error) {
 	if !on {
 		for _, n := range tlsArgs {
 			if s.has(n) {
-				return nil, &region.ArgumentError{Name: s.origin(n), Value: a[n], Want: "nothing without ssl=true"}
+				return nil, &RefusedArgumentError{Name: s.origin(n), Reason: "it needs ssl=true (redis-py refuses it without TLS too)"}
 			}
 		}
 		return nil, nil
