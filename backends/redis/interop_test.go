@@ -202,7 +202,6 @@ func TestPythonInteropValues(t *testing.T) {
 	for _, tp := range topologies {
 		for _, ser := range []string{"pickle", "json"} {
 			t.Run(tp.name+"/"+ser, func(t *testing.T) {
-				t.Parallel()
 				ctx := testCtx(t)
 				jsonMode := ser == "json"
 				args := pyArgs(t, tp)
