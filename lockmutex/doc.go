@@ -15,6 +15,10 @@
 //
 //   - RedisMutex: the same on Redis, with SET NX PX.
 //
+//   - RedisPyLock: redis-py's Lock, as dogpile.cache's Redis backends use
+//     it (optional expiry, a fixed polling interval), so that Go and Python
+//     processes share one creation lock per key.
+//
 // The two distributed mutexes store a random token per holder in the lock
 // item and give it a lifetime (LockTimeout), so a crashed holder blocks the
 // others for about that long. Release and Extend change the item only

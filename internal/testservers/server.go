@@ -201,10 +201,6 @@ func (s *Server) Kill() {
 	_ = cmd.Wait()
 }
 
-// Running reports whether the server process was started and has not been
-// stopped or killed since.
-func (s *Server) Running() bool { return s.cmd != nil }
-
 // Restart stops the server and starts it again (empty).
 func (s *Server) Restart() {
 	s.t.Helper()
