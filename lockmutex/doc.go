@@ -2,7 +2,7 @@
 // the lock that lets one caller create a missing or expired value while
 // the others wait for it or serve the old one.
 //
-// Three kinds share the method set of region.Mutex
+// Four kinds share the method set of region.Mutex
 // (Acquire(ctx, wait), Release(ctx), Locked(ctx)):
 //
 //   - Registry and KeyMutex: an in-process lock per key, the default when a
