@@ -19,9 +19,10 @@
 //     it (optional expiry, a fixed polling interval), so that Go and Python
 //     processes share one creation lock per key.
 //
-// The two distributed mutexes store a random token per holder in the lock
-// item and give it a lifetime (LockTimeout), so a crashed holder blocks the
-// others for about that long. Release and Extend change the item only
+// The distributed mutexes store a random token per holder in the lock item
+// and give it a lifetime (LockTimeout), so a crashed holder blocks the
+// others for about that long (RedisPyLock only when given a timeout:
+// redis-py's default is none). Release and Extend change the item only
 // while it still holds the caller's token: a holder whose lock expired and
 // was taken by someone else gets ErrLockLost and never removes or extends
 // the new holder's lock. A blocking Acquire retries with jittered
