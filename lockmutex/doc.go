@@ -27,7 +27,8 @@
 // was taken by someone else gets ErrLockLost and never removes or extends
 // the new holder's lock. A blocking Acquire retries with jittered
 // exponential backoff until it gets the lock, its context ends, or
-// MaxLockAttempts is used up (ErrMaxLockAttempts). Every call honours its
+// MaxLockAttempts is used up (ErrMaxLockAttempts); RedisPyLock polls every
+// Sleep instead, as redis-py does, until its BlockingTimeout. Every call honours its
 // context, Release included: to release a lock after the caller's context
 // has ended, pass context.WithoutCancel(ctx) (a lock that is not released
 // expires after its LockTimeout anyway).
