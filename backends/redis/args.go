@@ -406,10 +406,8 @@ func readConn(s *settings) (connConfig, error) {
 		return cc, bad("max_connections", "a number of connections")
 	}
 	// Settings accepted only at the value that keeps dogpile's behaviour.
-	for _, enc := range []string{"encoding"} {
-		if v, _ := a.String(enc, "utf-8"); !strings.EqualFold(strings.ReplaceAll(v, "_", "-"), "utf-8") && !strings.EqualFold(v, "utf8") {
-			return cc, bad(enc, `"utf-8": keys are sent as UTF-8 bytes`)
-		}
+	if v, _ := a.String("encoding", "utf-8"); !strings.EqualFold(strings.ReplaceAll(v, "_", "-"), "utf-8") && !strings.EqualFold(v, "utf8") {
+		return cc, bad("encoding", `"utf-8": keys are sent as UTF-8 bytes`)
 	}
 	if v, _ := a.String("encoding_errors", "strict"); v != "strict" {
 		return cc, bad("encoding_errors", `"strict"`)
