@@ -189,7 +189,7 @@ type connConfig struct {
 	db                 int
 	username, password string
 	socketTimeout      time.Duration // 0: none
-	connectTimeout     time.Duration // 0: socketTimeout, else none
+	connectTimeout     time.Duration // 0: socketTimeout, else defaultDialTimeout
 	keepalive          bool
 	keepaliveConfig    net.KeepAliveConfig
 	tls                *tlsSettings // nil: no TLS
@@ -253,7 +253,7 @@ var connectionArguments = []string{
 // program built itself.
 func (c *config) useClient(args region.Arguments, v any) error {
 	client, ok := v.(goredis.UniversalClient)
-	if !ok || reflect.ValueOf(v).IsNil() {
+	if !ok || isNil(v) {
 		return &region.ArgumentError{Name: "client", Value: v, Want: "a go-redis client (a redis.UniversalClient: *redis.Client, *redis.ClusterClient, ...)"}
 	}
 	for _, n := range connectionArguments {
@@ -263,6 +263,18 @@ func (c *config) useClient(args region.Arguments, v any) error {
 	}
 	c.client = client
 	return nil
+}
+
+// isNil reports whether v is nil or a nil pointer (or other nil-able kind).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
 }
 
 func (c *config) parseLock(args region.Arguments) error {

@@ -200,6 +200,7 @@ func TestArgumentsRefused(t *testing.T) {
 		{"missing CA file", redisbackend.Name, region.Arguments{"ssl": true, "connection_kwargs": map[string]any{"ssl_ca_certs": "/nonexistent.pem"}}, []string{"ssl_ca_certs", "readable"}},
 		{"keepalive option", redisbackend.Name, region.Arguments{"socket_keepalive": true, "socket_keepalive_options": map[string]any{"TCP_NODELAY": 1}}, []string{"socket_keepalive_options", "TCP_NODELAY"}},
 		{"client type", redisbackend.Name, region.Arguments{"client": "redis://h:1"}, []string{`"client"`, "go-redis client"}},
+		{"nil client", redisbackend.Name, region.Arguments{"client": (*goredis.Client)(nil)}, []string{`"client"`, "go-redis client"}},
 		{"client and host", redisbackend.Name, region.Arguments{"client": client, "host": "h"}, []string{`"host"`, "client"}},
 		{"no sentinels", redisbackend.SentinelName, region.Arguments{"service_name": "m"}, []string{`"sentinels"`, "at least one"}},
 		{"sentinel url", redisbackend.SentinelName, region.Arguments{"sentinels": "a:1", "url": "redis://h:1"}, []string{`"url"`, "sentinels"}},
