@@ -38,6 +38,19 @@ type MemcachedOptions struct {
 	// MaxRetryDelay caps the pause between two attempts. Zero means
 	// DefaultMaxRetryDelay (500ms).
 	MaxRetryDelay time.Duration
+
+	// NoExpiry stores the lock item without an expiration, as
+	// dogpile.cache's MemcachedLock does with its default lock_timeout of
+	// 0: a holder that dies without releasing blocks others until the item
+	// is deleted or evicted. LockTimeout is then ignored.
+	NoExpiry bool
+
+	// KeyProblem, when not nil, says why a lock item name cannot be sent
+	// ("" when it can), replacing the default rule (printable non-space
+	// ASCII, at most 250 bytes). The dogpile.cache memcached backends pass
+	// their Python client's rule (python-memcached also allows bytes of
+	// 0x80 and above), so a lock either side can take, the other can too.
+	KeyProblem func(key string) string
 }
 
 // MemcachedMutex is a lock shared by every process that talks to the same
@@ -64,12 +77,13 @@ type MemcachedOptions struct {
 //
 // A MemcachedMutex satisfies region.Mutex.
 type MemcachedMutex struct {
-	client  *memcache.Client
-	key     string
-	lockKey string
-	keyErr  error // non-nil: lockKey cannot be sent to memcached
-	s       settings
-	h       holder
+	client   *memcache.Client
+	key      string
+	lockKey  string
+	keyErr   error // non-nil: lockKey cannot be sent to memcached
+	noExpiry bool
+	s        settings
+	h        holder
 }
 
 // NewMemcachedMutex returns a mutex for key on the memcached servers behind
@@ -80,14 +94,19 @@ type MemcachedMutex struct {
 // are expected to mangle keys (for example with a SHA-1 key mangler) first.
 func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOptions) *MemcachedMutex {
 	m := &MemcachedMutex{
-		client:  client,
-		key:     key,
-		lockKey: LockKeyPrefix + key,
-		s:       newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+		client:   client,
+		key:      key,
+		lockKey:  LockKeyPrefix + key,
+		s:        newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+		noExpiry: opts.NoExpiry,
 	}
 	switch {
 	case client == nil:
 		m.keyErr = fmt.Errorf("%w: memcached mutex for %q", ErrNilClient, m.lockKey)
+	case opts.KeyProblem != nil:
+		if reason := opts.KeyProblem(m.lockKey); reason != "" {
+			m.keyErr = fmt.Errorf("%w: memcached key %q: %s", ErrInvalidKey, m.lockKey, reason)
+		}
 	default:
 		m.keyErr = checkMemcachedKey(m.lockKey)
 	}
@@ -122,6 +141,9 @@ func (m *MemcachedMutex) Held() bool { return m.h.held() }
 // the lock timeout rounded up to whole seconds, plus one second for
 // memcached's clock granularity (see MemcachedOptions.LockTimeout).
 func (m *MemcachedMutex) expiration() int32 {
+	if m.noExpiry {
+		return 0
+	}
 	// Longer than memcached's relative range: an absolute time.
 	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + 1)
 }

@@ -20,7 +20,7 @@ func memcachedKind(t *testing.T) lockKind {
 	return lockKind{
 		name: "memcached",
 		newMutex: func(key string, o mutexOpts) distMutex {
-			return NewMemcachedMutex(c, key, MemcachedOptions(o))
+			return NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: o.LockTimeout, MaxLockAttempts: o.MaxLockAttempts, RetryDelay: o.RetryDelay, MaxRetryDelay: o.MaxRetryDelay})
 		},
 		rawGet: func(t *testing.T, lockKey string) (string, bool) {
 			t.Helper()

@@ -196,6 +196,10 @@ type Options struct {
 	// DialContext, when not nil, opens connections to the servers (for
 	// example with TLS, for memcached started with --enable-ssl).
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// keyProblem, when set, replaces memcacheutil.KeyProblem as the key
+	// rule (the dogpile.cache backends apply their Python client's rules).
+	keyProblem func(string) string
 }
 
 // OptionsFromArguments reads the memcached backend's arguments (see the
@@ -382,9 +386,20 @@ func CheckKey(key string) error {
 	return nil
 }
 
+// checkKey is CheckKey with the backend's key rule.
+func (b *Backend) checkKey(key string) error {
+	if b.opts.keyProblem == nil {
+		return CheckKey(key)
+	}
+	if reason := b.opts.keyProblem(key); reason != "" {
+		return &KeyError{Key: key, Reason: reason}
+	}
+	return nil
+}
+
 // checkItem validates a key and its value before anything is sent.
 func (b *Backend) checkItem(key string, value []byte) error {
-	if err := CheckKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return err
 	}
 	if max := b.opts.MaxItemSize - ItemOverhead - len(key); len(value) > max {
@@ -423,11 +438,20 @@ func (b *Backend) serverErr(op, key string, n int, err error) error {
 
 // GetSerialized returns key's bytes. A miss is (nil, false, nil).
 func (b *Backend) GetSerialized(ctx context.Context, key string) ([]byte, bool, error) {
-	if err := CheckKey(key); err != nil {
+	it, err := b.getItem(ctx, key)
+	if err != nil || it == nil {
 		return nil, false, err
 	}
+	return it.Value, true, nil
+}
+
+// getItem returns key's item (value and flags), nil on a miss.
+func (b *Backend) getItem(ctx context.Context, key string) (*gomemcache.Item, error) {
+	if err := b.checkKey(key); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var it *gomemcache.Item
 	err := b.retry(func() (err error) {
@@ -436,11 +460,11 @@ func (b *Backend) GetSerialized(ctx context.Context, key string) ([]byte, bool, 
 	})
 	switch {
 	case err == nil:
-		return it.Value, true, nil
+		return it, nil
 	case errors.Is(err, gomemcache.ErrCacheMiss):
-		return nil, false, nil
+		return nil, nil
 	default:
-		return nil, false, b.serverErr("get", key, 0, err)
+		return nil, b.serverErr("get", key, 0, err)
 	}
 }
 
@@ -450,11 +474,25 @@ func (b *Backend) GetSerialized(ctx context.Context, key string) ([]byte, bool, 
 // (one of them, if several fail) and how many of the keys it holds; the
 // values found on the other servers are still returned with the error.
 func (b *Backend) GetSerializedMulti(ctx context.Context, keys []string) (map[string][]byte, error) {
+	items, err := b.getItems(ctx, keys)
+	if items == nil {
+		return map[string][]byte{}, err
+	}
+	out := make(map[string][]byte, len(items))
+	for k, it := range items {
+		out[k] = it.Value
+	}
+	return out, err
+}
+
+// getItems is GetSerializedMulti returning the items (values and flags).
+// Invalid keys return (nil, error) before anything is sent.
+func (b *Backend) getItems(ctx context.Context, keys []string) (map[string]*gomemcache.Item, error) {
 	if len(keys) == 0 {
-		return map[string][]byte{}, nil
+		return map[string]*gomemcache.Item{}, nil
 	}
 	for _, k := range keys {
-		if err := CheckKey(k); err != nil {
+		if err := b.checkKey(k); err != nil {
 			return nil, err
 		}
 	}
@@ -468,14 +506,13 @@ func (b *Backend) GetSerializedMulti(ctx context.Context, keys []string) (map[st
 		items, err = b.client.GetMulti(keys)
 		return err
 	})
-	out := make(map[string][]byte, len(items))
-	for k, it := range items {
-		out[k] = it.Value
+	if items == nil {
+		items = map[string]*gomemcache.Item{}
 	}
 	if err != nil {
-		return out, b.batchErr("get_multi", keys, err)
+		return items, b.batchErr("get_multi", keys, err)
 	}
-	return out, nil
+	return items, nil
 }
 
 // batchErr wraps the error of a batch sent to several servers, naming the
@@ -543,18 +580,51 @@ func (b *Backend) SetSerializedTTL(ctx context.Context, key string, data []byte,
 }
 
 func (b *Backend) set(ctx context.Context, key string, data []byte, secs int32) error {
-	if err := b.checkItem(key, data); err != nil {
+	return b.setItem(ctx, &gomemcache.Item{Key: key, Value: data, Expiration: itemExpiration(secs)})
+}
+
+// setItem checks and stores one item (its Expiration already set).
+func (b *Backend) setItem(ctx context.Context, it *gomemcache.Item) error {
+	if err := b.checkItem(it.Key, it.Value); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := b.retry(func() error {
-		return b.client.Set(&gomemcache.Item{Key: key, Value: data, Expiration: itemExpiration(secs)})
-	}); err != nil {
-		return b.serverErr("set", key, 0, err)
+	if err := b.retry(func() error { return b.client.Set(it) }); err != nil {
+		return b.serverErr("set", it.Key, 0, err)
 	}
 	return nil
+}
+
+// setItems stores items (keyed by their Key, Expiration set) as
+// SetSerializedMulti does: every item checked first, nothing sent if one
+// is invalid, then written concurrently a few at a time per server.
+func (b *Backend) setItems(ctx context.Context, items map[string]*gomemcache.Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(items)) {
+		if err := b.checkItem(k, items[k].Value); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(items) == 1 {
+		for _, it := range items {
+			return b.setItem(ctx, it)
+		}
+	}
+	keys := make([]string, 0, len(items))
+	for k := range items {
+		keys = append(keys, k)
+	}
+	return b.perKey(ctx, "set", keys, func(k string) error {
+		return b.retry(func() error { return b.client.Set(items[k]) })
+	})
 }
 
 // SetSerializedMulti stores every item of m with the memcached_expire_time.
@@ -601,7 +671,7 @@ func (b *Backend) setMulti(ctx context.Context, m map[string][]byte, secs int32)
 
 // Delete removes key. Deleting an absent key is not an error.
 func (b *Backend) Delete(ctx context.Context, key string) error {
-	if err := CheckKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -618,7 +688,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 // Absent keys are not an error.
 func (b *Backend) DeleteMulti(ctx context.Context, keys []string) error {
 	for _, k := range keys {
-		if err := CheckKey(k); err != nil {
+		if err := b.checkKey(k); err != nil {
 			return err
 		}
 	}
