@@ -337,7 +337,11 @@ func (p *PythonBackend) decodeItem(it *gomemcache.Item) (region.CachedValue, err
 	if err != nil {
 		return region.CachedValue{}, err
 	}
-	if flags != FlagPickle {
+	// python-memcached's order: text, then integers, then pickle.
+	switch {
+	case flags != 0 && flags&(FlagText|FlagInteger|FlagLong|FlagPickle) == 0:
+		return region.CachedValue{}, &ItemError{Flags: it.Flags, Reason: "unknown flags (python-memcached raises ValueError)"}
+	case flags&(FlagText|FlagInteger|FlagLong) != 0 || flags&FlagPickle == 0:
 		return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value)}
 	}
 	v, ct, ver, err := pickle.DecodeCachedValue(data)
