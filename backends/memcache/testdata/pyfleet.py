@@ -91,7 +91,7 @@ def stampede(req):
     client = region.backend.client
 
     def creator():
-        client.incr(req["counter"])
+        client.incr(req["counter"], 1)
         time.sleep(req["sleep"])
         return req["value"]
 
