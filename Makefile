@@ -31,3 +31,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSerializedPayload$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzDogpileEnvelope$$' -fuzztime $(FUZZTIME) ./region/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePythonItem$$' -fuzztime $(FUZZTIME) ./backends/memcache/
