@@ -11,6 +11,8 @@ Reads one JSON request on stdin and prints one JSON answer. Requests:
   {"op": "lock", "backend": NAME, "args": {...}, "key": KEY, "steps": [...]}
 """
 import ast
+import sys as _sys
+_sys.dont_write_bytecode = True
 import json
 import os
 import sys
