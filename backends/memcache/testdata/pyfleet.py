@@ -11,13 +11,12 @@ Reads one JSON request on stdin and prints one JSON answer. Requests:
   {"op": "lock", "backend": NAME, "args": {...}, "key": KEY, "steps": [...]}
 """
 import ast
-import sys as _sys
-_sys.dont_write_bytecode = True
 import json
 import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing written next to the test data
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyfleet"))
 
 from dogpile.cache import make_region  # noqa: E402
