@@ -107,6 +107,10 @@ type PythonOptions struct {
 	// FlushOnReconnect flushes a server that comes back after being
 	// marked dead (python-memcached's flush_on_reconnect).
 	FlushOnReconnect bool
+
+	// DialContext, when not nil, opens the connections (TLSConfig and
+	// KeepAlive are then the dialer's business).
+	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // PythonBackend stores values as the Python dogpile.cache memcached
@@ -187,7 +191,10 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 		return nil, &region.ArgumentError{Name: "url", Value: opts.Servers, Want: fmt.Sprintf("memcached server addresses as %s reads them", opts.Client), Err: err}
 	}
 	bo.Selector = sel
-	if opts.TLSConfig != nil || opts.KeepAlive != nil {
+	switch {
+	case opts.DialContext != nil:
+		bo.DialContext = opts.DialContext
+	case opts.TLSConfig != nil || opts.KeepAlive != nil:
 		bo.DialContext = dialer(opts)
 	}
 	if p.b, err = New(bo); err != nil {

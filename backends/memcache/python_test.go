@@ -431,3 +431,43 @@ func TestForeignItemsReadAsAbsentAndAreReported(t *testing.T) {
 		}
 	})
 }
+
+// TestFleetGetMultiOneRequestPerServer: python-memcached's and pymemcache's
+// placement keep GetMulti at one request per server.
+func TestFleetGetMultiOneRequestPerServer(t *testing.T) {
+	servers := testservers.MemcachedN(t, 3)
+	ctx := ctxT(t)
+	for _, client := range []memcache.PythonClient{memcache.PythonMemcached, memcache.Pymemcache} {
+		t.Run(string(client), func(t *testing.T) {
+			d := newCountingDialer()
+			opts := memcache.PythonOptions{Client: client, DialContext: d.DialContext}
+			for _, s := range servers {
+				opts.Servers = append(opts.Servers, memcache.WeightedServer{Addr: s, Weight: 1})
+			}
+			b, err := memcache.NewPython(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			prefix := testservers.UniqueKey(t, "")
+			m := map[string]region.CachedValue{}
+			keys := make([]string, 100)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("%s%d", prefix, i)
+				m[keys[i]] = region.CachedValue{Payload: i, Metadata: region.Metadata{CreatedAt: time.Now(), Version: region.ValueVersion}}
+			}
+			if err := b.SetMulti(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.GetMulti(ctx, keys)
+			if err != nil || len(got) != 100 {
+				t.Fatalf("GetMulti: %d values, %v", len(got), err)
+			}
+			for _, s := range servers {
+				if n := d.count(s, "gets") + d.count(s, "get"); n != 1 {
+					t.Errorf("server %s got %d get requests for 100 keys, want 1", s, n)
+				}
+			}
+		})
+	}
+}
