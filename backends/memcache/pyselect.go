@@ -32,12 +32,20 @@ const DefaultMemcachedPort = 11211
 // CmemcacheHash is python-memcached's server hash (its cmemcache_hash):
 // bits 16 to 30 of the CRC-32 of key, or 1 when those are all zero.
 func CmemcacheHash(key string) uint32 {
-	h := (crc32.ChecksumIEEE([]byte(key)) >> 16) & 0x7fff
+	bufp := keyBufs.Get().(*[]byte)
+	b := append((*bufp)[:0], key...)
+	h := (crc32.ChecksumIEEE(b) >> 16) & 0x7fff
+	*bufp = b
+	keyBufs.Put(bufp)
 	if h == 0 {
 		return 1
 	}
 	return h
 }
+
+// keyBufs hold the bytes hashed to pick a server, so that picking one
+// allocates nothing.
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // serverRetries is python-memcached's Client._SERVER_RETRIES: how many
 // buckets its server choice tries before giving up on a key.
@@ -268,7 +276,8 @@ func (s *RendezvousSelector) Nodes() []string { return append([]string(nil), s.n
 // ServerIndex returns the index of the node pymemcache's HashClient picks
 // for key among the live nodes, or -1 when every node is marked dead.
 func (s *RendezvousSelector) ServerIndex(key string) int {
-	var buf [320]byte
+	bufp := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(bufp)
 	best, bestScore := -1, int64(-1)
 	checkDead := s.dead.any()
 	now := time.Time{}
@@ -279,7 +288,8 @@ func (s *RendezvousSelector) ServerIndex(key string) int {
 		if checkDead && s.dead.isDead(i, now) {
 			continue
 		}
-		b := append(append(append(buf[:0], n...), '-'), key...)
+		b := append(append(append((*bufp)[:0], n...), '-'), key...)
+		*bufp = b
 		score := int64(murmur3.Sum32(b))
 		switch {
 		case score > bestScore:
