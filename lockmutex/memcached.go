@@ -15,13 +15,16 @@ import (
 // defaults.
 type MemcachedOptions struct {
 	// LockTimeout is how long the lock item lives at least: a holder that
-	// dies without releasing blocks others for about this long. memcached's
-	// clock ticks in whole seconds, so an item stored for N seconds
-	// vanishes after somewhere between N-1 and N seconds; the mutex stores
-	// the item for LockTimeout rounded up to whole seconds plus one, so the
-	// lock never expires before LockTimeout has passed (a holder may rely on
-	// it that long) and lasts at most about a second longer. Zero means
-	// DefaultLockTimeout (5s).
+	// dies without releasing blocks others for about this long. memcached
+	// 1.6 keeps time in whole seconds with a clock (current_time) that its
+	// timer samples about once a second, slightly late; when the lateness
+	// crosses a second the clock jumps 2 s in one step (roughly every 10 to
+	// 12 minutes per server). So an item stored for N seconds can vanish
+	// after just over N-2 seconds. The mutex stores the item for
+	// LockTimeout rounded up to whole seconds plus two, so the lock never
+	// expires before LockTimeout has passed, even across such a step (a
+	// holder may rely on it that long), and lasts at most about two
+	// seconds longer. Zero means DefaultLockTimeout (5s).
 	LockTimeout time.Duration
 
 	// MaxLockAttempts bounds the attempts of a blocking Acquire; when they
@@ -137,15 +140,21 @@ func (m *MemcachedMutex) LockTimeout() time.Duration { return m.s.lockTimeout }
 // Extend checks.
 func (m *MemcachedMutex) Held() bool { return m.h.held() }
 
+// clockStepMargin is what a lock item's lifetime adds to the lock timeout:
+// memcached's clock can advance 2 s in one step (see
+// MemcachedOptions.LockTimeout).
+const clockStepMargin = 2
+
 // expiration is the memcached expiration for a new or extended lock item:
-// the lock timeout rounded up to whole seconds, plus one second for
-// memcached's clock granularity (see MemcachedOptions.LockTimeout).
+// the lock timeout rounded up to whole seconds, plus two seconds for
+// memcached's clock, which can step 2 s at once (see
+// MemcachedOptions.LockTimeout).
 func (m *MemcachedMutex) expiration() int32 {
 	if m.noExpiry {
 		return 0
 	}
 	// Longer than memcached's relative range: an absolute time.
-	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + 1)
+	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + clockStepMargin)
 }
 
 // Acquire takes the lock with memcached's add, which stores the lock item
