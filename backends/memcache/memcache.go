@@ -51,6 +51,11 @@
 //	socket_timeout         connect/read/write timeout per server call
 //	                       (default 3s, as python-memcached)
 //	max_idle_conns         idle connections kept per server (default 16)
+//	dead_retry             after a server fails (refused or timed-out
+//	                       connection, no answer within socket_timeout),
+//	                       calls for its keys fail at once for this long
+//	                       (ErrServerDown), then it is tried again
+//	                       (default 30s; 0: every call tries it)
 //	max_item_size          the servers' item size limit, memcached -I
 //	                       (default 1 MiB); larger values are refused
 //
@@ -132,13 +137,17 @@ const (
 	// DefaultMaxIdleConns is how many idle connections are kept per server
 	// when max_idle_conns is not given.
 	DefaultMaxIdleConns = 16
+
+	// DefaultDeadRetry is how long a failed server is skipped when
+	// dead_retry is not given (python-memcached's default).
+	DefaultDeadRetry = 30 * time.Second
 )
 
 // Arguments are the names of the memcached backend's arguments (see the
 // package documentation); OptionsFromArguments refuses any other.
 var Arguments = []string{
 	"url", "server_selector", "memcached_expire_time", "distributed_lock", "lock_timeout",
-	"max_lock_attempts", "socket_timeout", "max_idle_conns", "max_item_size",
+	"max_lock_attempts", "socket_timeout", "max_idle_conns", "max_item_size", "dead_retry",
 }
 
 // Options configure a memcached Backend. OptionsFromArguments builds them
@@ -197,9 +206,20 @@ type Options struct {
 	// example with TLS, for memcached started with --enable-ssl).
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
 
+	// DeadRetry is how long a server that failed (refused or timed-out
+	// connection, no answer within SocketTimeout) is skipped: calls for
+	// its keys fail at once with an error matching ErrServerDown, then the
+	// server is tried again. Zero: DefaultDeadRetry; negative: never
+	// skipped (every call for its keys tries it).
+	DeadRetry time.Duration
+
 	// keyProblem, when set, replaces memcacheutil.KeyProblem as the key
 	// rule (the dogpile.cache backends apply their Python client's rules).
 	keyProblem func(string) string
+
+	// health, when its policy is not deadFailFast, replaces DeadRetry's
+	// fail-fast handling (the dogpile.cache backends' Python behaviours).
+	health *healthConfig
 }
 
 // OptionsFromArguments reads the memcached backend's arguments (see the
@@ -245,6 +265,12 @@ func OptionsFromArguments(args region.Arguments) (Options, error) {
 	if o.MaxIdleConns < 0 {
 		return o, &region.ArgumentError{Name: "max_idle_conns", Value: args["max_idle_conns"], Want: "an integer of zero or more"}
 	}
+	if o.DeadRetry, err = args.Duration("dead_retry", DefaultDeadRetry); err != nil {
+		return o, err
+	}
+	if o.DeadRetry == 0 {
+		o.DeadRetry = -1 // dead_retry 0: never skip a server
+	}
 	if o.MaxItemSize, err = args.Int("max_item_size", 0); err != nil {
 		return o, err
 	}
@@ -259,7 +285,8 @@ func OptionsFromArguments(args region.Arguments) (Options, error) {
 // region.NewSerializedBackend. Safe for concurrent use.
 type Backend struct {
 	client   *gomemcache.Client
-	selector gomemcache.ServerSelector
+	selector gomemcache.ServerSelector // without the health checks
+	health   *health
 	opts     Options
 	expire   int32 // the relative memcached expiration of ExpireTime; 0: none
 }
@@ -293,11 +320,40 @@ func New(opts Options) (*Backend, error) {
 			return nil, &region.ArgumentError{Name: "url", Value: opts.Servers, Want: "memcached server addresses (host:port)", Err: err}
 		}
 	}
-	c := gomemcache.NewFromSelector(sel)
+	if opts.DeadRetry == 0 {
+		opts.DeadRetry = DefaultDeadRetry
+	}
+	hc := healthConfig{policy: deadFailFast, deadRetry: opts.DeadRetry}
+	if opts.health != nil {
+		hc = *opts.health
+	}
+	var addrs []net.Addr
+	var exclude func(int, time.Time)
+	if ps, ok := sel.(interface {
+		addrList() []net.Addr
+		markDead(int, time.Time)
+	}); ok {
+		addrs, exclude = ps.addrList(), ps.markDead
+	}
+	h := newHealth(hc, addrs, exclude)
+	dial := opts.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: opts.SocketTimeout}).DialContext
+	}
+	h.flush = func(a net.Addr) error {
+		fc := gomemcache.NewFromSelector(oneServer{a})
+		fc.Timeout, fc.DialContext = opts.SocketTimeout, dial
+		defer fc.Close()
+		if err := fc.FlushAll(); err != nil {
+			return &ServerError{Op: "flush_all (flush_on_reconnect)", Addr: a.String(), Err: err}
+		}
+		return nil
+	}
+	c := gomemcache.NewFromSelector(&healthSelector{inner: sel, h: h})
 	c.Timeout = opts.SocketTimeout
 	c.MaxIdleConns = opts.MaxIdleConns
-	c.DialContext = opts.DialContext
-	b := &Backend{client: c, selector: sel, opts: opts}
+	c.DialContext = h.dialer(dial)
+	b := &Backend{client: c, selector: sel, opts: opts, health: h}
 	b.expire = memcacheutil.Seconds(opts.ExpireTime)
 	return b, nil
 }
@@ -422,6 +478,40 @@ func (b *Backend) ValidateItems(m map[string][]byte) error {
 	return errors.Join(errs...)
 }
 
+// retryMulti is GetMulti through retry, returning what it got.
+func (b *Backend) retryMulti(keys []string) (map[string]*gomemcache.Item, error) {
+	var items map[string]*gomemcache.Item
+	err := b.retry(func() (err error) {
+		items, err = b.client.GetMulti(keys)
+		return err
+	})
+	return items, err
+}
+
+// bounded runs call, a gomemcache call bounded by SocketTimeout, and
+// returns ctx's error as soon as ctx ends when ctx's deadline comes first:
+// gomemcache takes no context, so without this a call would run its whole
+// SocketTimeout past a shorter deadline (the region's
+// SharedInvalidationOptions.Timeout, a caller's). The call then finishes
+// in the background, within SocketTimeout, and its result is dropped.
+// Calls whose deadline is further away than SocketTimeout, or that have
+// none, run as they are (a context canceled without a deadline is noticed
+// before the call, not during it).
+func (b *Backend) bounded(ctx context.Context, call func() error) error {
+	dl, ok := ctx.Deadline()
+	if !ok || time.Until(dl) >= b.opts.SocketTimeout {
+		return call()
+	}
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // retry runs call, repeating it while it fails on a stale pooled
 // connection (memcacheutil.Retry): at most once per idle connection that
 // may be kept, plus one on a new connection. Timeouts and refused
@@ -454,13 +544,17 @@ func (b *Backend) getItem(ctx context.Context, key string) (*gomemcache.Item, er
 		return nil, err
 	}
 	var it *gomemcache.Item
-	err := b.retry(func() (err error) {
-		it, err = b.client.Get(key)
-		return err
+	err := b.bounded(ctx, func() error {
+		return b.retry(func() (err error) {
+			it, err = b.client.Get(key)
+			return err
+		})
 	})
 	switch {
 	case err == nil:
 		return it, nil
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return nil, b.serverErr("get", key, 0, err)
 	case errors.Is(err, gomemcache.ErrCacheMiss):
 		return nil, nil
 	default:
@@ -499,20 +593,59 @@ func (b *Backend) getItems(ctx context.Context, keys []string) (map[string]*gome
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// gomemcache's GetMulti fails as a whole when one key's server is
+	// refused: leave out the keys of servers marked down, and report them.
+	var downErr error
+	if b.health.marked.Load() > 0 {
+		var (
+			live []string
+			down []error
+			byAd = map[string]*ServerError{}
+		)
+		for _, k := range keys {
+			a, err := b.selector.PickServer(k)
+			if err == nil {
+				err = b.health.admit(a)
+			}
+			if err == nil {
+				live = append(live, k)
+				continue
+			}
+			addr := ""
+			if a != nil {
+				addr = a.String()
+			}
+			if se := byAd[addr]; se != nil {
+				se.Keys++
+				continue
+			}
+			se := &ServerError{Op: "get_multi", Key: k, Keys: 1, Addr: addr, Err: err}
+			byAd[addr] = se
+			down = append(down, se)
+		}
+		downErr = errors.Join(down...)
+		if keys = live; len(keys) == 0 {
+			return map[string]*gomemcache.Item{}, downErr
+		}
+	}
 	// gomemcache's GetMulti groups the keys by server itself and sends one
 	// gets per server, concurrently.
 	var items map[string]*gomemcache.Item
-	err := b.retry(func() (err error) {
-		items, err = b.client.GetMulti(keys)
+	err := b.bounded(ctx, func() error {
+		got, err := b.retryMulti(keys)
+		items = got
 		return err
 	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return map[string]*gomemcache.Item{}, errors.Join(downErr, &ServerError{Op: "get_multi", Key: keys[0], Keys: len(keys), Err: err})
+	}
 	if items == nil {
 		items = map[string]*gomemcache.Item{}
 	}
 	if err != nil {
-		return items, b.batchErr("get_multi", keys, err)
+		return items, errors.Join(downErr, b.batchErr("get_multi", keys, err))
 	}
-	return items, nil
+	return items, downErr
 }
 
 // batchErr wraps the error of a batch sent to several servers, naming the
@@ -591,7 +724,7 @@ func (b *Backend) setItem(ctx context.Context, it *gomemcache.Item) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := b.retry(func() error { return b.client.Set(it) }); err != nil {
+	if err := b.bounded(ctx, func() error { return b.retry(func() error { return b.client.Set(it) }) }); err != nil {
 		return b.serverErr("set", it.Key, 0, err)
 	}
 	return nil
@@ -677,7 +810,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := b.retry(func() error { return b.client.Delete(key) }); err != nil && !errors.Is(err, gomemcache.ErrCacheMiss) {
+	if err := b.bounded(ctx, func() error { return b.retry(func() error { return b.client.Delete(key) }) }); err != nil && !errors.Is(err, gomemcache.ErrCacheMiss) {
 		return b.serverErr("delete", key, 0, err)
 	}
 	return nil

@@ -130,6 +130,9 @@ func commonOptions(args region.Arguments, o *PythonOptions, deadRetry time.Durat
 	if o.DeadRetry, err = args.Duration("dead_retry", deadRetry); err != nil {
 		return err
 	}
+	if o.DeadRetry == 0 {
+		o.DeadRetry = -1 // dead_retry 0: never skip a server, as python-memcached
+	}
 	if o.MaxIdleConns, err = args.Int("max_idle_conns", 0); err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func NewWeightedPythonMemcacheSelector(servers ...WeightedServer) (*PythonMemcac
 		if err != nil {
 			return nil, err
 		}
-		s.addrs = append(s.addrs, addr)
+		s.addrs = append(s.addrs, newStaticAddr(addr))
 		s.names = append(s.names, ws.Addr)
 		for range ws.Weight {
 			s.buckets = append(s.buckets, i)
@@ -238,7 +238,7 @@ func NewRendezvousSelector(servers ...string) (*RendezvousSelector, error) {
 			}
 		}
 		s.nodes = append(s.nodes, name)
-		s.addrs = append(s.addrs, addr)
+		s.addrs = append(s.addrs, newStaticAddr(addr))
 	}
 	s.dead.init(len(s.addrs))
 	return s, nil
@@ -377,6 +377,22 @@ func (d *deadList) mark(i int, until time.Time) {
 	d.until[i] = until
 	d.mu.Unlock()
 }
+
+// newStaticAddr computes a's strings once (see staticAddr).
+func newStaticAddr(a net.Addr) net.Addr { return staticAddr{network: a.Network(), str: a.String()} }
+
+// markDead takes server i out of the choice until until (dead_retry):
+// the rehash loop skips it.
+func (s *PythonMemcacheSelector) markDead(i int, until time.Time) { s.dead.mark(i, until) }
+
+// addrList returns the servers' addresses in order.
+func (s *PythonMemcacheSelector) addrList() []net.Addr { return s.addrs }
+
+// markDead takes node i out of the rendezvous set until until.
+func (s *RendezvousSelector) markDead(i int, until time.Time) { s.dead.mark(i, until) }
+
+// addrList returns the nodes' addresses in order.
+func (s *RendezvousSelector) addrList() []net.Addr { return s.addrs }
 
 var (
 	_ gomemcache.ServerSelector = (*PythonMemcacheSelector)(nil)

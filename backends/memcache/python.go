@@ -72,8 +72,11 @@ type PythonOptions struct {
 	// DefaultSocketTimeout).
 	SocketTimeout time.Duration
 
-	// DeadRetry is how long a failed server is skipped
-	// (python-memcached's dead_retry).
+	// DeadRetry is how long a failed server is skipped by
+	// python-memcached's server choice: its keys go where the rehash loop
+	// sends them meanwhile (zero: DefaultDeadRetry; negative: never
+	// skipped). Not used by pymemcache, whose HashClient settings below
+	// decide.
 	DeadRetry time.Duration
 
 	// MaxIdleConns is the number of idle connections kept per server
@@ -99,13 +102,20 @@ type PythonOptions struct {
 	RetryDelay    time.Duration
 
 	// HashclientRetryAttempts, HashclientRetryTimeout and
-	// HashclientDeadTimeout are pymemcache HashClient's dead-node settings.
+	// HashclientDeadTimeout are pymemcache HashClient's dead-node settings
+	// (zero: its defaults, 2, 1s and 60s): after a server fails, calls for
+	// its keys fail at once for HashclientRetryTimeout; then one call tries
+	// it again; after HashclientRetryAttempts such retries fail, the server
+	// leaves the rendezvous hash (its keys go to the other servers) for
+	// HashclientDeadTimeout.
 	HashclientRetryAttempts int
 	HashclientRetryTimeout  time.Duration
 	HashclientDeadTimeout   time.Duration
 
-	// FlushOnReconnect flushes a server that comes back after being
-	// marked dead (python-memcached's flush_on_reconnect).
+	// FlushOnReconnect sends flush_all to a server before its first call
+	// after it was skipped as dead (python-memcached's flush_on_reconnect,
+	// oslo.cache's memcache_pool_flush_on_reconnect), so values written
+	// before the outage and overwritten elsewhere meanwhile are not served.
 	FlushOnReconnect bool
 
 	// DialContext, when not nil, opens the connections (TLSConfig and
@@ -191,6 +201,27 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 		return nil, &region.ArgumentError{Name: "url", Value: opts.Servers, Want: fmt.Sprintf("memcached server addresses as %s reads them", opts.Client), Err: err}
 	}
 	bo.Selector = sel
+	switch opts.Client {
+	case PythonMemcached:
+		deadRetry := opts.DeadRetry
+		if deadRetry == 0 {
+			deadRetry = DefaultDeadRetry
+		}
+		bo.health = &healthConfig{policy: deadRehash, deadRetry: deadRetry, flushOnReconnect: opts.FlushOnReconnect}
+	case Pymemcache:
+		hc := &healthConfig{policy: deadHashClient, retryAttempts: opts.HashclientRetryAttempts,
+			retryTimeout: opts.HashclientRetryTimeout, deadTimeout: opts.HashclientDeadTimeout, flushOnReconnect: opts.FlushOnReconnect}
+		if hc.retryAttempts == 0 {
+			hc.retryAttempts = 2
+		}
+		if hc.retryTimeout == 0 {
+			hc.retryTimeout = time.Second
+		}
+		if hc.deadTimeout == 0 {
+			hc.deadTimeout = 60 * time.Second
+		}
+		bo.health = hc
+	}
 	switch {
 	case opts.DialContext != nil:
 		bo.DialContext = opts.DialContext

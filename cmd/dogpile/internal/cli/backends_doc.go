@@ -105,6 +105,7 @@ var backendDocs = []backendDoc{
 			{"memcached_expire_time", "0 (none)", "server-side lifetime of every value; set it longer than the expiration time"},
 			lockArgDocs[0], lockArgDocs[1], lockArgDocs[2],
 			{"socket_timeout", "3s", "connect, read and write timeout of each server call"},
+			{"dead_retry", "30s", "after a server fails, calls for its keys fail at once for this long; 0: every call tries it"},
 			{"max_idle_conns", "16", "idle connections kept per server"},
 			{"max_item_size", "1048576", "the servers' item size limit (memcached -I); larger values are refused"},
 		},
@@ -131,7 +132,7 @@ var backendDocs = []backendDoc{
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
 			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8), as python-memcached"},
-			{"dead_retry", "30s", "how long a failed server is skipped"},
+			{"dead_retry", "30s", "how long a failed server is skipped; its keys go where python-memcached's rehash sends them"},
 		}, osloPassedArgDocs),
 	},
 	{
