@@ -54,7 +54,7 @@ var dogpileMemcacheArgs = []argDoc{
 	{"lock_timeout", "0 (no expiry)", "lifetime of a lock item"},
 	{"memcached_expire_time", "0 (none)", "server-side lifetime of every value"},
 	{"socket_timeout", "3s", "connect, read and write timeout of each server call"},
-	{"max_idle_conns", "16", "idle connections kept per server (Go only)"},
+	{"max_idle_conns", "256", "idle connections kept per server (Go only)"},
 	{"max_item_size", "1048576", "the servers' item size limit; larger values are refused (Go only)"},
 }
 
@@ -106,7 +106,7 @@ var backendDocs = []backendDoc{
 			lockArgDocs[0], lockArgDocs[1], lockArgDocs[2],
 			{"socket_timeout", "3s", "connect, read and write timeout of each server call"},
 			{"dead_retry", "30s", "after a server fails, calls for its keys fail at once for this long; 0: every call tries it"},
-			{"max_idle_conns", "16", "idle connections kept per server"},
+			{"max_idle_conns", "256", "idle connections kept per server"},
 			{"max_item_size", "1048576", "the servers' item size limit (memcached -I); larger values are refused"},
 		},
 	},
