@@ -1,5 +1,5 @@
 # dogpile-go developer commands. A newcomer needs two:
-#   make demo   the dogpile command's stampede demo on the embedded memory backend
+#   make demo   the dogpile command's stampede demo on the bounded memory backend
 #   make test   starts private memcached/Redis servers on loopback, runs go test -race ./...
 GO       ?= go
 PKGS     ?= ./...
@@ -10,7 +10,7 @@ COUNT    ?= 6
 .PHONY: demo test test-short bench lint fuzz
 
 demo:
-	$(GO) run ./cmd/dogpile bench --duration 3s
+	$(GO) run ./cmd/dogpile --arg max_size=10000 bench --duration 3s
 
 test:
 	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -30,5 +30,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzSerializedPayload$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./region/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./oslocache/
 	$(GO) test -run '^$$' -fuzz '^FuzzDogpileEnvelope$$' -fuzztime $(FUZZTIME) ./region/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePythonItem$$' -fuzztime $(FUZZTIME) ./backends/memcache/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pickle/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCachedValue$$' -fuzztime $(FUZZTIME) ./pickle/
+	$(GO) test -run '^$$' -fuzz '^FuzzBoundedArguments$$' -fuzztime $(FUZZTIME) ./backends/memory/

@@ -109,7 +109,8 @@
 //     Python shares it, Go gets copies. What a value expands to is bounded
 //     (one value per input byte plus 2^18, the input's size plus 16 MiB of
 //     copied bytes).
-//   - INT and LONG text longer than Python 3.11 reads (4300 digits) fails.
+//   - INT and LONG text longer than Python 3.11 reads (4300 digits), and
+//     binary integers over 2 KiB (16384 bits), fail with ErrLimit.
 //
 // Known gaps, each refused with an *UnsupportedError rather than read
 // wrong: a CachedValue of protocol 0 or 1 (python-memcached) holding a

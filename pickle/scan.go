@@ -90,6 +90,11 @@ const (
 	opReadonlyBuffer  = 0x98
 )
 
+// maxLongBytes bounds the binary LONG4 integers read: gopickle converts
+// them in time quadratic in their length. 2 KiB is a 16384-bit integer,
+// more than the 4300 decimal digits Python 3.11 converts to text.
+const maxLongBytes = 2 << 10
+
 // maxIntDigits bounds the decimal text of INT and LONG, as Python 3.11's
 // int() does (sys.int_info.default_max_str_digits): converting longer text
 // takes time quadratic in its length.
@@ -97,11 +102,15 @@ const maxIntDigits = 4300
 
 // Kinds of simulated stack entries.
 const (
-	kMark  uint8 = iota + 1 // a MARK
-	kValue                  // any value
-	kList                   // a list (the libraries differ on shared lists)
-	kStr                    // a str whose UTF-8 bytes are data[off:off+n]
+	kMark             uint8 = iota + 1 // a MARK
+	kValue                             // any value
+	kList                              // a list (the libraries differ on shared lists)
+	kStr                               // a str whose UTF-8 bytes are data[off:off+n]
+	kCachedValueClass                  // the class dogpile.cache.api.CachedValue
 )
+
+// maxNewobjPatches bounds the NEWOBJ opcodes rewritten for og-rek.
+const maxNewobjPatches = 4
 
 type entry struct {
 	kind   uint8
@@ -110,10 +119,13 @@ type entry struct {
 
 // scanResult is what Parse needs to know about a pickle that passed.
 type scanResult struct {
-	protocol int // the PROTO argument, 0 without one
 	// needOgrek names a construct that only og-rek decodes correctly;
 	// needGopickle one that only gopickle does. Empty when none.
 	needOgrek, needGopickle string
+	// newobj holds the offsets of NEWOBJ opcodes applied to CachedValue,
+	// newobjs how many: og-rek reads the pickle once they are REDUCE.
+	newobj  [maxNewobjPatches]int
+	newobjs int
 }
 
 type scanner struct {
@@ -375,10 +387,14 @@ func (s *scanner) run() error {
 				s.push(entry{kind: kValue})
 			}
 		case opLong4, opBinstring, opBinbytes:
-			if op == opLong4 {
-				s.gopickleOnly(op)
-			}
-			if _, pos, err = s.counted(pos, op, 4, op != opBinbytes); err == nil {
+			var body []byte
+			if body, pos, err = s.counted(pos, op, 4, op != opBinbytes); err == nil {
+				if op == opLong4 {
+					s.gopickleOnly(op)
+					if len(body) > maxLongBytes {
+						return fmt.Errorf("%w: at byte %d: integer of %d bytes (at most %d are read)", ErrLimit, at, len(body), maxLongBytes)
+					}
+				}
 				s.push(entry{kind: kValue})
 			}
 		case opBinbytes8, opBytearray8:
@@ -465,8 +481,9 @@ func (s *scanner) run() error {
 				break
 			}
 			pos += len(name) + 1
-			if err = s.class(string(mod), string(name)); err == nil {
-				s.push(entry{kind: kValue})
+			var kind uint8
+			if kind, err = s.class(string(mod), string(name)); err == nil {
+				s.push(entry{kind: kind})
 			}
 		case opStackGlobal:
 			if s.avail() < 2 {
@@ -477,20 +494,29 @@ func (s *scanner) run() error {
 				return s.corrupt(at, "STACK_GLOBAL with a module or name that is not a string")
 			}
 			s.stack = s.stack[:len(s.stack)-2]
-			if err = s.class(string(data[mod.off:mod.off+mod.n]), string(data[name.off:name.off+name.n])); err == nil {
-				s.push(entry{kind: kValue})
+			var kind uint8
+			if kind, err = s.class(string(data[mod.off:mod.off+mod.n]), string(data[name.off:name.off+name.n])); err == nil {
+				s.push(entry{kind: kind})
 			}
 		case opReduce:
 			if _, err = s.pop(at, op, 2); err == nil {
 				s.push(entry{kind: kValue})
 			}
 		case opNewobj, opNewobjEx:
-			s.gopickleOnly(op)
 			n := 2
 			if op == opNewobjEx {
 				n = 3
 			}
-			if _, err = s.pop(at, op, n); err == nil {
+			var cls entry
+			if cls, err = s.pop(at, op, n); err == nil {
+				// CachedValue.__new__(CachedValue, payload, metadata) is
+				// CachedValue(payload, metadata): REDUCE, which og-rek reads.
+				if op == opNewobj && cls.kind == kCachedValueClass && s.res.newobjs < maxNewobjPatches {
+					s.res.newobj[s.res.newobjs] = at
+					s.res.newobjs++
+				} else {
+					s.gopickleOnly(op)
+				}
 				s.push(entry{kind: kValue})
 			}
 		case opPut, opBinput, opLongBinput, opGet, opBinget, opLongBinget:
@@ -535,14 +561,19 @@ func (s *scanner) run() error {
 				if a[0] > HighestProtocol {
 					return fmt.Errorf("%w: at byte %d: pickle protocol %d (this package reads 0 to %d)", ErrUnsupported, at, a[0], HighestProtocol)
 				}
-				if at == 0 {
-					s.res.protocol = int(a[0])
-				}
 			}
 		case opBuild:
 			return &UnsupportedError{Type: "object state (BUILD)", Reason: "only dogpile.cache.api.CachedValue and builtin types are read"}
-		case opInst, opObj:
-			return &UnsupportedError{Type: "class instance (" + opName(op) + ")", Reason: "only dogpile.cache.api.CachedValue and builtin types are read"}
+		case opInst:
+			name := "class instance (INST)"
+			if mod, err := s.line(pos, op); err == nil {
+				if cls, err := s.line(pos+len(mod)+1, op); err == nil {
+					name = string(mod) + "." + string(cls)
+				}
+			}
+			return &UnsupportedError{Type: name}
+		case opObj:
+			return &UnsupportedError{Type: "class instance (OBJ)"}
 		case opPersid, opBinpersid:
 			return &UnsupportedError{Type: "persistent id", Reason: "persistent references need an application-specific loader"}
 		case opExt1, opExt2, opExt4:
@@ -559,16 +590,20 @@ func (s *scanner) run() error {
 	return s.corrupt(len(data), "no STOP opcode")
 }
 
-// class checks module.name against the allow-list.
-func (s *scanner) class(module, name string) error {
+// class checks module.name against the allow-list and returns the kind
+// of stack entry it pushes.
+func (s *scanner) class(module, name string) (uint8, error) {
 	c, ok := allowed[className{module, name}]
 	if !ok {
-		return &UnsupportedError{Type: module + "." + name}
+		return 0, &UnsupportedError{Type: module + "." + name}
 	}
-	if c == clsReconstructor {
+	switch c {
+	case clsReconstructor:
 		s.ogrekOnly("copy_reg._reconstructor")
+	case clsCachedValue:
+		return kCachedValueClass, nil
 	}
-	return nil
+	return kValue, nil
 }
 
 // opName returns pickletools' name for op.

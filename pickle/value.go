@@ -176,7 +176,7 @@ func (d *converter) toAny(x any, depth int) (any, error) {
 		return d.copyBytes(v)
 	case *types.ByteArray:
 		return d.copyBytes(*v)
-	case map[any]any, *types.Dict:
+	case map[any]any, *types.Dict, ogorek.Dict:
 		if m, ok, err := d.strDict(x, depth); ok || err != nil {
 			return m, err
 		}
@@ -245,6 +245,30 @@ func (d *converter) strDict(x any, depth int) (map[string]any, bool, error) {
 			m[ks] = e
 		}
 		return m, true, nil
+	case ogorek.Dict:
+		allStr := true
+		_ = dictRange(v, func(k, _ any) error {
+			_, isStr := strOf(k)
+			allStr = allStr && isStr
+			return nil
+		})
+		if !allStr {
+			return nil, false, nil
+		}
+		if err := d.enter(depth); err != nil {
+			return nil, true, err
+		}
+		m := make(map[string]any, v.Len())
+		err := dictRange(v, func(k, it any) error {
+			ks, _ := strOf(k)
+			e, err := d.toAny(it, depth+1)
+			if err != nil {
+				return atKey(err, ks)
+			}
+			m[ks] = e
+			return nil
+		})
+		return m, true, err
 	}
 	return nil, false, nil
 }
@@ -278,6 +302,8 @@ func dictLen(x any) (int, bool) {
 	switch v := x.(type) {
 	case map[any]any:
 		return len(v), true
+	case ogorek.Dict:
+		return v.Len(), true
 	case *types.Dict:
 		return len(*v), true
 	}
@@ -300,6 +326,13 @@ func dictRange(x any, f func(k, v any) error) error {
 				return err
 			}
 		}
+	case ogorek.Dict:
+		var err error
+		v.Iter()(func(k, it any) bool {
+			err = f(k, it)
+			return err == nil
+		})
+		return err
 	}
 	return nil
 }
@@ -353,7 +386,7 @@ func pyTypeName(x any) string {
 		return "list"
 	case ogorek.Tuple, *types.Tuple:
 		return "tuple"
-	case map[any]any, *types.Dict:
+	case map[any]any, *types.Dict, ogorek.Dict:
 		return "dict"
 	case *pySet:
 		if v.frozen {

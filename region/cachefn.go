@@ -29,6 +29,7 @@ type funcSettings struct {
 	calls     []CallOption
 	keyGen    FunctionKeyGenerator
 	namespace string
+	enabled   func() bool // nil: always cached
 }
 
 // WithFuncNamespace gives the function dogpile's namespace: its keys'
@@ -37,6 +38,10 @@ type funcSettings struct {
 func WithFuncNamespace(namespace string) FuncOption {
 	return func(f *funcSettings) { f.namespace = namespace }
 }
+
+// off reports whether caching is switched off for this call
+// (WithFuncEnabled).
+func (f *funcSettings) off() bool { return f.enabled != nil && !f.enabled() }
 
 // WithFuncExpiration sets the expiration of the function's values,
 // overriding the region's (dogpile's expiration_time argument).
@@ -48,6 +53,16 @@ func WithFuncExpiration(d time.Duration) FuncOption {
 // should_cache_fn).
 func WithFuncShouldCache(fn func(any) bool) FuncOption {
 	return func(f *funcSettings) { f.calls = append(f.calls, WithShouldCache(fn)) }
+}
+
+// WithFuncEnabled switches caching on and off: enabled is asked at every
+// call, and while it returns false the cached function is the plain
+// function. Call and Refresh call it and store nothing, Get finds nothing
+// and Set stores nothing; Invalidate still deletes, so no stale value is
+// left for when caching is switched on again. oslo.cache's [cache] enabled
+// and [group] caching options work through it (package oslocache).
+func WithFuncEnabled(enabled func() bool) FuncOption {
+	return func(f *funcSettings) { f.enabled = enabled }
 }
 
 // WithFuncKeyGenerator sets the key generator for this function only.
@@ -118,16 +133,26 @@ func (c *CachedFunc[A, R]) Key(a A) string { return c.settings.keyGen(c.name, a)
 // Call returns the cached result for a, calling the function (once, under
 // the dogpile lock) when there is none.
 func (c *CachedFunc[A, R]) Call(ctx context.Context, a A) (R, error) {
+	if c.settings.off() {
+		return c.fn(ctx, a)
+	}
 	return GetOrCreateAs(ctx, c.region, c.Key(a), func(ctx context.Context) (R, error) { return c.fn(ctx, a) }, c.settings.calls...)
 }
 
 // Get returns the cached result for a without calling the function.
 func (c *CachedFunc[A, R]) Get(ctx context.Context, a A) (R, bool, error) {
+	if c.settings.off() {
+		var zero R
+		return zero, false, nil
+	}
 	return GetAs[R](ctx, c.region, c.Key(a), c.settings.calls...)
 }
 
 // Set stores v as the result for a.
 func (c *CachedFunc[A, R]) Set(ctx context.Context, a A, v R) error {
+	if c.settings.off() {
+		return nil
+	}
 	return c.region.Set(ctx, c.Key(a), v)
 }
 
@@ -182,6 +207,9 @@ func (c *CachedMultiFunc[A, R]) Keys(args []A) []string {
 // Call returns one result per argument, calling the function once with the
 // arguments whose results are not cached.
 func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error) {
+	if c.settings.off() {
+		return c.callDirect(ctx, args)
+	}
 	keys := c.Keys(args)
 	byKey := make(map[string]A, len(args))
 	for i, k := range keys {
@@ -199,6 +227,9 @@ func (c *CachedMultiFunc[A, R]) Call(ctx context.Context, args []A) ([]R, error)
 // Get returns the cached results for args without calling the function;
 // found[i] tells whether args[i] had one.
 func (c *CachedMultiFunc[A, R]) Get(ctx context.Context, args []A) (values []R, found []bool, err error) {
+	if c.settings.off() {
+		return make([]R, len(args)), make([]bool, len(args)), nil
+	}
 	return GetMultiAs[R](ctx, c.region, c.Keys(args), c.settings.calls...)
 }
 
@@ -206,6 +237,9 @@ func (c *CachedMultiFunc[A, R]) Get(ctx context.Context, args []A) (values []R, 
 func (c *CachedMultiFunc[A, R]) Set(ctx context.Context, args []A, values []R) error {
 	if len(args) != len(values) {
 		return &ArgumentError{Name: "values", Value: len(values), Want: fmt.Sprintf("%d values, one per argument", len(args))}
+	}
+	if c.settings.off() {
+		return nil
 	}
 	m := make(map[string]any, len(args))
 	for i, a := range args {
@@ -222,6 +256,16 @@ func (c *CachedMultiFunc[A, R]) Invalidate(ctx context.Context, args ...A) error
 // Refresh calls the function for every argument now, stores and returns the
 // results.
 func (c *CachedMultiFunc[A, R]) Refresh(ctx context.Context, args []A) ([]R, error) {
+	values, err := c.callDirect(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return values, c.Set(ctx, args, values)
+}
+
+// callDirect calls the function for args, checking it returns one value
+// per argument.
+func (c *CachedMultiFunc[A, R]) callDirect(ctx context.Context, args []A) ([]R, error) {
 	values, err := c.fn(ctx, args)
 	if err != nil {
 		return nil, err
@@ -229,7 +273,7 @@ func (c *CachedMultiFunc[A, R]) Refresh(ctx context.Context, args []A) ([]R, err
 	if len(values) != len(args) {
 		return nil, fmt.Errorf("region %q: function returned %d values for %d arguments", c.region.name, len(values), len(args))
 	}
-	return values, c.Set(ctx, args, values)
+	return values, nil
 }
 
 // Func returns the uncached function.

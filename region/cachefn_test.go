@@ -213,3 +213,71 @@ func TestRegionFunctionKeyGenerator(t *testing.T) {
 		t.Fatal("SerializerByName(pickle): no error")
 	}
 }
+
+// WithFuncEnabled: while caching is off the function is called every time
+// and nothing is read or stored; switched on again, caching resumes.
+func TestCacheOnArgumentsEnabledSwitch(t *testing.T) {
+	r := configured(t, "switch", nil)
+	ctx := context.Background()
+	var on atomic.Bool
+	var calls atomic.Int32
+	f := region.CacheOnArguments(r, "switch", func(_ context.Context, n int) (int, error) {
+		return int(calls.Add(1))*100 + n, nil
+	}, region.WithFuncEnabled(on.Load))
+	mf := region.CacheMultiOnArguments(r, "switch-multi", func(_ context.Context, ns []int) ([]int, error) {
+		out := make([]int, len(ns))
+		for i, n := range ns {
+			out[i] = int(calls.Add(1))*100 + n
+		}
+		return out, nil
+	}, region.WithFuncEnabled(on.Load))
+
+	// Off: straight to the function, nothing stored.
+	for want := 101; want <= 201; want += 100 {
+		if got, err := f.Call(ctx, 1); err != nil || got != want {
+			t.Fatalf("off: Call = %d, %v; want %d", got, err, want)
+		}
+	}
+	if err := f.Set(ctx, 2, 7); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := f.Get(ctx, 2); ok || err != nil || v != 0 {
+		t.Fatalf("off: Get = %v, %v, %v; want nothing", v, ok, err)
+	}
+	if got, err := mf.Call(ctx, []int{1, 2}); err != nil || !slices.Equal(got, []int{301, 402}) {
+		t.Fatalf("off: multi Call = %v, %v", got, err)
+	}
+	if _, found, err := mf.Get(ctx, []int{1, 2}); err != nil || slices.Contains(found, true) {
+		t.Fatalf("off: multi Get found %v, %v", found, err)
+	}
+	if v, ok, err := region.GetAs[int](ctx, r, f.Key(1)); ok || err != nil {
+		t.Fatalf("off: the region holds %v for the key (%v)", v, err)
+	}
+
+	// On: cached as usual.
+	on.Store(true)
+	first, err := f.Call(ctx, 1)
+	if err != nil || first != 501 {
+		t.Fatalf("on: Call = %d, %v; want 501", first, err)
+	}
+	if again, _ := f.Call(ctx, 1); again != first {
+		t.Fatalf("on: second Call = %d, want the cached %d", again, first)
+	}
+	if got, err := mf.Call(ctx, []int{1}); err != nil || !slices.Equal(got, []int{601}) {
+		t.Fatalf("on: multi Call = %v, %v", got, err)
+	}
+	if got, _ := mf.Call(ctx, []int{1}); !slices.Equal(got, []int{601}) {
+		t.Fatalf("on: second multi Call = %v, want the cached [601]", got)
+	}
+
+	// Off again: Invalidate still deletes, so turning caching back on
+	// finds no stale value.
+	on.Store(false)
+	if err := f.Invalidate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	on.Store(true)
+	if got, _ := f.Call(ctx, 1); got == first {
+		t.Fatalf("Invalidate while off left the old value %d", got)
+	}
+}

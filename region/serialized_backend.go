@@ -111,6 +111,11 @@ func (b *SerializedBackend) Encode(key string, v CachedValue) ([]byte, error) {
 				return nil, fmt.Errorf("region: key %q: cannot decode %s value to store it with %s: %w", key, s.Serializer.Name(), b.serializer.Name(), err)
 			}
 		}
+	} else if e, ok := value.(EncodedPayload); ok {
+		var err error
+		if value, err = e.Value(); err != nil {
+			return nil, fmt.Errorf("region: key %q: cannot decode %T to store it with %s: %w", key, e, b.serializer.Name(), err)
+		}
 	}
 	if !encoded {
 		var err error

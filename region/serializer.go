@@ -177,33 +177,73 @@ func (s *Serialized) Value() (any, error) {
 	return v, err
 }
 
-// decodePayload returns payload as a plain Go value, decoding Serialized ones.
+// EncodedPayload is a payload that stays encoded until the caller's type is
+// known: *Serialized, and the payloads of backends that read values in a
+// format of their own (a *pickle.Value, for a pickled dogpile.cache
+// CachedValue read from memcached). GetAs[T] calls Decode with a *T; Get,
+// GetMulti and GetOrCreate call Value. A backend that returns one must
+// never hand out the same value to two callers that may decode it at once
+// unless its methods are safe for concurrent use.
+type EncodedPayload interface {
+	// Decode decodes the payload into the value pointed to by into.
+	Decode(into any) error
+	// Value decodes the payload into a generic Go value (maps become
+	// map[string]any).
+	Value() (any, error)
+}
+
+// decodePayload returns payload as a plain Go value, decoding encoded ones.
 func decodePayload(payload any) (any, error) {
 	if s, ok := payload.(*Serialized); ok {
 		return s.Value()
 	}
+	if e, ok := payload.(EncodedPayload); ok {
+		return e.Value()
+	}
 	return payload, nil
 }
 
-// payloadAs converts payload to T, decoding Serialized payloads into T.
 // plainAs is payloadAs's inlined common case: a payload stored as a T.
+// For an interface T (any, say) it also rules out encoded payloads, which
+// the assertion would otherwise hand out undecoded; for other types the
+// check costs nothing (isInterface is constant for each T).
 func plainAs[T any](payload any) (T, bool) {
 	if _, ser := payload.(*Serialized); !ser {
 		v, ok := payload.(T)
+		if ok && isInterface[T]() {
+			if _, enc := payload.(EncodedPayload); enc {
+				return v, false
+			}
+		}
 		return v, ok
 	}
 	var zero T
 	return zero, false
 }
 
+// isInterface reports whether T is an interface type: only then is the
+// zero T, as an any, nil.
+func isInterface[T any]() bool {
+	var zero T
+	return any(zero) == nil
+}
+
+// payloadAs converts payload to T, decoding encoded payloads into T.
 func payloadAs[T any](key string, payload any) (T, error) {
 	var zero T
-	// Serialized first: for an interface T (any, say) the assertion below
-	// would hand out the raw bytes.
+	// Encoded payloads first: for an interface T (any, say) the assertion
+	// below would hand them out undecoded.
 	if s, ok := payload.(*Serialized); ok {
 		var v T
 		if err := s.Decode(&v); err != nil {
 			return zero, &TypeError{Key: key, Want: typeName[T](), Got: "serialized " + s.Serializer.Name() + " data", Err: err}
+		}
+		return v, nil
+	}
+	if e, ok := payload.(EncodedPayload); ok {
+		var v T
+		if err := e.Decode(&v); err != nil {
+			return zero, &TypeError{Key: key, Want: typeName[T](), Got: fmt.Sprintf("encoded %T", payload), Err: err}
 		}
 		return v, nil
 	}

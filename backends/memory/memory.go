@@ -1,27 +1,40 @@
 // Package memory provides the in-process backends, registered under these
 // names when the package is imported:
 //
-//	memory                values kept as they are (no copies); optional hard TTL
+//	memory                values kept as they are (no copies); optional bound and hard TTL
 //	memory_serialized     values kept as serialized bytes, so every read is an isolated copy
 //	null                  stores nothing; its mutex never blocks (dogpile's null backend)
 //	openstack.kvs.Memory  Keystone's in-memory KVS backend: isolated copies, no expiry
 //
-// The memory backend takes two optional arguments:
+// The memory backend takes these optional arguments:
 //
+//	max_size          the most values kept: past it the backend evicts the values
+//	                  least likely to be used again (W-TinyLFU, served by
+//	                  github.com/maypok86/otter/v2; see Bounded)
+//	max_weight        instead of max_size, the largest total weight of the values
+//	                  kept, as measured by
+//	weigher           a func(key string, value any) uint32 (a Weigher), given in code
 //	expiration_time   a hard time-to-live after which the backend itself drops
 //	                  a value, independent of the region's expiration (seconds
-//	                  or a Go duration); served by github.com/patrickmn/go-cache
+//	                  or a Go duration); served by github.com/patrickmn/go-cache,
+//	                  or by otter with a bound
 //	cleanup_interval  how often expired values are swept out (default: the
-//	                  expiration_time); 0 sweeps only on read
+//	                  expiration_time); 0 sweeps only on read. Not with a bound:
+//	                  otter removes them itself
+//
+// A process that caches more keys than it has memory for should set
+// max_size: without it the backend grows without bound, like dogpile's
+// dict-based memory backend.
 //
 // Every in-process backend also accepts distributed_lock and lock_timeout,
 // which Keystone's KVS passes to whatever backend it configures; in one
 // process they have no meaning and are ignored. Any other argument is
 // refused (region.UnknownArgumentError).
 //
-// Without expiration_time values live until deleted, in a concurrent hash
-// map (github.com/puzpuzpuz/xsync), which reads without locks, faster than
-// go-cache, and scales across cores (see docs/PERFORMANCE.md).
+// Without a bound or expiration_time values live until deleted, in a
+// concurrent hash map (github.com/puzpuzpuz/xsync), which reads without
+// locks, faster than go-cache, and scales across cores (see
+// docs/PERFORMANCE.md).
 package memory
 
 import (
@@ -41,8 +54,12 @@ var lockArguments = []string{"distributed_lock", "lock_timeout"}
 
 func init() {
 	region.RegisterBackend("memory", func(args region.Arguments) (region.Backend, error) {
-		if err := args.CheckKnown("memory", append(lockArguments, "expiration_time", "cleanup_interval")...); err != nil {
+		known := append([]string{"expiration_time", "cleanup_interval"}, lockArguments...)
+		if err := args.CheckKnown("memory", append(known, boundedArguments...)...); err != nil {
 			return nil, err
+		}
+		if wantsBound(args) {
+			return boundedFrom(args)
 		}
 		opts, err := optionsFrom(args)
 		if err != nil {

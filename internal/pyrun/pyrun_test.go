@@ -2,6 +2,8 @@ package pyrun_test
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +81,50 @@ func TestRequireDogpile(t *testing.T) {
 	out := py.Run(t, pyrun.Script{Source: `import dogpile; print(dogpile.__version__)`})
 	if len(strings.TrimSpace(string(out))) == 0 {
 		t.Fatal("no version printed")
+	}
+}
+
+// outcomeTB records how Require ended a test instead of ending it.
+type outcomeTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (o *outcomeTB) Fatal(args ...any) { o.fatal = fmt.Sprint(args...); runtime.Goexit() }
+func (o *outcomeTB) Skip(args ...any)  { o.skip = fmt.Sprint(args...); runtime.Goexit() }
+
+func requireOutcome(t *testing.T, modules ...string) *outcomeTB {
+	o := &outcomeTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pyrun.Require(o, modules...)
+	}()
+	<-done
+	return o
+}
+
+func TestRequireMissingModuleFailsUnderCI(t *testing.T) {
+	t.Setenv("CI", "true")
+	o := requireOutcome(t, "dogpile_go_no_such_module")
+	if o.fatal == "" || o.skip != "" {
+		t.Fatalf("CI=true: fatal %q, skip %q; want a failure", o.fatal, o.skip)
+	}
+	if !strings.Contains(o.fatal, "make test") || !strings.Contains(o.fatal, "dogpile_go_no_such_module") {
+		t.Errorf("failure %q does not name the module and make test", o.fatal)
+	}
+	t.Setenv("CI", "")
+	o = requireOutcome(t, "memcache")
+	if o.fatal != "" || o.skip != "" {
+		t.Errorf("installed module: fatal %q, skip %q", o.fatal, o.skip)
+	}
+}
+
+func TestRequireMissingInterpreter(t *testing.T) {
+	t.Setenv(pyrun.EnvInterpreter, "/nonexistent/python3")
+	t.Setenv("CI", "")
+	o := requireOutcome(t, "dogpile.cache")
+	if o.skip == "" || !strings.Contains(o.skip, "python3-dogpile.cache") {
+		t.Errorf("missing interpreter: skip %q, want a hint naming python3-dogpile.cache", o.skip)
 	}
 }

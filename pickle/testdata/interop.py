@@ -5,6 +5,7 @@
                                  CachedValue(VALUES[name], META) and "lib/<client>:<name>" for the
                                  bytes the real clients store (python-memcached, pymemcache,
                                  dogpile's BytesBackend serializer)
+    interop.py foreign           print {"<protocol>/<type>": hex} for values of types Go refuses
     interop.py check             read {"<protocol>/<name>": hex} written by Go from stdin; print
                                  {"<protocol>/<name>": "ok" | "<what differs>"} after pickle.loads
                                  (cv:<name> must load to an equal CachedValue)
@@ -13,11 +14,15 @@ Values compare strictly: same type all the way down (bool is not int), floats bi
 for bit (-0.0 is not 0.0, nan equals nan).
 """
 
+import collections
+import datetime
+import decimal
 import io
 import json
 import math
 import pickle
 import sys
+import types
 
 import memcache
 from dogpile.cache.api import BytesBackend, CachedValue
@@ -152,6 +157,33 @@ def dump():
     json.dump(out, sys.stdout)
 
 
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+
+FOREIGN = {
+    "decimal.Decimal": decimal.Decimal("1.5"),
+    "datetime.datetime": datetime.datetime(2024, 1, 1, 12, 0),
+    "complex": complex(1, 2),
+    "collections.OrderedDict": collections.OrderedDict(a=1),
+    "types.SimpleNamespace": types.SimpleNamespace(a=1),
+    "__main__.Point": Point(1),
+    "nested decimal.Decimal": {"price": [decimal.Decimal("9.99")]},
+    "set of bytes": {b"a", b"b"},
+    "dict with tuple keys": {(1, 2): "a"},
+}
+
+
+def foreign():
+    out = {}
+    for p in range(pickle.HIGHEST_PROTOCOL + 1):
+        for name, v in FOREIGN.items():
+            out["%d/%s" % (p, name)] = pickle.dumps(v, protocol=p).hex()
+            out["%d/cv:%s" % (p, name)] = pickle.dumps(CachedValue(v, META), protocol=p).hex()
+    json.dump(out, sys.stdout)
+
+
 def check():
     results = {}
     for key, hexdata in json.load(sys.stdin).items():
@@ -180,4 +212,4 @@ def check():
 
 
 if __name__ == "__main__":
-    {"dump": dump, "check": check}[sys.argv[1]]()
+    {"dump": dump, "foreign": foreign, "check": check}[sys.argv[1]]()

@@ -1,6 +1,7 @@
 // Package metrics is a region proxy that exports Prometheus metrics for a
 // cache region: backend hits, misses, sets, deletes and errors, creator
-// calls and their duration, and waits for the dogpile lock.
+// calls and their duration, waits for the dogpile lock, and the evictions
+// of a backend with a size bound (EvictionReporter).
 //
 // Install it in code:
 //
@@ -100,6 +101,7 @@ type Collector struct {
 	// Hits and misses are plain atomic counters, one pair per region name
 	// (no interface call on the hit path), exported on Collect.
 	hitsDesc, missesDesc *prometheus.Desc
+	evictionsDesc        *prometheus.Desc
 	readsMu              sync.Mutex
 	reads                map[string]*readCounts // by region name
 
@@ -159,6 +161,8 @@ func newCollector(opts Options) *Collector {
 			"Backend reads that found a value (GetMulti counts each key).", []string{"region"}, nil),
 		missesDesc: prometheus.NewDesc(prometheus.BuildFQName(ns, opts.Subsystem, "misses_total"),
 			"Backend reads that found no value (GetMulti counts each key).", []string{"region"}, nil),
+		evictionsDesc: prometheus.NewDesc(prometheus.BuildFQName(ns, opts.Subsystem, "evictions_total"),
+			"Values the backend evicted to stay within its size bound (backends with a bound only).", []string{"region"}, nil),
 		reads:   make(map[string]*readCounts),
 		sets:    counter("sets_total", "Values written to the backend (SetMulti counts each key).", "region"),
 		deletes: counter("deletes_total", "Keys deleted from the backend (DeleteMulti counts each key).", "region"),
@@ -185,6 +189,7 @@ func (c *Collector) collectors() []prometheus.Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.hitsDesc
 	ch <- c.missesDesc
+	ch <- c.evictionsDesc
 	for _, m := range c.collectors() {
 		m.Describe(ch)
 	}
@@ -196,6 +201,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for name, rc := range c.reads {
 		ch <- prometheus.MustNewConstMetric(c.hitsDesc, prometheus.CounterValue, float64(rc.hits.Load()), name)
 		ch <- prometheus.MustNewConstMetric(c.missesDesc, prometheus.CounterValue, float64(rc.misses.Load()), name)
+		if rc.bounded.Load() {
+			ch <- prometheus.MustNewConstMetric(c.evictionsDesc, prometheus.CounterValue, float64(rc.evictions.Load()), name)
+		}
 	}
 	c.readsMu.Unlock()
 	for _, m := range c.collectors() {
@@ -234,11 +242,16 @@ type series struct {
 	lockWaitTime           prometheus.Observer
 }
 
-// readCounts are one region name's backend reads, shared by every proxy
-// (series) reporting under that name: like a Prometheus counter child, it
-// lives as long as the collector and never goes down.
+// readCounts are one region name's backend reads and evictions, shared by
+// every proxy (series) reporting under that name: like a Prometheus
+// counter child, it lives as long as the collector and never goes down,
+// also when the region's backend is replaced.
 type readCounts struct {
 	hits, misses atomic.Uint64
+	evictions    atomic.Uint64
+	// bounded: a proxy under this name found an EvictionReporter, so the
+	// evictions series is exported (from zero) for the name.
+	bounded atomic.Bool
 }
 
 func (c *Collector) series(name string) *series {
@@ -285,12 +298,18 @@ type Proxy struct {
 	c    *Collector
 	s    atomic.Pointer[series]
 	next region.ValueReader // Proxied's fast path, if it has one
+	// bounded: the chain below has an EvictionReporter reporting to this
+	// proxy.
+	bounded atomic.Bool
 }
 
-// SetProxied sets the next backend in the chain.
+// SetProxied sets the next backend in the chain. When a layer below is an
+// EvictionReporter (found with region.BackendAs), the proxy has it report
+// its evictions to the region's evictions counter.
 func (p *Proxy) SetProxied(b region.Backend) {
 	p.ProxyBackend.SetProxied(b)
 	p.next, _ = b.(region.ValueReader)
+	p.watchEvictions(b)
 }
 
 var (
@@ -309,7 +328,11 @@ func (p *Proxy) SetRegionName(name string) {
 	if s := p.s.Load(); s != nil && s.name == name {
 		return
 	}
-	p.s.Store(p.c.series(name))
+	s := p.c.series(name)
+	if p.bounded.Load() {
+		s.bounded.Store(true)
+	}
+	p.s.Store(s)
 }
 
 // RegionName returns the region name the proxy labels its metrics with.
@@ -332,7 +355,11 @@ func (p *Proxy) series() *series {
 // unnamedSeries installs the series for region "" when the proxy is used
 // before SetRegionName (outside a region).
 func (p *Proxy) unnamedSeries() *series {
-	p.s.CompareAndSwap(nil, p.c.series(""))
+	s := p.c.series("")
+	if p.bounded.Load() {
+		s.bounded.Store(true)
+	}
+	p.s.CompareAndSwap(nil, s)
 	return p.s.Load()
 }
 

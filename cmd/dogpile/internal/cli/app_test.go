@@ -313,7 +313,8 @@ enabled = true
 		{"unknown section", storeFlags{config: ini, section: "nope"}, nil, "has no section [nope] (sections: [cache], [oslo], [app:main], [empty])"},
 		{"DEFAULT is not a store", storeFlags{config: ini, section: "DEFAULT"}, nil, "has no section [DEFAULT]"},
 		{"no backend", storeFlags{config: ini, section: "empty"}, nil, `section [empty] in ` + ini + ` has no "backend" key`},
-		{"section without file", storeFlags{section: "cache"}, nil, "--section cache needs --config FILE"},
+		{"section without file", storeFlags{section: "oslo"}, nil, "--section oslo needs --config FILE"},
+		{"default section without file", storeFlags{section: "cache"}, map[string]any{"backend": "memory"}, ""},
 		{"bad --arg", storeFlags{args: []string{"url"}}, nil, `--arg "url": want NAME=VALUE`},
 	}
 	for _, c := range cases {

@@ -76,10 +76,13 @@ func concatArgs(lists ...[]argDoc) []argDoc {
 var backendDocs = []backendDoc{
 	{
 		Name: "memory", Package: memoryPkg,
-		Summary: "values kept in this process as they are (no copies)",
+		Summary: "values kept in this process as they are (no copies); max_size bounds them (W-TinyLFU eviction)",
 		Args: []argDoc{
-			{"expiration_time", "none", "hard time-to-live after which the backend drops a value (seconds or a Go duration)"},
-			{"cleanup_interval", "expiration_time", "how often expired values are swept out; 0 sweeps only on read"},
+			{"max_size", "none (no bound)", "the most values kept; past it the values least likely to be used again are evicted (otter v2, W-TinyLFU)"},
+			{"max_weight", "none", "instead of max_size, the largest total weight of the values kept, as measured by weigher"},
+			{"weigher", "(required with max_weight)", "a Go func(key string, value any) uint32, given in code (not from a config file)"},
+			{"expiration_time", "none", "hard time-to-live after which the backend drops a value (seconds or a Go duration), counted from each write"},
+			{"cleanup_interval", "expiration_time", "how often expired values are swept out; 0 sweeps only on read; not with max_size or max_weight"},
 		},
 	},
 	{
@@ -93,6 +96,31 @@ var backendDocs = []backendDoc{
 	{
 		Name: "openstack.kvs.Memory", Package: memoryPkg,
 		Summary: "Keystone's in-memory KVS backend: isolated copies in this process, no expiry",
+	},
+	{
+		Name: "dogpile.cache.memory", Package: memoryPkg,
+		Summary: "dogpile.cache's memory backend under its Python name: values kept in this process as they are",
+		Args: []argDoc{
+			{"cache_dict", "", "accepted without effect (a Python dict has no Go counterpart)"},
+		},
+	},
+	{
+		Name: "dogpile.cache.memory_pickle", Package: memoryPkg,
+		Summary: "dogpile.cache's memory_pickle backend under its Python name: values kept as serialized bytes, isolated copies",
+		Args: []argDoc{
+			{"cache_dict", "", "accepted without effect (a Python dict has no Go counterpart)"},
+		},
+	},
+	{
+		Name: "dogpile.cache.null", Package: memoryPkg,
+		Summary: "dogpile.cache's null backend under its Python name: stores nothing (oslo.cache's [cache] enabled = false)",
+	},
+	{
+		Name: "oslo_cache.dict", Package: memoryPkg,
+		Summary: "oslo.cache's dictionary backend: values kept in this process as they are",
+		Args: []argDoc{
+			{"expiration_time", "0 (never)", "seconds after which a value is dropped, whatever the region's expiration"},
+		},
 	},
 	{
 		Name: "memcached", Package: memcachePkg, Shared: true,

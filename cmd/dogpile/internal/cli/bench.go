@@ -73,6 +73,11 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if procs > 1 {
+				if err := jsonableConf(sc.conf); err != nil {
+					return userErrorf("bench --procs %d: the settings from %s cannot be passed to worker processes (%v); use --procs 1", procs, sc.source, err)
+				}
+			}
 			// Fail early, and with the usual message, on an unknown
 			// backend or bad arguments.
 			r, err := openRegion(sc, nil)

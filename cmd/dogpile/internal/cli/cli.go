@@ -187,10 +187,14 @@ regions and Keystone's KVS.
   dogpile get|set|delete KEY    read and write a configured store (values as JSON)
   dogpile lock KEY              take the dogpile lock of a key and report
   dogpile backends              the registered backends and their arguments
+  dogpile config check FILE     the region each section of FILE builds, and
+                                every option it ignores or refuses
 
-The store is chosen by an INI file section with dogpile.cache / oslo.cache
-style keys (--config FILE --section NAME), or by --backend and --arg; without
-them it is the in-process memory backend:
+The store is chosen by an INI file section (--config FILE --section NAME), or
+by --backend and --arg; without them it is the in-process memory backend.
+A keystone.conf is read unchanged: its [cache] section by oslo.cache's rules
+(enabled, backend = oslo_cache.memcache_pool, memcache_servers, ...; see
+docs/oslo-cache.md). Other sections use dogpile.cache's keys:
 
   [cache]
   backend = memcached
@@ -236,6 +240,7 @@ func (a *App) newRoot() *cobra.Command {
 		a.deleteCmd(&sf),
 		a.lockCmd(&sf),
 		a.backendsCmd(),
+		a.configCmd(&sf),
 	)
 	return root
 }

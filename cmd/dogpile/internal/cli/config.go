@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/ini.v1"
 
+	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -32,6 +33,11 @@ type storeFlags struct {
 type storeConfig struct {
 	conf   map[string]any
 	source string // "[cache] in examples/memcached.ini", "command line", ...
+	// oslo is set when the section is a keystone.conf [cache] section, read
+	// by oslo.cache's rules: the region is configured from it (conf then
+	// mirrors it, for messages and the benchmark).
+	oslo *oslocache.RegionSettings
+	key  string // fingerprint, when conf cannot be marshalled
 }
 
 func (s *storeConfig) backend() string {
@@ -47,13 +53,17 @@ func (s *storeConfig) arg(name string) (any, bool) {
 // fingerprint identifies the configuration, so an App can reuse a region
 // opened for the same settings.
 func (s *storeConfig) fingerprint() string {
+	if s.key != "" {
+		return s.key
+	}
 	b, _ := json.Marshal(s.conf) // maps marshal with sorted keys
 	return string(b)
 }
 
 // loadStore resolves the flags into a store configuration: the INI section
 // if --config is given, then --backend and --arg over it, and the memory
-// backend when nothing names one.
+// backend when nothing names one. A keystone.conf [cache] section is read
+// by oslo.cache's rules (see isOsloSection).
 func loadStore(f storeFlags) (*storeConfig, error) {
 	sc := &storeConfig{conf: map[string]any{}}
 	var sources []string
@@ -61,6 +71,12 @@ func loadStore(f storeFlags) (*storeConfig, error) {
 		section := f.section
 		if section == "" {
 			section = defaultSection
+		}
+		if err := checkReadable(f.config); err != nil {
+			return nil, err
+		}
+		if isOsloSection(f.config, section, f.prefix) {
+			return loadOsloStore(f)
 		}
 		conf, err := readINISection(f.config, section, f.prefix)
 		if err != nil {
@@ -72,7 +88,7 @@ func loadStore(f storeFlags) (*storeConfig, error) {
 			return nil, userErrorf(`section [%s] in %s has no "%sbackend" key (for example: %sbackend = memcached)`,
 				section, f.config, f.prefix, f.prefix)
 		}
-	} else if f.section != "" {
+	} else if f.section != "" && f.section != defaultSection {
 		return nil, userErrorf("--section %s needs --config FILE", f.section)
 	}
 	if f.backend != "" {
@@ -107,13 +123,7 @@ func loadStore(f storeFlags) (*storeConfig, error) {
 func readINISection(path, section, prefix string) (map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, userErrorf("config file %s not found", path)
-		case errors.Is(err, fs.ErrPermission):
-			return nil, userErrorf("config file %s cannot be read: permission denied", path)
-		}
-		return nil, userErrorf("config file %s cannot be read: %v", path, err)
+		return nil, readError(path, err)
 	}
 	file, err := ini.LoadSources(ini.LoadOptions{
 		AllowShadows:        true, // oslo.cache's backend_argument repeats
@@ -172,6 +182,25 @@ func readINISection(path, section, prefix string) (map[string]any, error) {
 	return conf, nil
 }
 
+// checkReadable reports a config file that cannot be read.
+func checkReadable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return readError(path, err)
+	}
+	return f.Close()
+}
+
+func readError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return userErrorf("config file %s not found", path)
+	case errors.Is(err, fs.ErrPermission):
+		return userErrorf("config file %s cannot be read: permission denied", path)
+	}
+	return userErrorf("config file %s cannot be read: %v", path, err)
+}
+
 // openRegion configures a region on the store. An unknown backend is
 // reported with the registered names; other failures are explained by
 // explain. onError is told about values that could not be read.
@@ -187,6 +216,9 @@ func openRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, e
 	}
 	if name == "gocache" {
 		return nil, userErrorf("backend gocache (from %s) takes a store built in Go code; from a config file use gocache.go_cache, gocache.ristretto, gocache.redis or gocache.memcache", sc.source)
+	}
+	if sc.oslo != nil {
+		return openOsloRegion(sc, onError)
 	}
 	r := region.New("dogpile", region.WithErrorHandler(onError))
 	if err := r.ConfigureFromConfig(sc.conf, ""); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -39,6 +40,14 @@ func (sc *storeConfig) where() string {
 // inProcessNote explains, for backends that keep values in this process,
 // why a new dogpile command finds nothing.
 func (a *App) inProcessNote(sc *storeConfig) {
+	if sc.oslo != nil && !sc.oslo.Enabled && sc.backend() == oslocache.NullBackend {
+		fmt.Fprintf(a.stderr(), "dogpile: note: caching is disabled ([cache] enabled = false, from %s): the region uses %s, which stores nothing\n", sc.source, oslocache.NullBackend)
+		return
+	}
+	if b := sc.backend(); b == "null" || b == oslocache.NullBackend {
+		fmt.Fprintf(a.stderr(), "dogpile: note: backend %s stores nothing\n", b)
+		return
+	}
 	if doc, known := docFor(sc.backend()); known && !doc.Shared {
 		fmt.Fprintf(a.stderr(), "dogpile: note: backend %s keeps values inside this dogpile process only, so each command starts empty; use a shared backend such as memcached or gocache.redis (see 'dogpile backends')\n", sc.backend())
 	}

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/dogpile-go/dogpile/oslocache"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// dogpileStyleKeys are the section keys of dogpile.cache's own
+// configuration style, which oslo.cache does not have.
+func isDogpileStyleKey(k string) bool {
+	return strings.HasPrefix(k, "arguments.") || k == "wrap" || k == "replace_existing_backend"
+}
+
+// isOsloSection decides whether a section is read by oslo.cache's rules (a
+// keystone.conf [cache] section) rather than dogpile.cache's
+// (backend = memcached, arguments.url = ...): only [cache] read without a
+// prefix can be, and it is when its backend is a dogpile.cache or
+// oslo.cache name or is not set (oslo.cache's default), or when it sets an
+// option only oslo.cache has (enabled, memcache_servers, ...). A section
+// with arguments.<name> or wrap keys is dogpile.cache's.
+func isOsloSection(path, section, prefix string) bool {
+	if prefix != "" || !strings.EqualFold(section, "cache") {
+		return false
+	}
+	file, err := ini.LoadSources(ini.LoadOptions{AllowShadows: true, IgnoreInlineComment: true, AllowPythonMultilineValues: true}, path)
+	if err != nil {
+		return true // oslocache reports what is wrong, by line
+	}
+	var keys []string
+	found := false
+	for _, s := range file.Sections() {
+		if strings.EqualFold(s.Name(), "cache") {
+			found = true
+			keys = append(keys, s.KeyStrings()...)
+		}
+	}
+	if !found {
+		return false
+	}
+	if slices.ContainsFunc(keys, isDogpileStyleKey) {
+		return false
+	}
+	backend := ""
+	for _, s := range file.Sections() {
+		if strings.EqualFold(s.Name(), "cache") && s.HasKey("backend") {
+			backend = strings.TrimSpace(s.Key("backend").String())
+		}
+	}
+	if backend == "" || strings.HasPrefix(backend, "dogpile.cache.") || strings.HasPrefix(backend, "oslo_cache.") {
+		return true
+	}
+	return slices.ContainsFunc(keys, func(k string) bool {
+		_, isOption := oslocache.OptionUse(k)
+		return isOption && k != "backend" && k != "expiration_time" && k != "backend_argument"
+	})
+}
+
+// loadOsloStore reads the [cache] section of a keystone.conf-style file by
+// oslo.cache's rules (package oslocache), with --backend and --arg over it.
+func loadOsloStore(f storeFlags) (*storeConfig, error) {
+	conf, err := oslocache.Load(f.config)
+	if err != nil {
+		return nil, osloError(err)
+	}
+	s, err := conf.RegionSettings()
+	if err != nil {
+		return nil, osloError(err)
+	}
+	sources := []string{fmt.Sprintf("[cache] in %s", f.config)}
+	if f.backend != "" {
+		s.Backend = f.backend
+		sources = append(sources, "--backend")
+	}
+	for _, a := range f.args {
+		name, val, ok := strings.Cut(a, "=")
+		name = strings.TrimPrefix(strings.TrimSpace(name), "arguments.")
+		if !ok || name == "" {
+			return nil, userErrorf("--arg %q: want NAME=VALUE, for example --arg url=127.0.0.1:11211", a)
+		}
+		s.Arguments[name] = region.CoerceString(val)
+		if !slices.Contains(sources, "--arg") {
+			sources = append(sources, "--arg")
+		}
+	}
+	sc := &storeConfig{oslo: s, source: strings.Join(sources, " and ")}
+	sc.conf = map[string]any{"backend": s.Backend, "expiration_time": s.ExpirationTime.Seconds()}
+	for name, v := range s.Arguments {
+		sc.conf["arguments."+name] = v
+	}
+	if len(s.Proxies) > 0 {
+		sc.conf["wrap"] = s.Proxies
+	}
+	sc.key = fmt.Sprintf("oslo\x00%s\x00%s\x00%q", f.config, f.backend, f.args)
+	return sc, nil
+}
+
+// osloError turns oslocache's errors (one per line, each naming the file,
+// line and option) into one message.
+func osloError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "oslocache: ")
+	return userErrorf("%s", msg)
+}
+
+// openOsloRegion configures a region from a keystone.conf [cache] section
+// as oslo.cache's configure_cache_region does (SHA-1 key mangling included,
+// so keys match a Python service's).
+func openOsloRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, error) {
+	r := oslocache.CreateRegion("dogpile", region.WithErrorHandler(onError))
+	if err := sc.oslo.Apply(r); err != nil {
+		var ue *region.UnknownArgumentError
+		if errors.As(err, &ue) {
+			return nil, userErrorf("backend %s (from %s): %v", sc.backend(), sc.source, ue)
+		}
+		return nil, explain(err, sc)
+	}
+	return r, nil
+}

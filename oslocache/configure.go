@@ -1,0 +1,153 @@
+package oslocache
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// CreateRegion returns a new region for ConfigureCacheRegion, as
+// oslo.cache's create_region does: a dogpile region whose cached functions
+// are keyed by dogpile's function_key_generator (the region's default key
+// generator, region.DefaultFunctionKeyGenerator: arguments rendered as
+// Python's str() renders them). opts are applied after, so they may
+// replace it.
+func CreateRegion(name string, opts ...region.Option) *region.Region {
+	return region.New(name, append([]region.Option{region.WithFunctionKeyGenerator(region.DefaultFunctionKeyGenerator)}, opts...)...)
+}
+
+// ConfigureCacheRegion configures r from the [cache] section, as
+// oslo.cache's configure_cache_region does: the backend and its arguments,
+// the expiration time, the proxies ([cache] proxies, and the logging proxy
+// with debug_cache_backend), and SHA-1 key mangling (region.SHA1MangleKey)
+// when neither the region nor its backend has a key mangler of its own.
+// With [cache] enabled = false the region gets dogpile.cache.null.
+//
+// As in oslo.cache, a region that is already configured is left as it is
+// (and nil returned). Configure the region before it is used: the key
+// mangler is set just after the backend.
+//
+// The backend is chosen by its registered name, so the program must import
+// the package that registers it (backends/memory for the in-process names,
+// backends/memcache for the memcached ones, ...). Errors are the
+// *OptionErrors of RegionSettings, or the region's (unknown backend
+// arguments are region.ErrBadArgument).
+func (c *Config) ConfigureCacheRegion(r *region.Region) error {
+	s, err := c.RegionSettings()
+	if err != nil {
+		return err
+	}
+	return s.Apply(r)
+}
+
+// Apply configures r with the settings (see ConfigureCacheRegion). A region
+// that is already configured is left as it is.
+func (s *RegionSettings) Apply(r *region.Region) error {
+	if r == nil {
+		return errors.New("oslocache: ConfigureCacheRegion needs a region (see CreateRegion)")
+	}
+	if r.IsConfigured() {
+		return nil
+	}
+	proxies := make([]region.Proxy, 0, len(s.Proxies))
+	for _, name := range s.Proxies {
+		p, err := region.NewProxy(name)
+		if err != nil {
+			return fmt.Errorf("oslocache: [cache] proxies: %w", err)
+		}
+		proxies = append(proxies, p)
+	}
+	err := r.Configure(s.Backend,
+		region.WithExpirationTime(s.ExpirationTime),
+		region.WithArguments(s.Arguments),
+		region.WithWrap(proxies...))
+	switch {
+	case errors.Is(err, region.ErrAlreadyConfigured):
+		return nil // configured meanwhile: as above
+	case errors.Is(err, region.ErrPluginNotFound):
+		if pkg := RegisteringPackage(s.Backend); pkg != "" {
+			return fmt.Errorf("oslocache: backend %s is not registered in this program: import _ %q: %w", s.Backend, pkg, err)
+		}
+		return fmt.Errorf("oslocache: %w", err)
+	case err != nil:
+		return fmt.Errorf("oslocache: [cache] backend %s: %w", s.Backend, err)
+	}
+	if r.KeyMangler() == nil {
+		r.SetKeyMangler(region.SHA1MangleKey)
+	}
+	return nil
+}
+
+// RegisteringPackage returns the package of this module that registers a
+// backend name oslo.cache offers ("" for other names).
+func RegisteringPackage(backend string) string {
+	const mod = "github.com/dogpile-go/dogpile/"
+	switch {
+	case slices.Contains([]string{"dogpile.cache.memory", "dogpile.cache.memory_pickle", "dogpile.cache.null", "oslo_cache.dict"}, backend):
+		return mod + "backends/memory"
+	case slices.Contains(memcacheBackends, backend):
+		return mod + "backends/memcache"
+	case strings.HasPrefix(backend, "dogpile.cache.redis"):
+		return mod + "backends/redis"
+	}
+	return ""
+}
+
+// Memoize returns the options oslo.cache's get_memoization_decorator(conf,
+// region, group) gives a cached function (region.CacheOnArguments):
+//
+//   - caching is on when [cache] enabled and [group] caching (default true)
+//     are; while it is off, calls go straight to the function
+//     (region.WithFuncEnabled);
+//   - values expire after [group] cache_time seconds when the file sets it
+//     (-1: never; 0: at once), else after the region's expiration time,
+//     which is [cache] expiration_time.
+//
+// A group the file does not have gets the defaults (caching on, the
+// region's expiration).
+func (c *Config) Memoize(group string) []region.FuncOption {
+	return c.MemoizeExpirationGroup(group, "")
+}
+
+// MemoizeExpirationGroup is get_memoization_decorator's expiration_group
+// form: caching is switched by [group], the expiration read from
+// [expirationGroup] cache_time (from [group] when expirationGroup is "").
+func (c *Config) MemoizeExpirationGroup(group, expirationGroup string) []region.FuncOption {
+	if expirationGroup == "" {
+		expirationGroup = group
+	}
+	enabled := c.CachingEnabled(group)
+	opts := []region.FuncOption{region.WithFuncEnabled(func() bool { return enabled })}
+	if d, ok := c.CacheTime(expirationGroup); ok {
+		opts = append(opts, region.WithFuncExpiration(d))
+	}
+	return opts
+}
+
+// CachingEnabled reports whether functions memoized for group are cached:
+// [cache] enabled and [group] caching (default true).
+func (c *Config) CachingEnabled(group string) bool {
+	if !c.Enabled() {
+		return false
+	}
+	g, ok := c.memo[normalizeSection(group)]
+	return !ok || g.caching
+}
+
+// CacheTime returns [group] cache_time as the expiration of a memoized
+// function: ok is false when the file does not set it (the region's
+// expiration applies); -1 gives region.NoExpiration.
+func (c *Config) CacheTime(group string) (d time.Duration, ok bool) {
+	g, found := c.memo[normalizeSection(group)]
+	if !found || g.cacheTime == nil {
+		return 0, false
+	}
+	if *g.cacheTime == -1 {
+		return region.NoExpiration, true
+	}
+	return time.Duration(*g.cacheTime) * time.Second, true
+}
