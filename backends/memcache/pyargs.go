@@ -44,7 +44,7 @@ var (
 	osloPassed = []string{"dead_retry", "socket_timeout", "pool_maxsize", "pool_unused_timeout",
 		"pool_connection_get_timeout", "pool_flush_on_reconnect", "sasl_enabled", "username", "password"}
 	genericArgs = []string{"url", "distributed_lock", "lock_timeout", "memcached_expire_time",
-		"max_idle_conns", "max_item_size"}
+		"max_idle_conns", "max_item_size", "tls_context"}
 
 	// DogpileMemcachedArguments are dogpile.cache.memcached's arguments.
 	DogpileMemcachedArguments = concat(genericArgs, osloPassed, []string{"min_compress_len"})
@@ -52,7 +52,7 @@ var (
 	OsloMemcachePoolArguments = concat(genericArgs, osloPassed, []string{"min_compress_len", "server_max_value_length"})
 	// DogpilePymemcacheArguments are dogpile.cache.pymemcache's arguments.
 	DogpilePymemcacheArguments = concat(genericArgs, osloPassed, []string{
-		"serde", "default_noreply", "tls_context", "socket_keepalive",
+		"serde", "default_noreply", "socket_keepalive",
 		"enable_retry_client", "retry_attempts", "retry_delay", "retry_for", "do_not_retry_for",
 		"hashclient_retry_attempts", "hashclient_retry_timeout", "hashclient_dead_timeout",
 		// What oslo.cache passes with enable_retry_client under names
@@ -144,6 +144,17 @@ func commonOptions(args region.Arguments, o *PythonOptions, deadRetry time.Durat
 	}
 	if o.MaxItemSize < 0 || (o.MaxItemSize > 0 && o.MaxItemSize <= ItemOverhead+MaxKeyLength) {
 		return &region.ArgumentError{Name: "max_item_size", Value: args["max_item_size"], Want: fmt.Sprintf("a size in bytes above %d", ItemOverhead+MaxKeyLength)}
+	}
+	// tls_context: oslo.cache passes it with tls_enabled to any backend.
+	// pymemcache uses it; python-memcached ignores it (so a Python
+	// dogpile.cache.memcached or memcache_pool service connects without
+	// TLS), but a Go region asked for TLS connects with TLS.
+	switch v := args["tls_context"].(type) {
+	case nil:
+	case *tls.Config:
+		o.TLSConfig = v
+	default:
+		return &region.ArgumentError{Name: "tls_context", Value: v, Want: "a *tls.Config"}
 	}
 	// Passed by oslo.cache to every memcached backend; kept by the Python
 	// backends that use them (see OsloMemcachePoolOptions), accepted
@@ -317,13 +328,6 @@ func DogpilePymemcacheOptions(args region.Arguments) (PythonOptions, error) {
 	}
 	if _, err := args.Bool("default_noreply", false); err != nil {
 		return o, err
-	}
-	switch v := args["tls_context"].(type) {
-	case nil:
-	case *tls.Config:
-		o.TLSConfig = v
-	default:
-		return o, &region.ArgumentError{Name: "tls_context", Value: v, Want: "a *tls.Config"}
 	}
 	switch v := args["socket_keepalive"].(type) {
 	case nil:

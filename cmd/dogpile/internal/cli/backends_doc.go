@@ -56,6 +56,7 @@ var dogpileMemcacheArgs = []argDoc{
 	{"socket_timeout", "3s", "connect, read and write timeout of each server call"},
 	{"max_idle_conns", "256", "idle connections kept per server (Go only)"},
 	{"max_item_size", "1048576", "the servers' item size limit; larger values are refused (Go only)"},
+	{"tls_context", "none", "a *tls.Config (Go code, or oslo.cache's tls_enabled): connect with TLS (python-memcached itself ignores it)"},
 }
 
 // osloPassedArgDocs are what oslo.cache passes to every memcached backend
@@ -184,7 +185,6 @@ var backendDocs = []backendDoc{
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
-			{"tls_context", "none", "a *tls.Config (Go code): connect with TLS"},
 			{"socket_keepalive", "none", "a net.KeepAliveConfig or *net.KeepAliveConfig (Go code): TCP keep-alive probes"},
 			{"enable_retry_client", "false", "retry a call that failed on a server error (pymemcache's RetryingClient)"},
 			{"retry_attempts", "none", "attempts in all, with enable_retry_client (1 or more)"},
