@@ -221,51 +221,21 @@ func readVersion(v int) int {
 	return v
 }
 
-// pickledPayload is the region.Serializer of a payload read from a pickled
-// CachedValue item: Data is the item (inflated) and the serializer holds
-// the parsed tree, so the payload is converted only when the caller's type
-// is known (region.GetAs decodes straight into its type) and parsed once.
-type pickledPayload struct {
-	v    *pickle.Value
-	data []byte // the bytes v was parsed from
-}
-
-// pickledPayloadName is not "pickle": a value read here and copied to a
-// backend whose serializer is pickle.Serializer is re-encoded, since Data
-// is a whole CachedValue, not a payload.
-const pickledPayloadName = "pickle (dogpile CachedValue item)"
-
-func (p *pickledPayload) Name() string { return pickledPayloadName }
-
-func (p *pickledPayload) Marshal(v any) ([]byte, error) {
-	return pickle.Marshal(v, pickle.HighestProtocol)
-}
-
-func (p *pickledPayload) Unmarshal(data []byte, into any) error {
-	if p.v != nil && len(data) == len(p.data) && (len(data) == 0 || &data[0] == &p.data[0]) {
-		return p.v.Decode(into)
+// payloadOf returns what to encode for a region payload: a value read
+// from a pickled item (a *pickle.Value) is pickled back from its parsed
+// tree when pickling; other encoded payloads (region.EncodedPayload, such
+// as *region.Serialized) are decoded into generic values first.
+func payloadOf(key string, payload any, pickling bool) (any, error) {
+	if v, ok := payload.(*pickle.Value); ok && pickling {
+		return v, nil
 	}
-	v, _, _, err := pickle.DecodeCachedValue(data)
-	if err != nil {
-		return err
-	}
-	return v.Decode(into)
-}
-
-// payloadOf returns what to pickle for a region payload: a payload read
-// from a pickled item is written back from its parsed tree; other
-// serialized payloads are decoded first.
-func payloadOf(key string, payload any) (any, error) {
-	s, ok := payload.(*region.Serialized)
+	e, ok := payload.(region.EncodedPayload)
 	if !ok {
 		return payload, nil
 	}
-	if pp, ok := s.Serializer.(*pickledPayload); ok && pp.v != nil {
-		return pp.v, nil
-	}
-	v, err := s.Value()
+	v, err := e.Value()
 	if err != nil {
-		return nil, fmt.Errorf("memcache: key %q: cannot decode %s value to store it as a pickle: %w", key, s.Serializer.Name(), err)
+		return nil, fmt.Errorf("memcache: key %q: cannot decode %T to store it: %w", key, payload, err)
 	}
 	return v, nil
 }

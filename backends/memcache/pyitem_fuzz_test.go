@@ -44,11 +44,11 @@ func FuzzDecodePythonItem(f *testing.F) {
 				}
 				continue
 			}
-			s, ok := cv.Payload.(*region.Serialized)
+			e, ok := cv.Payload.(region.EncodedPayload)
 			if !ok {
-				t.Fatalf("payload %T, want *region.Serialized", cv.Payload)
+				t.Fatalf("payload %T, want a region.EncodedPayload", cv.Payload)
 			}
-			_, _ = s.Value() // may fail (a value Go cannot hold), never panic
+			_, _ = e.Value() // may fail (a value Go cannot hold), never panic
 		}
 	})
 }

@@ -387,10 +387,9 @@ func (p *PythonBackend) decodeItem(it *gomemcache.Item) (region.CachedValue, err
 		return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: errors.Is(err, pickle.ErrNotCachedValue),
 			Reason: "a pickle this region cannot read as a dogpile CachedValue", Err: err}
 	}
-	return region.CachedValue{
-		Payload:  &region.Serialized{Data: data, Serializer: &pickledPayload{v: v, data: data}},
-		Metadata: region.Metadata{CreatedAt: ct, Version: readVersion(ver)},
-	}, nil
+	// The payload stays parsed but unconverted (region.EncodedPayload):
+	// region.GetAs decodes it straight into the caller's type.
+	return region.CachedValue{Payload: v, Metadata: region.Metadata{CreatedAt: ct, Version: readVersion(ver)}}, nil
 }
 
 // encode turns a region value into the item stored under key.
@@ -401,7 +400,7 @@ func (p *PythonBackend) encode(key string, cv region.CachedValue) (*gomemcache.I
 		if ser, ok := cv.Payload.(*region.Serialized); ok && ser.Serializer.Name() == s.Name() {
 			payload = ser.Data
 		} else {
-			value, err := payloadOf(key, cv.Payload)
+			value, err := payloadOf(key, cv.Payload, s.Name() == "pickle")
 			if err != nil {
 				return nil, err
 			}
@@ -412,7 +411,7 @@ func (p *PythonBackend) encode(key string, cv region.CachedValue) (*gomemcache.I
 		it.Value = region.DogpileEnvelope.Append(make([]byte, 0, len(payload)+40), cv.Metadata, payload)
 		return it, nil
 	}
-	value, err := payloadOf(key, cv.Payload)
+	value, err := payloadOf(key, cv.Payload, true)
 	if err != nil {
 		return nil, err
 	}

@@ -228,7 +228,7 @@ func readAs(t *testing.T, r *region.Region, key string, want any) (any, bool) {
 	if cv == nil {
 		return nil, false
 	}
-	s, ok := cv.Payload.(*region.Serialized)
+	s, ok := cv.Payload.(region.EncodedPayload)
 	if !ok {
 		return cv.Payload, true
 	}
