@@ -132,8 +132,15 @@ func (m *MemcachedMutex) Key() string { return m.key }
 func (m *MemcachedMutex) LockKey() string { return m.lockKey }
 
 // LockTimeout returns the lifetime of the lock item, as configured (before
-// memcached's rounding up to whole seconds).
-func (m *MemcachedMutex) LockTimeout() time.Duration { return m.s.lockTimeout }
+// memcached's rounding up to whole seconds), or zero for an item without
+// expiry (MemcachedOptions.NoExpiry; region lock leases then have nothing
+// to extend).
+func (m *MemcachedMutex) LockTimeout() time.Duration {
+	if m.noExpiry {
+		return 0 // the item never expires: nothing to extend
+	}
+	return m.s.lockTimeout
+}
 
 // Held reports whether this mutex acquired the lock and has not released it
 // since. It does not ask the server, so the lock may have expired meanwhile;
