@@ -15,13 +15,16 @@ import (
 // defaults.
 type MemcachedOptions struct {
 	// LockTimeout is how long the lock item lives at least: a holder that
-	// dies without releasing blocks others for about this long. memcached's
-	// clock ticks in whole seconds, so an item stored for N seconds
-	// vanishes after somewhere between N-1 and N seconds; the mutex stores
-	// the item for LockTimeout rounded up to whole seconds plus one, so the
-	// lock never expires before LockTimeout has passed (a holder may rely on
-	// it that long) and lasts at most about a second longer. Zero means
-	// DefaultLockTimeout (5s).
+	// dies without releasing blocks others for about this long. memcached
+	// 1.6 keeps time in whole seconds with a clock (current_time) that its
+	// timer samples about once a second, slightly late; when the lateness
+	// crosses a second the clock jumps 2 s in one step (roughly every 10 to
+	// 12 minutes per server). So an item stored for N seconds can vanish
+	// after just over N-2 seconds. The mutex stores the item for
+	// LockTimeout rounded up to whole seconds plus two, so the lock never
+	// expires before LockTimeout has passed, even across such a step (a
+	// holder may rely on it that long), and lasts at most about two
+	// seconds longer. Zero means DefaultLockTimeout (5s).
 	LockTimeout time.Duration
 
 	// MaxLockAttempts bounds the attempts of a blocking Acquire; when they
@@ -38,6 +41,19 @@ type MemcachedOptions struct {
 	// MaxRetryDelay caps the pause between two attempts. Zero means
 	// DefaultMaxRetryDelay (500ms).
 	MaxRetryDelay time.Duration
+
+	// NoExpiry stores the lock item without an expiration, as
+	// dogpile.cache's MemcachedLock does with its default lock_timeout of
+	// 0: a holder that dies without releasing blocks others until the item
+	// is deleted or evicted. LockTimeout is then ignored.
+	NoExpiry bool
+
+	// KeyProblem, when not nil, says why a lock item name cannot be sent
+	// ("" when it can), replacing the default rule (printable non-space
+	// ASCII, at most 250 bytes). The dogpile.cache memcached backends pass
+	// their Python client's rule (python-memcached also allows bytes of
+	// 0x80 and above), so a lock either side can take, the other can too.
+	KeyProblem func(key string) string
 }
 
 // MemcachedMutex is a lock shared by every process that talks to the same
@@ -64,12 +80,13 @@ type MemcachedOptions struct {
 //
 // A MemcachedMutex satisfies region.Mutex.
 type MemcachedMutex struct {
-	client  *memcache.Client
-	key     string
-	lockKey string
-	keyErr  error // non-nil: lockKey cannot be sent to memcached
-	s       settings
-	h       holder
+	client   *memcache.Client
+	key      string
+	lockKey  string
+	keyErr   error // non-nil: lockKey cannot be sent to memcached
+	noExpiry bool
+	s        settings
+	h        holder
 }
 
 // NewMemcachedMutex returns a mutex for key on the memcached servers behind
@@ -80,14 +97,19 @@ type MemcachedMutex struct {
 // are expected to mangle keys (for example with a SHA-1 key mangler) first.
 func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOptions) *MemcachedMutex {
 	m := &MemcachedMutex{
-		client:  client,
-		key:     key,
-		lockKey: LockKeyPrefix + key,
-		s:       newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+		client:   client,
+		key:      key,
+		lockKey:  LockKeyPrefix + key,
+		s:        newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+		noExpiry: opts.NoExpiry,
 	}
 	switch {
 	case client == nil:
 		m.keyErr = fmt.Errorf("%w: memcached mutex for %q", ErrNilClient, m.lockKey)
+	case opts.KeyProblem != nil:
+		if reason := opts.KeyProblem(m.lockKey); reason != "" {
+			m.keyErr = fmt.Errorf("%w: memcached key %q: %s", ErrInvalidKey, m.lockKey, reason)
+		}
 	default:
 		m.keyErr = checkMemcachedKey(m.lockKey)
 	}
@@ -110,20 +132,36 @@ func (m *MemcachedMutex) Key() string { return m.key }
 func (m *MemcachedMutex) LockKey() string { return m.lockKey }
 
 // LockTimeout returns the lifetime of the lock item, as configured (before
-// memcached's rounding up to whole seconds).
-func (m *MemcachedMutex) LockTimeout() time.Duration { return m.s.lockTimeout }
+// memcached's rounding up to whole seconds), or zero for an item without
+// expiry (MemcachedOptions.NoExpiry; region lock leases then have nothing
+// to extend).
+func (m *MemcachedMutex) LockTimeout() time.Duration {
+	if m.noExpiry {
+		return 0 // the item never expires: nothing to extend
+	}
+	return m.s.lockTimeout
+}
 
 // Held reports whether this mutex acquired the lock and has not released it
 // since. It does not ask the server, so the lock may have expired meanwhile;
 // Extend checks.
 func (m *MemcachedMutex) Held() bool { return m.h.held() }
 
+// clockStepMargin is what a lock item's lifetime adds to the lock timeout:
+// memcached's clock can advance 2 s in one step (see
+// MemcachedOptions.LockTimeout).
+const clockStepMargin = 2
+
 // expiration is the memcached expiration for a new or extended lock item:
-// the lock timeout rounded up to whole seconds, plus one second for
-// memcached's clock granularity (see MemcachedOptions.LockTimeout).
+// the lock timeout rounded up to whole seconds, plus two seconds for
+// memcached's clock, which can step 2 s at once (see
+// MemcachedOptions.LockTimeout).
 func (m *MemcachedMutex) expiration() int32 {
+	if m.noExpiry {
+		return 0
+	}
 	// Longer than memcached's relative range: an absolute time.
-	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + 1)
+	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + clockStepMargin)
 }
 
 // Acquire takes the lock with memcached's add, which stores the lock item

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/dogpile-go/dogpile/backends/memcache"
 	"github.com/dogpile-go/dogpile/region"
 )
 
 // TestUnknownArgumentsRefused: every backend of the package refuses an
 // argument it does not know, naming it, rather than ignoring it.
 func TestUnknownArgumentsRefused(t *testing.T) {
-	for _, name := range []string{"memcached"} {
+	for _, name := range []string{"memcached", memcache.NameDogpileMemcached, memcache.NameDogpilePymemcache, memcache.NameOsloMemcachePool} {
 		_, err := region.NewBackend(name, region.Arguments{"lokc_timeout": 5})
 		var ue *region.UnknownArgumentError
 		if !errors.Is(err, region.ErrBadArgument) || !errors.As(err, &ue) {

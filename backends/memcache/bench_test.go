@@ -9,7 +9,9 @@ import (
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
+	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/dogpile-go/dogpile/backends/memcache"
 	"github.com/dogpile-go/dogpile/internal/benchratio"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
@@ -267,5 +269,60 @@ func BenchmarkSetMulti100(b *testing.B) {
 				}
 			}
 		}
+	})
+}
+
+// benchValue is the value of BenchmarkHitParallel, as `dogpile bench`'s.
+type benchValue struct {
+	Key       int   `msgpack:"k"`
+	CreatedAt int64 `msgpack:"t"`
+}
+
+// BenchmarkHitParallel compares, under `dogpile bench`'s concurrency (200
+// callers on 2 CPUs), a hit through region.GetOrCreateAs on memcached with
+// a raw cache-aside read of the same kind of value (gomemcache Get and a
+// msgpack decode), both with 256 idle connections per server.
+func BenchmarkHitParallel(b *testing.B) {
+	s := testservers.MemcachedN(b, 3)
+	r := newRegion(b, "memcached", region.Arguments{"url": s, "distributed_lock": true})
+	ctx := context.Background()
+	key := testservers.UniqueKey(b, "k")
+	if err := r.Set(ctx, key, benchValue{1, time.Now().UnixNano()}); err != nil {
+		b.Fatal(err)
+	}
+	raw := gomemcache.New(s...)
+	raw.MaxIdleConns = memcache.DefaultMaxIdleConns
+	b.Cleanup(func() { _ = raw.Close() })
+	data, err := msgpack.Marshal(benchValue{1, time.Now().UnixNano()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := raw.Set(&gomemcache.Item{Key: key, Value: data}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("raw_cache_aside", func(b *testing.B) {
+		b.SetParallelism(100)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				it, err := raw.Get(key)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var v benchValue
+				if err := msgpack.Unmarshal(it.Value, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("region_get_or_create", func(b *testing.B) {
+		b.SetParallelism(100)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := region.GetOrCreateAs(ctx, r, key, func(context.Context) (benchValue, error) { return benchValue{}, nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	})
 }

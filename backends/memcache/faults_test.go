@@ -29,7 +29,9 @@ func TestServerOutage(t *testing.T) {
 		reportedMu sync.Mutex
 		reported   []error
 	)
-	r := newRegion(t, "memcached", region.Arguments{"url": addrs, "socket_timeout": socketTimeout},
+	// dead_retry 0: every call tries the server (TestDeadRetry covers
+	// skipping it).
+	r := newRegion(t, "memcached", region.Arguments{"url": addrs, "socket_timeout": socketTimeout, "dead_retry": 0},
 		region.WithErrorHandler(func(_ context.Context, _ string, err error) {
 			reportedMu.Lock()
 			reported = append(reported, err)

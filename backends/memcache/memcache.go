@@ -50,7 +50,12 @@
 //	                       until the caller's context ends, like dogpile)
 //	socket_timeout         connect/read/write timeout per server call
 //	                       (default 3s, as python-memcached)
-//	max_idle_conns         idle connections kept per server (default 16)
+//	max_idle_conns         idle connections kept per server (default 256)
+//	dead_retry             after a server fails (refused or timed-out
+//	                       connection, no answer within socket_timeout),
+//	                       calls for its keys fail at once for this long
+//	                       (ErrServerDown), then it is tried again
+//	                       (default 30s; 0: every call tries it)
 //	max_item_size          the servers' item size limit, memcached -I
 //	                       (default 1 MiB); larger values are refused
 //
@@ -130,15 +135,27 @@ const (
 	DefaultSocketTimeout = 3 * time.Second
 
 	// DefaultMaxIdleConns is how many idle connections are kept per server
-	// when max_idle_conns is not given.
-	DefaultMaxIdleConns = 16
+	// when max_idle_conns is not given: enough to keep the connections of
+	// `dogpile bench`'s default load (200 goroutines per process) open
+	// instead of closing and redialling them, which with 16 cost 35-45%
+	// of the requests/s and left thousands of sockets in TIME-WAIT (see
+	// docs/PERFORMANCE.md).
+	DefaultMaxIdleConns = 256
+
+	// maxBatchInFlight caps the sets or deletes one SetMulti or DeleteMulti
+	// has in flight per server.
+	maxBatchInFlight = 16
+
+	// DefaultDeadRetry is how long a failed server is skipped when
+	// dead_retry is not given (python-memcached's default).
+	DefaultDeadRetry = 30 * time.Second
 )
 
 // Arguments are the names of the memcached backend's arguments (see the
 // package documentation); OptionsFromArguments refuses any other.
 var Arguments = []string{
 	"url", "server_selector", "memcached_expire_time", "distributed_lock", "lock_timeout",
-	"max_lock_attempts", "socket_timeout", "max_idle_conns", "max_item_size",
+	"max_lock_attempts", "socket_timeout", "max_idle_conns", "max_item_size", "dead_retry",
 }
 
 // Options configure a memcached Backend. OptionsFromArguments builds them
@@ -196,6 +213,21 @@ type Options struct {
 	// DialContext, when not nil, opens connections to the servers (for
 	// example with TLS, for memcached started with --enable-ssl).
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// DeadRetry is how long a server that failed (refused or timed-out
+	// connection, no answer within SocketTimeout) is skipped: calls for
+	// its keys fail at once with an error matching ErrServerDown, then the
+	// server is tried again. Zero: DefaultDeadRetry; negative: never
+	// skipped (every call for its keys tries it).
+	DeadRetry time.Duration
+
+	// keyProblem, when set, replaces memcacheutil.KeyProblem as the key
+	// rule (the dogpile.cache backends apply their Python client's rules).
+	keyProblem func(string) string
+
+	// health, when its policy is not deadFailFast, replaces DeadRetry's
+	// fail-fast handling (the dogpile.cache backends' Python behaviours).
+	health *healthConfig
 }
 
 // OptionsFromArguments reads the memcached backend's arguments (see the
@@ -241,6 +273,12 @@ func OptionsFromArguments(args region.Arguments) (Options, error) {
 	if o.MaxIdleConns < 0 {
 		return o, &region.ArgumentError{Name: "max_idle_conns", Value: args["max_idle_conns"], Want: "an integer of zero or more"}
 	}
+	if o.DeadRetry, err = args.Duration("dead_retry", DefaultDeadRetry); err != nil {
+		return o, err
+	}
+	if o.DeadRetry == 0 {
+		o.DeadRetry = -1 // dead_retry 0: never skip a server
+	}
 	if o.MaxItemSize, err = args.Int("max_item_size", 0); err != nil {
 		return o, err
 	}
@@ -255,7 +293,8 @@ func OptionsFromArguments(args region.Arguments) (Options, error) {
 // region.NewSerializedBackend. Safe for concurrent use.
 type Backend struct {
 	client   *gomemcache.Client
-	selector gomemcache.ServerSelector
+	selector gomemcache.ServerSelector // without the health checks
+	health   *health
 	opts     Options
 	expire   int32 // the relative memcached expiration of ExpireTime; 0: none
 }
@@ -289,11 +328,40 @@ func New(opts Options) (*Backend, error) {
 			return nil, &region.ArgumentError{Name: "url", Value: opts.Servers, Want: "memcached server addresses (host:port)", Err: err}
 		}
 	}
-	c := gomemcache.NewFromSelector(sel)
+	if opts.DeadRetry == 0 {
+		opts.DeadRetry = DefaultDeadRetry
+	}
+	hc := healthConfig{policy: deadFailFast, deadRetry: opts.DeadRetry}
+	if opts.health != nil {
+		hc = *opts.health
+	}
+	var addrs []net.Addr
+	var exclude func(int, time.Time)
+	if ps, ok := sel.(interface {
+		addrList() []net.Addr
+		markDead(int, time.Time)
+	}); ok {
+		addrs, exclude = ps.addrList(), ps.markDead
+	}
+	h := newHealth(hc, addrs, exclude)
+	dial := opts.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: opts.SocketTimeout}).DialContext
+	}
+	h.flush = func(a net.Addr) error {
+		fc := gomemcache.NewFromSelector(oneServer{a})
+		fc.Timeout, fc.DialContext = opts.SocketTimeout, dial
+		defer fc.Close()
+		if err := fc.FlushAll(); err != nil {
+			return &ServerError{Op: "flush_all (flush_on_reconnect)", Addr: a.String(), Err: err}
+		}
+		return nil
+	}
+	c := gomemcache.NewFromSelector(&healthSelector{inner: sel, h: h})
 	c.Timeout = opts.SocketTimeout
 	c.MaxIdleConns = opts.MaxIdleConns
-	c.DialContext = opts.DialContext
-	b := &Backend{client: c, selector: sel, opts: opts}
+	c.DialContext = h.dialer(dial)
+	b := &Backend{client: c, selector: sel, opts: opts, health: h}
 	b.expire = memcacheutil.Seconds(opts.ExpireTime)
 	return b, nil
 }
@@ -382,9 +450,20 @@ func CheckKey(key string) error {
 	return nil
 }
 
+// checkKey is CheckKey with the backend's key rule.
+func (b *Backend) checkKey(key string) error {
+	if b.opts.keyProblem == nil {
+		return CheckKey(key)
+	}
+	if reason := b.opts.keyProblem(key); reason != "" {
+		return &KeyError{Key: key, Reason: reason}
+	}
+	return nil
+}
+
 // checkItem validates a key and its value before anything is sent.
 func (b *Backend) checkItem(key string, value []byte) error {
-	if err := CheckKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return err
 	}
 	if max := b.opts.MaxItemSize - ItemOverhead - len(key); len(value) > max {
@@ -407,6 +486,40 @@ func (b *Backend) ValidateItems(m map[string][]byte) error {
 	return errors.Join(errs...)
 }
 
+// retryMulti is GetMulti through retry, returning what it got.
+func (b *Backend) retryMulti(keys []string) (map[string]*gomemcache.Item, error) {
+	var items map[string]*gomemcache.Item
+	err := b.retry(func() (err error) {
+		items, err = b.client.GetMulti(keys)
+		return err
+	})
+	return items, err
+}
+
+// bounded runs call, a gomemcache call bounded by SocketTimeout, and
+// returns ctx's error as soon as ctx ends when ctx's deadline comes first:
+// gomemcache takes no context, so without this a call would run its whole
+// SocketTimeout past a shorter deadline (the region's
+// SharedInvalidationOptions.Timeout, a caller's). The call then finishes
+// in the background, within SocketTimeout, and its result is dropped.
+// Calls whose deadline is further away than SocketTimeout, or that have
+// none, run as they are (a context canceled without a deadline is noticed
+// before the call, not during it).
+func (b *Backend) bounded(ctx context.Context, call func() error) error {
+	dl, ok := ctx.Deadline()
+	if !ok || time.Until(dl) >= b.opts.SocketTimeout {
+		return call()
+	}
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // retry runs call, repeating it while it fails on a stale pooled
 // connection (memcacheutil.Retry): at most once per idle connection that
 // may be kept, plus one on a new connection. Timeouts and refused
@@ -423,24 +536,37 @@ func (b *Backend) serverErr(op, key string, n int, err error) error {
 
 // GetSerialized returns key's bytes. A miss is (nil, false, nil).
 func (b *Backend) GetSerialized(ctx context.Context, key string) ([]byte, bool, error) {
-	if err := CheckKey(key); err != nil {
+	it, err := b.getItem(ctx, key)
+	if err != nil || it == nil {
 		return nil, false, err
+	}
+	return it.Value, true, nil
+}
+
+// getItem returns key's item (value and flags), nil on a miss.
+func (b *Backend) getItem(ctx context.Context, key string) (*gomemcache.Item, error) {
+	if err := b.checkKey(key); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var it *gomemcache.Item
-	err := b.retry(func() (err error) {
-		it, err = b.client.Get(key)
-		return err
+	err := b.bounded(ctx, func() error {
+		return b.retry(func() (err error) {
+			it, err = b.client.Get(key)
+			return err
+		})
 	})
 	switch {
 	case err == nil:
-		return it.Value, true, nil
+		return it, nil
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return nil, b.serverErr("get", key, 0, err)
 	case errors.Is(err, gomemcache.ErrCacheMiss):
-		return nil, false, nil
+		return nil, nil
 	default:
-		return nil, false, b.serverErr("get", key, 0, err)
+		return nil, b.serverErr("get", key, 0, err)
 	}
 }
 
@@ -450,32 +576,84 @@ func (b *Backend) GetSerialized(ctx context.Context, key string) ([]byte, bool, 
 // (one of them, if several fail) and how many of the keys it holds; the
 // values found on the other servers are still returned with the error.
 func (b *Backend) GetSerializedMulti(ctx context.Context, keys []string) (map[string][]byte, error) {
+	items, err := b.getItems(ctx, keys)
+	if items == nil {
+		return map[string][]byte{}, err
+	}
+	out := make(map[string][]byte, len(items))
+	for k, it := range items {
+		out[k] = it.Value
+	}
+	return out, err
+}
+
+// getItems is GetSerializedMulti returning the items (values and flags).
+// Invalid keys return (nil, error) before anything is sent.
+func (b *Backend) getItems(ctx context.Context, keys []string) (map[string]*gomemcache.Item, error) {
 	if len(keys) == 0 {
-		return map[string][]byte{}, nil
+		return map[string]*gomemcache.Item{}, nil
 	}
 	for _, k := range keys {
-		if err := CheckKey(k); err != nil {
+		if err := b.checkKey(k); err != nil {
 			return nil, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// gomemcache's GetMulti fails as a whole when one key's server is
+	// refused: leave out the keys of servers marked down, and report them.
+	var downErr error
+	if b.health.marked.Load() > 0 {
+		var (
+			live []string
+			down []error
+			byAd = map[string]*ServerError{}
+		)
+		for _, k := range keys {
+			a, err := b.selector.PickServer(k)
+			if err == nil {
+				err = b.health.admit(a)
+			}
+			if err == nil {
+				live = append(live, k)
+				continue
+			}
+			addr := ""
+			if a != nil {
+				addr = a.String()
+			}
+			if se := byAd[addr]; se != nil {
+				se.Keys++
+				continue
+			}
+			se := &ServerError{Op: "get_multi", Key: k, Keys: 1, Addr: addr, Err: err}
+			byAd[addr] = se
+			down = append(down, se)
+		}
+		downErr = errors.Join(down...)
+		if keys = live; len(keys) == 0 {
+			return map[string]*gomemcache.Item{}, downErr
+		}
+	}
 	// gomemcache's GetMulti groups the keys by server itself and sends one
 	// gets per server, concurrently.
 	var items map[string]*gomemcache.Item
-	err := b.retry(func() (err error) {
-		items, err = b.client.GetMulti(keys)
+	err := b.bounded(ctx, func() error {
+		got, err := b.retryMulti(keys)
+		items = got
 		return err
 	})
-	out := make(map[string][]byte, len(items))
-	for k, it := range items {
-		out[k] = it.Value
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return map[string]*gomemcache.Item{}, errors.Join(downErr, &ServerError{Op: "get_multi", Key: keys[0], Keys: len(keys), Err: err})
+	}
+	if items == nil {
+		items = map[string]*gomemcache.Item{}
 	}
 	if err != nil {
-		return out, b.batchErr("get_multi", keys, err)
+		return items, errors.Join(downErr, b.batchErr("get_multi", keys, err))
 	}
-	return out, nil
+	return items, downErr
 }
 
 // batchErr wraps the error of a batch sent to several servers, naming the
@@ -543,18 +721,51 @@ func (b *Backend) SetSerializedTTL(ctx context.Context, key string, data []byte,
 }
 
 func (b *Backend) set(ctx context.Context, key string, data []byte, secs int32) error {
-	if err := b.checkItem(key, data); err != nil {
+	return b.setItem(ctx, &gomemcache.Item{Key: key, Value: data, Expiration: itemExpiration(secs)})
+}
+
+// setItem checks and stores one item (its Expiration already set).
+func (b *Backend) setItem(ctx context.Context, it *gomemcache.Item) error {
+	if err := b.checkItem(it.Key, it.Value); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := b.retry(func() error {
-		return b.client.Set(&gomemcache.Item{Key: key, Value: data, Expiration: itemExpiration(secs)})
-	}); err != nil {
-		return b.serverErr("set", key, 0, err)
+	if err := b.bounded(ctx, func() error { return b.retry(func() error { return b.client.Set(it) }) }); err != nil {
+		return b.serverErr("set", it.Key, 0, err)
 	}
 	return nil
+}
+
+// setItems stores items (keyed by their Key, Expiration set) as
+// SetSerializedMulti does: every item checked first, nothing sent if one
+// is invalid, then written concurrently a few at a time per server.
+func (b *Backend) setItems(ctx context.Context, items map[string]*gomemcache.Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(items)) {
+		if err := b.checkItem(k, items[k].Value); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(items) == 1 {
+		for _, it := range items {
+			return b.setItem(ctx, it)
+		}
+	}
+	keys := make([]string, 0, len(items))
+	for k := range items {
+		keys = append(keys, k)
+	}
+	return b.perKey(ctx, "set", keys, func(k string) error {
+		return b.retry(func() error { return b.client.Set(items[k]) })
+	})
 }
 
 // SetSerializedMulti stores every item of m with the memcached_expire_time.
@@ -601,13 +812,13 @@ func (b *Backend) setMulti(ctx context.Context, m map[string][]byte, secs int32)
 
 // Delete removes key. Deleting an absent key is not an error.
 func (b *Backend) Delete(ctx context.Context, key string) error {
-	if err := CheckKey(key); err != nil {
+	if err := b.checkKey(key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := b.retry(func() error { return b.client.Delete(key) }); err != nil && !errors.Is(err, gomemcache.ErrCacheMiss) {
+	if err := b.bounded(ctx, func() error { return b.retry(func() error { return b.client.Delete(key) }) }); err != nil && !errors.Is(err, gomemcache.ErrCacheMiss) {
 		return b.serverErr("delete", key, 0, err)
 	}
 	return nil
@@ -618,7 +829,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 // Absent keys are not an error.
 func (b *Backend) DeleteMulti(ctx context.Context, keys []string) error {
 	for _, k := range keys {
-		if err := CheckKey(k); err != nil {
+		if err := b.checkKey(k); err != nil {
 			return err
 		}
 	}
@@ -634,7 +845,7 @@ func (b *Backend) DeleteMulti(ctx context.Context, keys []string) error {
 }
 
 // perKey runs call for every key (valid keys; duplicates are harmless),
-// grouped by server, with up to MaxIdleConns calls in flight per server so
+// grouped by server, with up to min(MaxIdleConns, 16) calls in flight per server so
 // that connections are reused, and returns the failures as *ServerErrors
 // for op, joined. It stops starting calls when ctx ends. Once a call to a
 // server fails because the server could not be reached or did not answer
@@ -673,7 +884,7 @@ func (b *Backend) perKey(ctx context.Context, op string, keys []string, call fun
 			defer downMu.Unlock()
 			return down
 		}
-		workers := min(len(g.keys), b.opts.MaxIdleConns)
+		workers := min(len(g.keys), b.opts.MaxIdleConns, maxBatchInFlight)
 		next := make(chan string)
 		for range workers {
 			wg.Go(func() {

@@ -101,7 +101,7 @@ func TestOptionsFromArguments(t *testing.T) {
 	want := memcache.Options{
 		Servers: []string{"127.0.0.1:1"}, ExpireTime: 600 * time.Second, DistributedLock: false,
 		LockTimeout: 2500 * time.Millisecond, MaxLockAttempts: 3, SocketTimeout: 250 * time.Millisecond,
-		MaxIdleConns: 4, MaxItemSize: 2 << 20,
+		MaxIdleConns: 4, MaxItemSize: 2 << 20, DeadRetry: memcache.DefaultDeadRetry,
 	}
 	if fmt.Sprint(o) != fmt.Sprint(want) {
 		t.Fatalf("got %+v, want %+v", o, want)

@@ -14,6 +14,12 @@
 //     misses from running the creator at once: the stampede.
 //   - loadable: eko/gocache's LoadableCache over go-cache. Concurrent misses
 //     of a key in one process share one load, and wait for it.
+//
+// When the backend is a shared store (memcached or Redis), cache-aside and
+// loadable run on the same servers instead, through the backend's own
+// client: cache-aside on the raw client (gomemcache, go-redis), loadable
+// over eko/gocache's memcache or redis store (see StoreOf), so every row
+// pays the same network.
 //   - region: region.GetOrCreate on the configured backend (memory by
 //     default). One caller regenerates an expired key while the others are
 //     served the old value at once.
@@ -67,6 +73,22 @@ func (s Strategy) Label() string {
 		return "region.GetOrCreate+async"
 	}
 	return string(s)
+}
+
+// Label is the strategy's name as shown in the table, with the store of
+// the cache-aside and loadable strategies.
+func (r Result) Label() string {
+	switch {
+	case r.Strategy == CacheAside && r.Store == StoreMemcached:
+		return "cache-aside (gomemcache)"
+	case r.Strategy == CacheAside && r.Store == StoreRedis:
+		return "cache-aside (go-redis)"
+	case r.Strategy == Loadable && r.Store == StoreMemcached:
+		return "gocache loadable (memcache)"
+	case r.Strategy == Loadable && r.Store == StoreRedis:
+		return "gocache loadable (redis)"
+	}
+	return r.Strategy.Label()
 }
 
 // Description says in one line what the strategy does.
@@ -268,6 +290,11 @@ type Report struct {
 // Result is one strategy's numbers, summed over its processes.
 type Result struct {
 	Strategy Strategy
+	// Store is where the strategy kept its values: the backend's name for
+	// the region strategies; for cache-aside and loadable, the same
+	// servers (StoreMemcached, StoreRedis) when the backend is a shared
+	// store, else StoreInProcess.
+	Store StoreKind
 	// Procs is the number of processes the strategy ran in.
 	Procs int
 	// Requests is the number of completed requests.
@@ -351,7 +378,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.ProbeTimeout = 10 * time.Second
 	}
 	rep := &Report{Workload: opts.Workload, Backend: opts.Backend.Name(), Procs: procs, RunID: newRunID()}
-	if slices.ContainsFunc(strategies, Strategy.UsesBackend) {
+	if slices.ContainsFunc(strategies, Strategy.UsesBackend) || StoreOf(opts.Backend) != StoreInProcess {
 		if err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout); err != nil {
 			return nil, err
 		}
@@ -383,7 +410,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 			return nil, fmt.Errorf("strategy %s: %w", s, err)
 		}
-		rep.Results = append(rep.Results, st.result(s, procs, opts.Workload))
+		res := st.result(s, procs, opts.Workload)
+		res.Store = StoreInProcess
+		switch {
+		case s.UsesBackend():
+			res.Store = StoreKind(opts.Backend.Name())
+		case StoreOf(opts.Backend) != StoreInProcess:
+			res.Store = StoreOf(opts.Backend)
+		}
+		rep.Results = append(rep.Results, res)
 	}
 	return rep, nil
 }

@@ -34,6 +34,7 @@ type workloadJSON struct {
 type resultJSON struct {
 	Strategy            Strategy    `json:"strategy"`
 	Label               string      `json:"label"`
+	Store               StoreKind   `json:"store"`
 	Description         string      `json:"description"`
 	Procs               int         `json:"procs"`
 	Requests            uint64      `json:"requests"`
@@ -85,7 +86,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	for _, res := range r.Results {
 		out.Results = append(out.Results, resultJSON{
 			Strategy:            res.Strategy,
-			Label:               res.Strategy.Label(),
+			Label:               res.Label(),
+			Store:               res.Store,
 			Description:         res.Strategy.Description(),
 			Procs:               res.Procs,
 			Requests:            res.Requests,
@@ -130,7 +132,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	rows := [][]string{{"strategy", "requests/s", "creator calls", "calls/key/window", "stale served", "p50", "p99", "max", "errors"}}
 	for _, res := range r.Results {
 		rows = append(rows, []string{
-			res.Strategy.Label(),
+			res.Label(),
 			thousands(uint64(math.Round(res.RequestsPerSecond()))),
 			thousands(res.CreatorCalls),
 			strconv.FormatFloat(res.CallsPerKeyWindow(wl), 'f', 2, 64),

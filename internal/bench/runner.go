@@ -70,10 +70,25 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 	}
 	var err error
 	switch spec.Strategy {
-	case CacheAside:
-		r.g = newCacheAside(r)
-	case Loadable:
-		r.g = newLoadable(r)
+	case CacheAside, Loadable:
+		kind := StoreOf(Backend{Conf: spec.Conf})
+		if kind == StoreInProcess {
+			if spec.Strategy == CacheAside {
+				r.g = newCacheAside(r)
+			} else {
+				r.g = newLoadable(r)
+			}
+			break
+		}
+		var s *sharedClients
+		if s, err = openShared(ctx, r, kind); err != nil {
+			break
+		}
+		if spec.Strategy == CacheAside {
+			r.g = &sharedCacheAside{r: r, s: s}
+		} else {
+			r.g = newSharedLoadable(r, s)
+		}
 	case Region, RegionAsync:
 		r.g, err = newRegionGetter(ctx, r, spec.Strategy == RegionAsync)
 	default:

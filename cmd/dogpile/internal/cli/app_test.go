@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dogpile-go/dogpile/backends/memcache"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -468,5 +469,36 @@ func TestErrorsThroughApp(t *testing.T) {
 				t.Errorf("stdout %q", out)
 			}
 		})
+	}
+}
+
+// TestBackendDocsCoverDogpileMemcachedNames: every argument the
+// dogpile.cache memcached names accept is documented for that name.
+func TestBackendDocsCoverDogpileMemcachedNames(t *testing.T) {
+	for name, args := range map[string][]string{
+		memcache.NameDogpileMemcached:  memcache.DogpileMemcachedArguments,
+		memcache.NameDogpilePymemcache: memcache.DogpilePymemcacheArguments,
+		memcache.NameOsloMemcachePool:  memcache.OsloMemcachePoolArguments,
+	} {
+		d, ok := docFor(name)
+		if !ok {
+			t.Fatalf("%s is not documented", name)
+		}
+		documented := map[string]bool{}
+		for _, a := range d.Args {
+			for _, n := range strings.Split(a.Name, ", ") {
+				documented[n] = true
+			}
+		}
+		for _, a := range args {
+			if !documented[a] {
+				t.Errorf("%s accepts %q, which backendDocs does not document for it", name, a)
+			}
+		}
+		for n := range documented {
+			if !slices.Contains(args, n) {
+				t.Errorf("backendDocs documents %q for %s, which does not accept it", n, name)
+			}
+		}
 	}
 }

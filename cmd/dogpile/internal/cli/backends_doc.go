@@ -46,6 +46,34 @@ var lockArgDocs = []argDoc{
 	{"max_lock_attempts", "0 (unlimited)", "attempts of a waiting lock before it gives up"},
 }
 
+// dogpileMemcacheArgs are the arguments every dogpile.cache memcached name
+// shares, with dogpile's defaults.
+var dogpileMemcacheArgs = []argDoc{
+	{"url", "(required)", `server addresses as the Python client reads them: "host:port,host:port" or a list (order decides placement)`},
+	{"distributed_lock", "false", "dogpile's MemcachedLock (\"_lock\"+key, shared with Python); false: a lock per process"},
+	{"lock_timeout", "0 (no expiry)", "lifetime of a lock item"},
+	{"memcached_expire_time", "0 (none)", "server-side lifetime of every value"},
+	{"socket_timeout", "3s", "connect, read and write timeout of each server call"},
+	{"max_idle_conns", "256", "idle connections kept per server (Go only)"},
+	{"max_item_size", "1048576", "the servers' item size limit; larger values are refused (Go only)"},
+	{"tls_context", "none", "a *tls.Config (Go code, or oslo.cache's tls_enabled): connect with TLS (python-memcached itself ignores it)"},
+}
+
+// osloPassedArgDocs are what oslo.cache passes to every memcached backend
+// and the Python backend ignores.
+var osloPassedArgDocs = []argDoc{
+	{"pool_maxsize, pool_unused_timeout, pool_connection_get_timeout, pool_flush_on_reconnect", "", "passed by oslo.cache to every memcached backend: accepted without effect, as in Python"},
+	{"sasl_enabled, username, password", "false, none", "refused when set: SASL needs the binary protocol"},
+}
+
+func concatArgs(lists ...[]argDoc) []argDoc {
+	var out []argDoc
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
 var backendDocs = []backendDoc{
 	{
 		Name: "memory", Package: memoryPkg,
@@ -106,7 +134,8 @@ var backendDocs = []backendDoc{
 			{"memcached_expire_time", "0 (none)", "server-side lifetime of every value; set it longer than the expiration time"},
 			lockArgDocs[0], lockArgDocs[1], lockArgDocs[2],
 			{"socket_timeout", "3s", "connect, read and write timeout of each server call"},
-			{"max_idle_conns", "16", "idle connections kept per server"},
+			{"dead_retry", "30s", "after a server fails, calls for its keys fail at once for this long; 0: every call tries it"},
+			{"max_idle_conns", "256", "idle connections kept per server"},
 			{"max_item_size", "1048576", "the servers' item size limit (memcached -I); larger values are refused"},
 		},
 	},
@@ -124,6 +153,58 @@ var backendDocs = []backendDoc{
 			{"use_backend_key_mangler", "false", "use the backend's key mangler even over an explicit one"},
 			{"memcached_expire_time, socket_timeout, ...", "", "every other argument goes to the driver (see memcached)"},
 		},
+	},
+	{
+		Name: "dogpile.cache.memcached", Package: memcachePkg, Shared: true,
+		Summary: "shares a Python dogpile.cache.memcached region's values, keys and locks (python-memcached's wire: its server choice, flags and pickled CachedValue; dogpile's serialized form with a region serializer)",
+		Server:  "memcached", AddrArgs: []string{"url"},
+		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
+		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
+			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8), as python-memcached"},
+			{"dead_retry", "30s", "how long a failed server is skipped; its keys go where python-memcached's rehash sends them"},
+		}, osloPassedArgDocs),
+	},
+	{
+		Name: "oslo_cache.memcache_pool", Package: memcachePkg, Shared: true,
+		Summary: "oslo.cache's pooled python-memcached backend: the wire of dogpile.cache.memcached",
+		Server:  "memcached", AddrArgs: []string{"url"},
+		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
+		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
+			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8)"},
+			{"dead_retry", "300s", "how long a failed server is skipped (the pool's default)"},
+			{"pool_maxsize", "max_idle_conns", "idle connections kept per server"},
+			{"pool_flush_on_reconnect", "false", "flush a server that comes back after being marked dead"},
+			{"server_max_value_length", "1 MiB", "largest value stored; larger ones are refused"},
+			{"pool_unused_timeout, pool_connection_get_timeout", "60, 10", "accepted without effect (gomemcache keeps idle connections and never waits for one)"},
+			{"sasl_enabled, username, password", "false, none", "refused when set: SASL needs the binary protocol"},
+		}),
+	},
+	{
+		Name: "dogpile.cache.pymemcache", Package: memcachePkg, Shared: true,
+		Summary: "shares a Python dogpile.cache.pymemcache region's values, keys and locks (HashClient's rendezvous hashing, protocol-5 pickles)",
+		Server:  "memcached", AddrArgs: []string{"url"},
+		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
+		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
+			{"socket_keepalive", "none", "a net.KeepAliveConfig or *net.KeepAliveConfig (Go code): TCP keep-alive probes"},
+			{"enable_retry_client", "false", "retry a call that failed on a server error (pymemcache's RetryingClient)"},
+			{"retry_attempts", "none", "attempts in all, with enable_retry_client (1 or more)"},
+			{"retry_delay", "0", "pause between attempts"},
+			{"hashclient_retry_attempts", "2", "failures before a server is taken out of the hash"},
+			{"hashclient_retry_timeout", "1s", "pause before a failed server is tried again"},
+			{"hashclient_dead_timeout", "60s", "how long a server taken out stays out"},
+			{"default_noreply", "false", "accepted without effect: writes always wait for the server's reply"},
+			{"serde, retry_for, do_not_retry_for", "none", "Python objects: refused unless unset"},
+			{"hashclient_retry_delay, dead_timeout", "none", "oslo.cache's names, which dogpile.cache does not read: accepted without effect"},
+			{"dead_retry", "30s", "accepted without effect (python-memcached's setting; see hashclient_*)"},
+		}, osloPassedArgDocs),
+	},
+	{
+		Name: "dogpile.cache.pylibmc", Package: memcachePkg,
+		Summary: "refused with an error: pylibmc's libmemcached hashing and flags are not matched; use dogpile.cache.memcached or dogpile.cache.pymemcache on both sides",
+	},
+	{
+		Name: "dogpile.cache.bmemcached", Package: memcachePkg,
+		Summary: "refused with an error: the binary protocol and SASL are not spoken; use dogpile.cache.pymemcache (TLS) or dogpile.cache.memcached on both sides",
 	},
 	{
 		Name: "gocache", Package: gocachePkg,
@@ -208,11 +289,6 @@ var pythonNames = map[string]string{
 	"dogpile.cache.memory":                                          "memory",
 	"dogpile.cache.memory_pickle":                                   "memory_serialized",
 	"dogpile.cache.null":                                            "null",
-	"dogpile.cache.memcached":                                       "memcached",
-	"dogpile.cache.pylibmc":                                         "memcached",
-	"dogpile.cache.bmemcached":                                      "memcached",
-	"dogpile.cache.pymemcache":                                      "memcached",
-	"oslo_cache.memcache_pool":                                      "memcached",
 	"dogpile.cache.redis":                                           "gocache.redis",
 	"keystone.common.kvs.backends.inmemdb.MemoryBackend":            "openstack.kvs.Memory",
 	"keystone.common.kvs.backends.memcached.MemcachedBackend":       "openstack.kvs.Memcached",

@@ -31,7 +31,10 @@ The region strategies run on the configured store (memory by default; see
 --config, --backend). The workload's --expiration replaces the store's
 expiration_time. With --procs N every strategy runs in N processes of this
 program at once and their counts are summed: on memcached or Redis the region
-strategies still create each key about once per expiry window in total.
+strategies still create each key about once per expiry window in total. On
+memcached or Redis, cache-aside and loadable run on the same servers too,
+through the backend's own client (raw gomemcache or go-redis, and eko/gocache's
+memcache or redis store), so every row pays the same network.
 
 Each strategy runs for --duration, so the whole run takes about four times it.`
 

@@ -295,6 +295,9 @@ func (a *App) mutexFor(r *region.Region, key string) (region.Mutex, string) {
 	}
 	switch m := m.(type) {
 	case *lockmutex.MemcachedMutex:
+		if m.LockTimeout() == 0 {
+			return m, fmt.Sprintf("memcached lock item %s, no expiry (lock_timeout 0)", m.LockKey())
+		}
 		return m, fmt.Sprintf("memcached lock item %s, lock_timeout %s", m.LockKey(), m.LockTimeout())
 	case *lockmutex.RedisMutex:
 		return m, fmt.Sprintf("Redis lock key %s, lock_timeout %s", m.LockKey(), m.LockTimeout())

@@ -1,0 +1,247 @@
+//go:build unix
+
+package memcache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/region"
+)
+
+// TestDeadRetry hangs one of three private servers (SIGSTOP: the kernel
+// still accepts connections, the server never answers) in the middle of
+// a run. Calls for the other servers' keys are unaffected; calls for the
+// hung server's keys pay one socket_timeout, then the server is skipped
+// for dead_retry (its keys fail at once, or go where the Python client
+// sends them), so each dead_retry window costs one socket_timeout, not one
+// per call. Once the server answers again and the window ends, it is used
+// again; oslo_cache.memcache_pool flushes it first (flush_on_reconnect).
+func TestDeadRetry(t *testing.T) {
+	const (
+		socketTimeout = 500 * time.Millisecond
+		deadRetry     = 2 * time.Second
+		run           = 5 * time.Second
+	)
+	cases := []struct {
+		name  string
+		args  region.Arguments
+		slow  func(elapsed time.Duration) int // most slow calls allowed
+		moves bool                            // the hung server's keys go elsewhere
+	}{
+		{"memcached", region.Arguments{"dead_retry": deadRetry}, windows(deadRetry, 1), false},
+		{memcache.NameDogpileMemcached, region.Arguments{"dead_retry": deadRetry}, windows(deadRetry, 1), true},
+		{memcache.NameOsloMemcachePool, region.Arguments{"dead_retry": deadRetry, "pool_flush_on_reconnect": true}, windows(deadRetry, 1), true},
+		// pymemcache: a failure, then one retry per hashclient_retry_timeout
+		// until hashclient_retry_attempts retries failed; then the node
+		// leaves the hash for hashclient_dead_timeout.
+		{memcache.NameDogpilePymemcache, region.Arguments{"hashclient_retry_attempts": 1, "hashclient_retry_timeout": 0.5,
+			"hashclient_dead_timeout": deadRetry}, windows(deadRetry+socketTimeout, 2), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			var addrs []string
+			var servers []*testservers.Server
+			for range 3 {
+				a, s := testservers.StartMemcached(t)
+				addrs, servers = append(addrs, a), append(servers, s)
+			}
+			args := c.args.Clone()
+			args["url"], args["socket_timeout"] = addrs, socketTimeout
+			r := newRegion(t, c.name, args, region.WithErrorHandler(func(_ context.Context, _ string, _ error) {}))
+			serverFor := backendServerFor(t, r)
+			hung := addrs[2]
+			p := testservers.UniqueKey(t, "")
+			var onHung, onLive []string
+			for i := 0; len(onHung) < 5 || len(onLive) < 5; i++ {
+				k := fmt.Sprintf("%sk%d", p, i)
+				if serverFor(k) == hung {
+					onHung = append(onHung, k)
+				} else {
+					onLive = append(onLive, k)
+				}
+			}
+			keep := onHung[0] // written before the outage
+			if err := r.Set(ctx, keep, "before"); err != nil {
+				t.Fatal(err)
+			}
+			servers[2].Pause()
+			paused := true
+			defer func() {
+				if paused {
+					servers[2].Resume()
+				}
+			}()
+
+			start := time.Now()
+			slow, calls := 0, 0
+			for i := 0; time.Since(start) < run; i++ {
+				k := onLive[i%len(onLive)]
+				t0 := time.Now()
+				if err := r.Set(ctx, k, i); err != nil {
+					t.Fatalf("set on a live server: %v", err)
+				}
+				if v, ok, err := r.Get(ctx, k); err != nil || !ok || fmt.Sprint(v) != fmt.Sprint(i) {
+					t.Fatalf("get on a live server = %v, %v, %v", v, ok, err)
+				}
+				if d := time.Since(t0); d > socketTimeout/2 {
+					t.Errorf("a live server's key took %v (the hung server must not slow it)", d)
+				}
+				k = onHung[1+i%(len(onHung)-1)]
+				t0 = time.Now()
+				_, _, err := r.Get(ctx, k)
+				calls++
+				if d := time.Since(t0); d >= socketTimeout*8/10 {
+					slow++
+				} else if err != nil && !c.moves && !errors.Is(err, memcache.ErrServerDown) {
+					t.Fatalf("a fast failure for the hung server's key: %v, want ErrServerDown", err)
+				}
+				if c.moves && err == nil && serverFor(k) != hung {
+					// Served by another server: a write lands there too.
+					if err := r.Set(ctx, k, "moved"); err != nil {
+						t.Fatalf("set of a moved key: %v", err)
+					}
+					if v, ok, _ := r.Get(ctx, k); !ok || v != "moved" {
+						t.Fatalf("a moved key reads %v, %v", v, ok)
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			t.Logf("%d calls for the hung server's keys in %v: %d paid the socket_timeout", calls, elapsed, slow)
+			if slow == 0 || slow > c.slow(elapsed) {
+				t.Errorf("%d calls paid the socket_timeout in %v; want between 1 and %d", slow, elapsed, c.slow(elapsed))
+			}
+
+			servers[2].Resume()
+			paused = false
+			time.Sleep(deadRetry + 200*time.Millisecond)
+			// Back in use: its keys are on it again (after the next call
+			// finds it alive).
+			deadline := time.Now().Add(10 * time.Second)
+			for serverFor(onHung[1]) != hung || r.Set(ctx, onHung[1], "back") != nil {
+				if time.Now().After(deadline) {
+					t.Fatalf("the server is not used again after it came back")
+				}
+				_, _, _ = r.Get(ctx, onHung[1])
+				time.Sleep(100 * time.Millisecond)
+			}
+			v, ok, err := r.Get(ctx, keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			flushed := args["pool_flush_on_reconnect"] == true
+			if flushed && ok {
+				t.Errorf("flush_on_reconnect: the value written before the outage is still there (%v)", v)
+			}
+			if !flushed && (!ok || v != "before") {
+				t.Errorf("the value written before the outage reads %v, %v; want it kept", v, ok)
+			}
+		})
+	}
+}
+
+// windows allows per slow calls for each started window of the given
+// length.
+func windows(window time.Duration, per int) func(time.Duration) int {
+	return func(elapsed time.Duration) int { return per * int(elapsed/window+1) }
+}
+
+// backendServerFor returns the region's backend's ServerFor.
+func backendServerFor(t *testing.T, r *region.Region) func(string) string {
+	t.Helper()
+	type serverFor interface{ ServerFor(string) (string, error) }
+	var sf serverFor
+	switch b := r.ActualBackend().(type) {
+	case *memcache.PythonBackend:
+		sf = b
+	case *region.SerializedBackend:
+		sf = b.Bytes().(*memcache.Backend)
+	default:
+		t.Fatalf("backend %T", b)
+	}
+	return func(k string) string {
+		if mk := r.KeyMangler(); mk != nil {
+			k = mk(k)
+		}
+		a, _ := sf.ServerFor(k)
+		return a
+	}
+}
+
+// TestSharedInvalidationTimeoutOnHungServer: with the record's server hung,
+// SharedInvalidationOptions.Timeout (300 ms) bounds each read and write of
+// the record although socket_timeout is 2 s: Invalidate and
+// InvalidateContext return within about the Timeout, a shorter ctx
+// deadline is honoured, and a fresh region's first Get does not stall a
+// socket_timeout.
+func TestSharedInvalidationTimeoutOnHungServer(t *testing.T) {
+	for _, name := range []string{"memcached", memcache.NameDogpileMemcached, memcache.NameDogpilePymemcache} {
+		t.Run(name, func(t *testing.T) {
+			a1, s1 := testservers.StartMemcached(t)
+			a2, s2 := testservers.StartMemcached(t)
+			const timeout = 300 * time.Millisecond
+			limit := timeout + 400*time.Millisecond // a loaded machine's margin
+			newR := func() *region.Region {
+				r := region.New("inv-"+name, region.WithErrorHandler(func(context.Context, string, error) {}))
+				inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Timeout: timeout, CacheFor: time.Hour})
+				if err := r.Configure(name, region.WithInvalidator(inv), region.WithArguments(region.Arguments{
+					"url": []string{a1, a2}, "socket_timeout": 2, "dead_retry": 0})); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = r.Close() })
+				return r
+			}
+			r := newR()
+			serverFor := backendServerFor(t, r)
+			recordAddr := serverFor("dogpile.invalidation:inv-" + name)
+			srv := s1
+			if recordAddr == a2 {
+				srv = s2
+			}
+			// A key on the other server.
+			key := ""
+			for i := 0; key == ""; i++ {
+				if k := fmt.Sprintf("k%d", i); serverFor(k) != recordAddr {
+					key = k
+				}
+			}
+			if _, _, err := r.Get(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			srv.Pause()
+			defer srv.Resume()
+			timed := func(what string, f func()) {
+				t.Helper()
+				start := time.Now()
+				f()
+				if d := time.Since(start); d > limit {
+					t.Errorf("%s with the record's server hung took %v; want about the Timeout, %v", what, d, timeout)
+				}
+			}
+			timed("Invalidate", func() { r.Invalidate(true) })
+			timed("InvalidateContext", func() { _ = r.InvalidateContext(context.Background(), true) })
+			timed("InvalidateContext with a 300ms deadline", func() {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				if err := r.InvalidateContext(ctx, false); err == nil {
+					t.Error("InvalidateContext on a hung server returned nil")
+				}
+			})
+			r2 := newR()
+			timed("a fresh region's first Get", func() {
+				if _, _, err := r2.Get(context.Background(), key); err != nil {
+					t.Errorf("Get of a key on the live server: %v", err)
+				}
+			})
+			srv.Resume()
+			time.Sleep(2500 * time.Millisecond) // let the dropped calls finish
+		})
+	}
+}
