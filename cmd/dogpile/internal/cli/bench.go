@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dogpile-go/dogpile/internal/bench"
+	"github.com/dogpile-go/dogpile/internal/benchplot"
 )
 
 const benchLong = `Run a cache stampede side by side with four strategies on the same workload,
@@ -42,6 +44,7 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 		procs      int
 		asJSON     bool
 		progress   string
+		plotFile   string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -53,6 +56,10 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := w.Validate(); err != nil {
+				var we *bench.WorkloadError
+				if errors.As(err, &we) {
+					return userErrorf("bench --%s %s: out of range: want %s", we.Setting, we.Value, we.Allowed)
+				}
 				return userErrorf("bench: %v", err)
 			}
 			list, err := bench.ParseStrategies(strategies)
@@ -65,6 +72,11 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 			showBar, err := a.wantProgress(progress)
 			if err != nil {
 				return err
+			}
+			if plotFile != "" {
+				if _, err := benchplot.FormatOf(plotFile); err != nil {
+					return userErrorf("bench --plot %s: %v", plotFile, err)
+				}
 			}
 			sc, err := loadStore(*sf)
 			if err != nil {
@@ -92,14 +104,31 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 			if showBar {
 				opts.Progress = &barProgress{w: a.stderr()}
 			}
-			rep, err := bench.Run(cmd.Context(), opts)
-			if err != nil {
-				return explain(err, sc)
+			rep, runErr := bench.Run(cmd.Context(), opts)
+			// What was measured is printed (and plotted) even when the run
+			// ended early: interrupted, or a strategy that failed.
+			if rep != nil && (runErr == nil || len(rep.Results) > 0 || rep.Interrupted || rep.Failure != nil) {
+				var werr error
+				if asJSON {
+					werr = rep.WriteJSON(a.stdout())
+				} else {
+					werr = rep.WriteTable(a.stdout())
+				}
+				if werr != nil && runErr == nil {
+					return userErrorf("bench: writing the results: %v", werr)
+				}
 			}
-			if asJSON {
-				return rep.WriteJSON(a.stdout())
+			if plotFile != "" && rep != nil && len(rep.Results) > 0 {
+				if err := benchplot.WriteFile(plotFile, rep); err != nil && runErr == nil {
+					return userErrorf("bench --plot %s: %v", plotFile, err)
+				} else if err != nil {
+					fmt.Fprintf(a.stderr(), "dogpile: warning: bench --plot %s: %v\n", plotFile, err)
+				}
 			}
-			return rep.WriteTable(a.stdout())
+			if runErr != nil {
+				return explainBench(runErr, sc)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -114,6 +143,7 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 	f.IntVarP(&procs, "procs", "p", 1, "run every strategy in this many processes at once and sum their counts")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.StringVar(&progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
+	f.StringVar(&plotFile, "plot", "", "also draw the results into this `file` (.svg or .png): creator calls per expiry window over time, and latency percentiles")
 	return cmd
 }
 
@@ -190,4 +220,22 @@ func (p *barProgress) Finish() {
 		_ = p.bar.Clear()
 		p.bar = nil
 	}
+}
+
+// explainBench explains why a bench ended early: interrupted, or the
+// strategy that failed and why.
+func explainBench(err error, sc *storeConfig) error {
+	if errors.Is(err, context.Canceled) {
+		return &exitError{code: ExitInterrupted, msg: "interrupted; the results so far are above"}
+	}
+	var se *bench.StrategyError
+	if errors.As(err, &se) {
+		e := explain(se.Err, sc)
+		var ee *exitError
+		if errors.As(e, &ee) && ee.code != ExitInterrupted {
+			return &exitError{code: ee.code, msg: fmt.Sprintf("bench stopped: strategy %s failed: %s", se.Strategy, ee.msg)}
+		}
+		return e
+	}
+	return explain(err, sc)
 }
