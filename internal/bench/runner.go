@@ -504,7 +504,21 @@ func probe(ctx context.Context, b Backend, runID string, timeout time.Duration) 
 func probeRegion(ctx context.Context, reg *region.Region, runID string, timeout time.Duration) error {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, _, err := reg.Get(pctx, "dogpile-bench:"+runID+":probe"); err != nil {
+	// The read runs on its own so that the probe ends with ctx even when
+	// the client ignores ctx (a gomemcache call on a hung server lasts its
+	// whole socket_timeout).
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := reg.Get(pctx, "dogpile-bench:"+runID+":probe")
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-pctx.Done():
+		err = pctx.Err()
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -223,12 +223,12 @@ func unreachable(err error, sc *storeConfig) (string, bool) {
 	}
 	var msg string
 	switch {
-	case hasCTE:
+	case hasCTE || (timeout && hasOp && opErr.Op == "dial"):
 		msg = "cannot connect to " + the
 		if limit != "" {
 			msg += " within " + limit
 		}
-	case timeout && !hasOp:
+	case timeout:
 		msg = "no answer from " + the
 		if limit != "" {
 			msg += " within " + limit
