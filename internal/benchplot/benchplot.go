@@ -80,6 +80,11 @@ func WriteFile(name string, rep *bench.Report) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	// A picture to share: readable by all, as os.Create would make it.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
 	if err := Write(f, format, rep); err != nil {
 		f.Close()
 		return err
