@@ -255,6 +255,11 @@ func (r *runner) caller(ctx context.Context, stop *atomic.Bool, cs *callerStats,
 		z = rand.NewZipf(rng, r.w.ZipfS, 1, uint64(r.w.Keys-1))
 	}
 	staleAfter := int64(r.w.Expiration + staleTolerance)
+	// Independent clients are not in step: each caller starts at a random
+	// point of its first think time, rather than all in the same instant.
+	if r.w.Think > 0 {
+		time.Sleep(time.Duration(rng.Int64N(int64(r.w.Think))))
+	}
 	for !stop.Load() {
 		k := 0
 		if z != nil {
