@@ -9,11 +9,17 @@
 //
 // The strategies:
 //
-//   - cache-aside: a raw patrickmn/go-cache read; on a miss the caller runs
-//     the creator and stores the value. Nothing stops every caller that
-//     misses from running the creator at once: the stampede.
-//   - loadable: eko/gocache's LoadableCache over go-cache. Concurrent misses
-//     of a key in one process share one load, and wait for it.
+//   - cache-aside: a raw client read; on a miss the caller runs the creator
+//     and stores the value. Nothing stops every caller that misses from
+//     running the creator at once: the stampede.
+//   - loadable: eko/gocache's LoadableCache. Concurrent misses of a key in
+//     one process share one load, and wait for it.
+//
+// These two baselines run on the configured backend's own memcached or
+// Redis client when it has one (raw gomemcache or go-redis, and
+// eko/gocache's memcache or redis store over that client), so that every
+// strategy pays the same round trips; otherwise on patrickmn/go-cache in
+// the process. Result.Store says which.
 //   - region: region.GetOrCreate on the configured backend (memory by
 //     default). One caller regenerates an expired key while the others are
 //     served the old value at once.
