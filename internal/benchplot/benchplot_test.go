@@ -20,13 +20,13 @@ func report() *bench.Report {
 	return &bench.Report{Workload: w, Backend: "memcached", Procs: 2, Results: []bench.Result{
 		{Strategy: bench.CacheAside, Store: "gomemcache", Requests: 90000, Elapsed: 3 * time.Second, KeysTouched: 10,
 			CreatorCallsByWindow: []uint64{400, 390, 410, 12},
-			P50: 2 * time.Millisecond, P90: 4 * time.Millisecond, P99: 22 * time.Millisecond, P999: 40 * time.Millisecond, Max: 85 * time.Millisecond},
+			P50:                  2 * time.Millisecond, P90: 4 * time.Millisecond, P99: 22 * time.Millisecond, P999: 40 * time.Millisecond, Max: 85 * time.Millisecond},
 		{Strategy: bench.Region, Store: "memcached", Requests: 80000, Elapsed: 3 * time.Second, KeysTouched: 10,
 			CreatorCallsByWindow: []uint64{10, 10, 10, 0},
-			P50: 300 * time.Nanosecond, P90: time.Microsecond, P99: 30 * time.Microsecond, P999: 20 * time.Millisecond, Max: 21 * time.Millisecond},
+			P50:                  300 * time.Nanosecond, P90: time.Microsecond, P99: 30 * time.Microsecond, P999: 20 * time.Millisecond, Max: 21 * time.Millisecond},
 		{Strategy: bench.RegionAsync, Store: "memcached", Partial: true, Requests: 1000, Elapsed: 1500 * time.Millisecond, KeysTouched: 10,
 			CreatorCallsByWindow: []uint64{10, 0},
-			P50: 290 * time.Nanosecond, P90: 800 * time.Nanosecond, P99: 5 * time.Microsecond, P999: 30 * time.Microsecond, Max: 20 * time.Millisecond},
+			P50:                  290 * time.Nanosecond, P90: 800 * time.Nanosecond, P99: 5 * time.Microsecond, P999: 30 * time.Microsecond, Max: 20 * time.Millisecond},
 	}}
 }
 
