@@ -20,22 +20,29 @@ const benchLong = `Run a cache stampede side by side with four strategies on the
 then print a table: requests/s, creator calls, creator calls per key per expiry
 window (1.00 is ideal), stale values served, and p50/p99/max latency.
 
-  cache-aside (go-cache)    raw go-cache, Get then create and Set on a miss: nothing
-                            stops every caller that misses from running the creator
-  gocache loadable          eko/gocache's LoadableCache: one load per key per process,
-                            every caller waits for it
-  region.GetOrCreate        the dogpile lock: one caller regenerates an expired value,
-                            the others get the old value at once
+  cache-aside               a raw client: Get, then create and Set on a miss:
+                            nothing stops every caller that misses from running
+                            the creator
+  gocache loadable          eko/gocache's LoadableCache: one load per key per
+                            process, every caller waits for it
+  region.GetOrCreate        the dogpile lock: one caller regenerates an expired
+                            value, the others get the old value at once
   region.GetOrCreate+async  the same, and a background job regenerates while
                             everyone gets the old value
 
 The region strategies run on the configured store (memory by default; see
---config, --backend). The workload's --expiration replaces the store's
-expiration_time. With --procs N every strategy runs in N processes of this
-program at once and their counts are summed: on memcached or Redis the region
-strategies still create each key about once per expiry window in total.
+--config, --backend). On memcached or Redis the two baselines run on the same
+servers (raw gomemcache or go-redis, and eko/gocache's store over the same
+client); with an in-process store, on go-cache. Each row names its store.
+The workload's --expiration replaces the store's expiration_time. With
+--procs N every strategy runs in N processes of this program at once and
+their counts are summed: on memcached or Redis the region strategies still
+create each key about once per expiry window in total.
 
-Each strategy runs for --duration, so the whole run takes about four times it.`
+Each strategy runs for --duration, so the whole run takes about four times it.
+Ctrl-C stops it at once and prints the results so far (exit status 130).
+--plot FILE.svg or FILE.png also draws creator calls per expiry window over
+time and the latency percentiles of every strategy.`
 
 func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 	w := bench.DefaultWorkload()
@@ -52,6 +59,7 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 		Long:  benchLong,
 		Example: `  dogpile bench --duration 5s
   dogpile bench --json > result.json
+  dogpile bench --duration 3s --plot bench.png
   dogpile bench --config examples/memcached.ini --procs 4 --strategies region,region-async`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -132,15 +140,15 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVarP(&w.Goroutines, "goroutines", "n", w.Goroutines, "concurrent callers (per process)")
-	f.IntVarP(&w.Keys, "keys", "k", w.Keys, "hot keys")
-	f.Float64Var(&w.ZipfS, "zipf", w.ZipfS, "Zipf exponent of the keys' popularity (> 1; larger is more skewed)")
-	f.DurationVar(&w.CreatorLatency, "creator-latency", w.CreatorLatency, "time the creator takes to make a value")
-	f.DurationVarP(&w.Expiration, "expiration", "e", w.Expiration, "time a value stays fresh")
-	f.DurationVarP(&w.Duration, "duration", "d", w.Duration, "time each strategy runs")
-	f.DurationVar(&w.Think, "think", w.Think, "pause of each caller between two requests (0: none, the callers then keep the CPUs busy)")
+	f.IntVarP(&w.Goroutines, "goroutines", "n", w.Goroutines, "concurrent callers per process (1 to 10000)")
+	f.IntVarP(&w.Keys, "keys", "k", w.Keys, "hot keys (1 to 1000000)")
+	f.Float64Var(&w.ZipfS, "zipf", w.ZipfS, "Zipf exponent of the keys' popularity (above 1, at most 100; larger is more skewed)")
+	f.DurationVar(&w.CreatorLatency, "creator-latency", w.CreatorLatency, "time the creator takes to make a value (0s to 1m)")
+	f.DurationVarP(&w.Expiration, "expiration", "e", w.Expiration, "time a value stays fresh (1ms to 1h)")
+	f.DurationVarP(&w.Duration, "duration", "d", w.Duration, "time each strategy runs (100ms to 1h)")
+	f.DurationVar(&w.Think, "think", w.Think, "pause of each caller between two requests (0s to 1m; 0: none, the callers then keep the CPUs busy)")
 	f.StringVar(&strategies, "strategies", "all", "comma-separated strategies: cache-aside, loadable, region, region-async, all")
-	f.IntVarP(&procs, "procs", "p", 1, "run every strategy in this many processes at once and sum their counts")
+	f.IntVarP(&procs, "procs", "p", 1, "run every strategy in this many processes at once and sum their counts (1 to 64)")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.StringVar(&progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	f.StringVar(&plotFile, "plot", "", "also draw the results into this `file` (.svg or .png): creator calls per expiry window over time, and latency percentiles")

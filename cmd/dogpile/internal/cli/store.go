@@ -96,7 +96,7 @@ func (a *App) getCmd(sf *storeFlags) *cobra.Command {
 	f.BoolVar(&meta, "meta", false, "print a JSON object with the value, its creation time, age and expiry")
 	f.BoolVar(&raw, "raw", false, "print the bytes stored under the key as they are (byte backends: memcached, Redis, ...)")
 	f.BoolVar(&ignoreExp, "ignore-expiration", false, "print the value however old it is")
-	f.DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long")
+	f.DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long (at most 24h)")
 	return cmd
 }
 
@@ -165,7 +165,7 @@ they would read back as another number.`,
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long (at most 24h)")
 	// Flags go before KEY, so that a negative number is a value, not a
 	// flag: dogpile set n -5.
 	cmd.Flags().SetInterspersed(false)
@@ -193,7 +193,7 @@ func (a *App) deleteCmd(sf *storeFlags) *cobra.Command {
 			return a.call(cmd.Context(), sc, timeout, func(ctx context.Context) error { return r.Delete(ctx, args[0]) })
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long (at most 24h)")
 	return cmd
 }
 
@@ -301,10 +301,10 @@ func (a *App) lockCmd(sf *storeFlags) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&hold, "hold", 0, "keep the lock this long before releasing it")
+	f.DurationVar(&hold, "hold", 0, "keep the lock this long before releasing it (0s to 24h)")
 	f.BoolVarP(&wait, "wait", "w", false, "wait (up to --timeout) for the lock instead of failing at once")
 	f.BoolVar(&check, "check", false, "only report whether the lock is held")
-	f.DurationVar(&timeout, "timeout", defaultTimeout, "longest wait for the server (and for the lock with --wait)")
+	f.DurationVar(&timeout, "timeout", defaultTimeout, "longest wait for the server, and for the lock with --wait (at most 24h)")
 	return cmd
 }
 
