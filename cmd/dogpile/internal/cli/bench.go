@@ -106,7 +106,7 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 				Backend:    bench.Backend{Conf: sc.conf},
 				Procs:      procs,
 				WorkerCommand: func(ctx context.Context) *exec.Cmd {
-					return exec.CommandContext(ctx, a.executable(), "bench-worker")
+					return exec.CommandContext(ctx, a.executable(), benchWorkerName)
 				},
 			}
 			if showBar {
@@ -155,10 +155,13 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 	return cmd
 }
 
+// benchWorkerName is the hidden subcommand of the bench's worker processes.
+const benchWorkerName = "bench-worker"
+
 // benchWorkerCmd is the hidden worker side of `bench --procs`.
 func (a *App) benchWorkerCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    "bench-worker",
+		Use:    benchWorkerName,
 		Short:  "Worker process of bench --procs (reads its orders on stdin)",
 		Hidden: true,
 		Args:   cobra.NoArgs,

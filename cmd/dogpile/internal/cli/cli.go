@@ -65,7 +65,11 @@ func Main() int {
 	defer signal.Stop(signals)
 	done := make(chan struct{})
 	defer close(done)
-	go watchSignals(signals, cancel, done, os.Stderr, func() { os.Exit(ExitInterrupted) })
+	// A bench worker process gets Ctrl-C twice, from the terminal and from
+	// its parent: only the grace period ends it, so that it reports its
+	// counts first.
+	worker := len(os.Args) > 1 && os.Args[1] == benchWorkerName
+	go watchSignals(signals, cancel, done, os.Stderr, func() { os.Exit(ExitInterrupted) }, !worker)
 	if os.Getenv("DOGPILE_DEBUG") == "" {
 		// go-redis logs failed dials itself; the command reports them once.
 		redis.SetLogger(quietLogger{})
@@ -79,10 +83,10 @@ func Main() int {
 // first SIGINT or SIGTERM.
 const graceAfterSignal = 3 * time.Second
 
-// watchSignals cancels the command on the first signal, and calls exit on
-// a second one or when the command has not ended (done) within
-// graceAfterSignal.
-func watchSignals(signals <-chan os.Signal, cancel func(), done <-chan struct{}, stderr io.Writer, exit func()) {
+// watchSignals cancels the command on the first signal, and calls exit
+// when the command has not ended (done) within graceAfterSignal, or on a
+// second signal when secondExits.
+func watchSignals(signals <-chan os.Signal, cancel func(), done <-chan struct{}, stderr io.Writer, exit func(), secondExits bool) {
 	select {
 	case <-signals:
 		cancel()
@@ -91,15 +95,21 @@ func watchSignals(signals <-chan os.Signal, cancel func(), done <-chan struct{},
 	}
 	t := time.NewTimer(graceAfterSignal)
 	defer t.Stop()
-	select {
-	case <-done:
+	for {
+		select {
+		case <-done:
+			return
+		case <-signals:
+			if !secondExits {
+				continue
+			}
+			fmt.Fprintln(stderr, "dogpile: interrupted again; exiting at once")
+		case <-t.C:
+			fmt.Fprintf(stderr, "dogpile: interrupted, and still not stopped after %s; exiting\n", graceAfterSignal)
+		}
+		exit()
 		return
-	case <-signals:
-		fmt.Fprintln(stderr, "dogpile: interrupted again; exiting at once")
-	case <-t.C:
-		fmt.Fprintf(stderr, "dogpile: interrupted, and still not stopped after %s; exiting\n", graceAfterSignal)
 	}
-	exit()
 }
 
 // Run runs one command line (without the program name) and returns its exit

@@ -22,15 +22,26 @@ type started struct {
 	out, err *syncBuffer
 	done     chan struct{}
 	code     int
+	group    bool // signals go to the process group
 }
 
 // start runs the built command in the background.
 func start(t *testing.T, args ...string) *started {
 	t.Helper()
+	return startIn(t, false, args...)
+}
+
+// startIn is start, in a process group of its own when group is true:
+// signalAndWait then signals the whole group, as a terminal's Ctrl-C does.
+func startIn(t *testing.T, group bool, args ...string) *started {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
-	s := &started{cmd: exec.CommandContext(ctx, binary, args...), out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{})}
+	s := &started{cmd: exec.CommandContext(ctx, binary, args...), out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan struct{}), group: group}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.err
+	if group {
+		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +67,13 @@ func start(t *testing.T, args ...string) *started {
 func (s *started) signalAndWait(t *testing.T, sig os.Signal) time.Duration {
 	t.Helper()
 	sent := time.Now()
-	if err := s.cmd.Process.Signal(sig); err != nil {
+	var err error
+	if s.group {
+		err = syscall.Kill(-s.cmd.Process.Pid, sig.(syscall.Signal))
+	} else {
+		err = s.cmd.Process.Signal(sig)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -84,10 +101,18 @@ func TestBinaryBenchSignals(t *testing.T) {
 		{"SIGTERM", syscall.SIGTERM, nil},
 		{"SIGINT --json", os.Interrupt, []string{"--json"}},
 		{"SIGINT --procs 2", os.Interrupt, []string{"--procs", "2"}},
+		// Ctrl-C in a terminal signals the whole process group: the
+		// workers get it from the terminal and from their parent.
+		{"Ctrl-C to the group --procs 2", os.Interrupt, []string{"--procs", "2", "group"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := start(t, append(bench, c.extra...)...)
+			group := slicesContain(c.extra, "group")
+			args := append(bench, c.extra...)
+			if group {
+				args = args[:len(args)-1]
+			}
+			s := startIn(t, group, args...)
 			waitFor(t, func() bool { return strings.Contains(s.err.String(), "[2/3]") })
 			time.Sleep(time.Second) // region running (its worker processes started)
 			took := s.signalAndWait(t, c.sig)
@@ -163,7 +188,7 @@ func TestWatchSignals(t *testing.T) {
 	signals := make(chan os.Signal, 2)
 	cancelled, exited := make(chan struct{}), make(chan struct{})
 	var stderr syncBuffer
-	go watchSignals(signals, func() { close(cancelled) }, make(chan struct{}), &stderr, func() { close(exited) })
+	go watchSignals(signals, func() { close(cancelled) }, make(chan struct{}), &stderr, func() { close(exited) }, true)
 	signals <- os.Interrupt
 	<-cancelled
 	signals <- os.Interrupt
@@ -180,11 +205,24 @@ func TestWatchSignals(t *testing.T) {
 	done := make(chan struct{})
 	returned := make(chan struct{})
 	go func() {
-		watchSignals(signals, func() { close(done) }, done, &bytes.Buffer{}, func() { t.Error("exit called") })
+		watchSignals(signals, func() { close(done) }, done, &bytes.Buffer{}, func() { t.Error("exit called") }, true)
 		close(returned)
 	}()
 	signals <- syscall.SIGTERM
 	<-returned
+	// A bench worker ignores the second signal (its parent's, after the
+	// terminal's): the grace period alone ends it.
+	signals = make(chan os.Signal, 2)
+	cancelled, exited = make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go watchSignals(signals, func() { close(cancelled) }, make(chan struct{}), &bytes.Buffer{}, func() { close(exited) }, false)
+	signals <- os.Interrupt
+	<-cancelled
+	signals <- os.Interrupt
+	<-exited
+	if d := time.Since(start); d < graceAfterSignal {
+		t.Errorf("worker ended %s after the first signal, before the grace period", d)
+	}
 }
 
 func slicesContain(list []string, s string) bool {
