@@ -7,10 +7,15 @@ FUZZTIME ?= 30s
 BENCH    ?= .
 COUNT    ?= 6
 
-.PHONY: demo test test-short bench lint fuzz
+.PHONY: demo docs-plot test test-short bench lint fuzz
 
+# PLOT=FILE.svg|png also draws the results (docs/cli.md shows docs/bench.png).
 demo:
-	$(GO) run ./cmd/dogpile --arg max_size=10000 bench --duration 3s
+	$(GO) run ./cmd/dogpile --arg max_size=10000 bench --duration 3s $(if $(PLOT),--plot $(PLOT))
+
+# Regenerate the picture docs/cli.md shows.
+docs-plot:
+	$(MAKE) demo PLOT=docs/bench.png
 
 test:
 	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -37,3 +42,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCachedValue$$' -fuzztime $(FUZZTIME) ./pickle/
 	$(GO) test -run '^$$' -fuzz '^FuzzBoundedArguments$$' -fuzztime $(FUZZTIME) ./backends/memory/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./backends/redis/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONValue$$' -fuzztime $(FUZZTIME) ./cmd/dogpile/internal/cli/
+	$(GO) test -run '^$$' -fuzz '^FuzzExactNumber$$' -fuzztime $(FUZZTIME) ./cmd/dogpile/internal/cli/

@@ -1,6 +1,7 @@
 package region
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -204,31 +205,50 @@ func (a Arguments) Duration(name string, def time.Duration) (time.Duration, erro
 	if !ok || v == nil {
 		return def, nil
 	}
-	d, ok := toDuration(v)
-	if !ok || d < 0 {
+	d, ok, tooLarge := toDuration(v)
+	switch {
+	case tooLarge:
+		return 0, a.bad(name, v, "a duration", errDurationTooLarge)
+	case !ok:
 		return 0, a.bad(name, v, "a duration (seconds or a Go duration such as \"10m\")", nil)
+	case d < 0:
+		return 0, a.bad(name, v, "a duration of zero or more", nil)
 	}
 	return d, nil
 }
 
-func toDuration(v any) (time.Duration, bool) {
-	const maxSeconds = float64(1<<63-1) / float64(time.Second)
-	seconds := func(f float64) (time.Duration, bool) {
-		if f != f || f > maxSeconds || f < -maxSeconds {
-			return 0, false
+// errDurationTooLarge is the cause of an ArgumentError for a duration that
+// a time.Duration cannot hold.
+var errDurationTooLarge = fmt.Errorf("too large: the longest duration is %d seconds (about 292 years)", int64(1<<63-1)/int64(time.Second))
+
+// maxDurationSeconds is the longest time.Duration, in seconds.
+const maxDurationSeconds = float64(1<<63-1) / float64(time.Second)
+
+// toDuration converts v to a duration. tooLarge reports a number of seconds
+// (or a Go duration) beyond what a time.Duration holds.
+func toDuration(v any) (d time.Duration, ok, tooLarge bool) {
+	seconds := func(f float64) (time.Duration, bool, bool) {
+		if f != f {
+			return 0, false, false
 		}
-		return time.Duration(f * float64(time.Second)), true
+		if f > maxDurationSeconds || f < -maxDurationSeconds {
+			return 0, false, true
+		}
+		return time.Duration(f * float64(time.Second)), true, false
 	}
 	switch x := v.(type) {
 	case time.Duration:
-		return x, true
+		return x, true, false
 	case string:
 		s := strings.TrimSpace(x)
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 			return seconds(f)
 		}
 		d, err := time.ParseDuration(s)
-		return d, err == nil
+		if err != nil && strings.Contains(err.Error(), "invalid duration") && durationOverflows(s) {
+			return 0, false, true
+		}
+		return d, err == nil, false
 	case float64:
 		return seconds(x)
 	case float32:
@@ -236,9 +256,42 @@ func toDuration(v any) (time.Duration, bool) {
 	}
 	n, err := Arguments{"": v}.Int("", 0)
 	if err != nil {
-		return 0, false
+		// An integer type too large for an int (a uint64 above 2^62).
+		if u, isUint := v.(uint64); isUint {
+			return seconds(float64(u))
+		}
+		return 0, false, false
 	}
 	return seconds(float64(n))
+}
+
+// durationOverflows reports whether s is a well-formed Go duration that
+// time.ParseDuration refused only for its size ("100000000h").
+func durationOverflows(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		i := 0
+		for i < len(s) && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
+			i++
+		}
+		if i == 0 {
+			return false
+		}
+		j := i
+		for j < len(s) && !(s[j] == '.' || (s[j] >= '0' && s[j] <= '9')) {
+			j++
+		}
+		switch s[i:j] {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return false
+		}
+		s = s[j:]
+	}
+	return true
 }
 
 // Strings returns the named argument as a list of strings, or def when it is

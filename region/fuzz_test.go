@@ -3,6 +3,7 @@ package region_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,39 @@ func TestArgumentGetters(t *testing.T) {
 	}
 	if c := a.Without("secs"); c.Has("secs") || !a.Has("secs") {
 		t.Error("Without changed the original or kept the key")
+	}
+}
+
+// TestDurationTooLarge: a duration beyond what time.Duration holds is
+// reported as too large, naming the limit, not as "not a duration".
+func TestDurationTooLarge(t *testing.T) {
+	for _, c := range []struct {
+		in       any
+		tooLarge bool
+		want     string
+	}{
+		{"99999999999", true, "too large: the longest duration is 9223372036 seconds"},
+		{99999999999, true, "too large"},
+		{"1e400", true, "too large"},
+		{"9999999999h", true, "too large"},
+		{"-99999999999", true, "too large"},
+		{"9223372036", false, ""},
+		{"soon", false, "cannot use \"soon\" as a duration (seconds or a Go duration"},
+		{"10x", false, "as a duration (seconds"},
+		{"-1", false, "a duration of zero or more"},
+	} {
+		_, err := region.Arguments{"memcached_expire_time": c.in}.Duration("memcached_expire_time", 0)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", c.in, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, region.ErrBadArgument) {
+			t.Errorf("%v: err = %v, want %q", c.in, err, c.want)
+		}
+		if c.tooLarge && strings.Contains(err.Error(), "Go duration such as") {
+			t.Errorf("%v: %v: a value too large is reported as not a duration", c.in, err)
+		}
 	}
 }

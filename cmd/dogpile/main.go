@@ -2,9 +2,10 @@
 // that shows what the dogpile lock buys, and a tool to look into a
 // configured store.
 //
-//	dogpile bench [--duration 10s] [--json] [--config FILE --section NAME] [--procs N]
+//	dogpile bench [--duration 10s] [--json] [--plot FILE.svg|png] [--config FILE --section NAME] [--procs N]
 //	dogpile get|set|delete|lock KEY ...
 //	dogpile backends
+//	dogpile completion bash|zsh|fish|powershell
 //
 // Install it with
 //

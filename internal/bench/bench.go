@@ -9,17 +9,17 @@
 //
 // The strategies:
 //
-//   - cache-aside: a raw patrickmn/go-cache read; on a miss the caller runs
-//     the creator and stores the value. Nothing stops every caller that
-//     misses from running the creator at once: the stampede.
-//   - loadable: eko/gocache's LoadableCache over go-cache. Concurrent misses
-//     of a key in one process share one load, and wait for it.
+//   - cache-aside: a raw client read; on a miss the caller runs the creator
+//     and stores the value. Nothing stops every caller that misses from
+//     running the creator at once: the stampede.
+//   - loadable: eko/gocache's LoadableCache. Concurrent misses of a key in
+//     one process share one load, and wait for it.
 //
-// When the backend is a shared store (memcached or Redis), cache-aside and
-// loadable run on the same servers instead, through the backend's own
-// client: cache-aside on the raw client (gomemcache, go-redis), loadable
-// over eko/gocache's memcache or redis store (see StoreOf), so every row
-// pays the same network.
+// These two baselines run on the configured backend's own memcached or
+// Redis client when it has one (raw gomemcache or go-redis, and
+// eko/gocache's memcache or redis store over that client), so that every
+// strategy pays the same round trips; otherwise on patrickmn/go-cache in
+// the process. Result.Store says which.
 //   - region: region.GetOrCreate on the configured backend (memory by
 //     default). One caller regenerates an expired key while the others are
 //     served the old value at once.
@@ -42,6 +42,7 @@ import (
 	"maps"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -64,7 +65,7 @@ func AllStrategies() []Strategy { return []Strategy{CacheAside, Loadable, Region
 func (s Strategy) Label() string {
 	switch s {
 	case CacheAside:
-		return "cache-aside (go-cache)"
+		return "cache-aside"
 	case Loadable:
 		return "gocache loadable"
 	case Region:
@@ -75,29 +76,13 @@ func (s Strategy) Label() string {
 	return string(s)
 }
 
-// Label is the strategy's name as shown in the table, with the store of
-// the cache-aside and loadable strategies.
-func (r Result) Label() string {
-	switch {
-	case r.Strategy == CacheAside && r.Store == StoreMemcached:
-		return "cache-aside (gomemcache)"
-	case r.Strategy == CacheAside && r.Store == StoreRedis:
-		return "cache-aside (go-redis)"
-	case r.Strategy == Loadable && r.Store == StoreMemcached:
-		return "gocache loadable (memcache)"
-	case r.Strategy == Loadable && r.Store == StoreRedis:
-		return "gocache loadable (redis)"
-	}
-	return r.Strategy.Label()
-}
-
 // Description says in one line what the strategy does.
 func (s Strategy) Description() string {
 	switch s {
 	case CacheAside:
-		return "raw go-cache: Get, and on a miss run the creator and Set; no protection"
+		return "a raw client (go-cache, or gomemcache / go-redis on a shared store): Get, and on a miss run the creator and Set; no protection"
 	case Loadable:
-		return "eko/gocache LoadableCache on go-cache: one load per key per process, callers wait for it"
+		return "eko/gocache LoadableCache (over go-cache, or its memcache / redis store on a shared store): one load per key per process, callers wait for it"
 	case Region:
 		return "dogpile lock: one caller regenerates, the others get the old value at once"
 	case RegionAsync:
@@ -171,11 +156,20 @@ type Workload struct {
 	Think time.Duration
 }
 
-// Bounds of a Workload, to keep a run within memory (each caller keeps its
-// own latency histogram of about 30 KiB).
+// Bounds of a Workload. They keep a run within memory (each caller keeps
+// its own latency histogram of about 30 KiB) and within a time a person
+// waits for, and they keep every setting meaningful: a Zipf exponent of
+// +Inf, for one, would make the key generator loop forever.
 const (
-	MaxGoroutines = 10_000
-	MaxKeys       = 1_000_000
+	MaxGoroutines     = 10_000
+	MaxKeys           = 1_000_000
+	MaxZipfS          = 100 // above about 20 every request asks for key 0 anyway
+	MinDuration       = 100 * time.Millisecond
+	MaxDuration       = time.Hour
+	MinExpiration     = time.Millisecond
+	MaxExpiration     = time.Hour
+	MaxCreatorLatency = time.Minute
+	MaxThink          = time.Minute
 )
 
 // DefaultWorkload is the workload of `dogpile bench` without flags.
@@ -191,25 +185,65 @@ func DefaultWorkload() Workload {
 	}
 }
 
-// Validate reports the first setting that cannot be run.
+// WorkloadError reports a workload setting out of its allowed range.
+// Setting is the name of the command-line flag that sets it ("zipf",
+// "duration", ...).
+type WorkloadError struct {
+	Setting string // "goroutines", "keys", "zipf", "creator-latency", "expiration", "duration", "think"
+	Value   string // the value given, as text ("+Inf", "100h")
+	Allowed string // the allowed range, e.g. "100ms to 1h"
+}
+
+// Error names the setting, its value and the allowed range.
+func (e *WorkloadError) Error() string {
+	return fmt.Sprintf("%s %s is out of range: want %s", e.Setting, e.Value, e.Allowed)
+}
+
+// Validate reports the first setting out of its range, as a
+// *WorkloadError.
 func (w Workload) Validate() error {
+	durationIn := func(setting string, d, lo, hi time.Duration, allowed string) error {
+		if d < lo || d > hi {
+			return &WorkloadError{Setting: setting, Value: FormatDuration(d), Allowed: allowed}
+		}
+		return nil
+	}
 	switch {
 	case w.Goroutines < 1 || w.Goroutines > MaxGoroutines:
-		return fmt.Errorf("goroutines must be 1 to %d (got %d)", MaxGoroutines, w.Goroutines)
+		return &WorkloadError{"goroutines", strconv.Itoa(w.Goroutines), fmt.Sprintf("1 to %d", MaxGoroutines)}
 	case w.Keys < 1 || w.Keys > MaxKeys:
-		return fmt.Errorf("keys must be 1 to %d (got %d)", MaxKeys, w.Keys)
-	case !(w.ZipfS > 1):
-		return fmt.Errorf("zipf exponent must be greater than 1 (got %g)", w.ZipfS)
-	case w.CreatorLatency < 0:
-		return fmt.Errorf("creator latency must not be negative (got %s)", w.CreatorLatency)
-	case w.Expiration <= 0:
-		return fmt.Errorf("expiration must be positive (got %s)", w.Expiration)
-	case w.Duration <= 0:
-		return fmt.Errorf("duration must be positive (got %s)", w.Duration)
-	case w.Think < 0:
-		return fmt.Errorf("think time must not be negative (got %s)", w.Think)
+		return &WorkloadError{"keys", strconv.Itoa(w.Keys), fmt.Sprintf("1 to %d", MaxKeys)}
+	case !(w.ZipfS > 1 && w.ZipfS <= MaxZipfS): // false for NaN too
+		return &WorkloadError{"zipf", strconv.FormatFloat(w.ZipfS, 'g', -1, 64), fmt.Sprintf("a number greater than 1 and at most %d", MaxZipfS)}
+	}
+	for _, c := range []struct {
+		setting string
+		d, lo   time.Duration
+		hi      time.Duration
+	}{
+		{"creator-latency", w.CreatorLatency, 0, MaxCreatorLatency},
+		{"expiration", w.Expiration, MinExpiration, MaxExpiration},
+		{"duration", w.Duration, MinDuration, MaxDuration},
+		{"think", w.Think, 0, MaxThink},
+	} {
+		if err := durationIn(c.setting, c.d, c.lo, c.hi, FormatDuration(c.lo)+" to "+FormatDuration(c.hi)); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// FormatDuration writes a duration the short way a person writes it:
+// "1h", "1m30s", "100ms", "0s" (time.Duration's String writes "1h0m0s").
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Backend is the store the region strategies run on: a configuration map
@@ -283,26 +317,67 @@ type Report struct {
 	Procs int
 	// RunID is in the name of every key the run used.
 	RunID string
-	// Results has one entry per strategy, in the order they ran.
+	// Strategies are the strategies the run was to measure, in order.
+	Strategies []Strategy
+	// Results has one entry per strategy, in the order they ran. A run that
+	// ended early has the strategies measured so far, the last one maybe
+	// Partial.
 	Results []Result
+	// Interrupted: the run was stopped (its context ended, as on Ctrl-C)
+	// before every strategy had run.
+	Interrupted bool
+	// Failure, when not nil, is the strategy that could not run or finish,
+	// and why. The strategies after it did not run.
+	Failure *StrategyError
 }
+
+// NotRun returns the strategies of the run that were not measured at all.
+func (r *Report) NotRun() []Strategy {
+	var out []Strategy
+	for _, s := range r.Strategies {
+		if !slices.ContainsFunc(r.Results, func(res Result) bool { return res.Strategy == s }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Complete reports whether every strategy ran to its end.
+func (r *Report) Complete() bool { return !r.Interrupted && r.Failure == nil }
+
+// StrategyError is a strategy that could not run or finish: its backend
+// could not be reached, a worker process died, ...
+type StrategyError struct {
+	Strategy Strategy
+	Err      error
+}
+
+// Error names the strategy and the cause.
+func (e *StrategyError) Error() string { return fmt.Sprintf("strategy %s: %v", e.Strategy, e.Err) }
+
+// Unwrap returns the cause.
+func (e *StrategyError) Unwrap() error { return e.Err }
 
 // Result is one strategy's numbers, summed over its processes.
 type Result struct {
 	Strategy Strategy
-	// Store is where the strategy kept its values: the backend's name for
-	// the region strategies; for cache-aside and loadable, the same
-	// servers (StoreMemcached, StoreRedis) when the backend is a shared
-	// store, else StoreInProcess.
-	Store StoreKind
+	// Store is what the strategy ran on: "go-cache", "gomemcache",
+	// "memcache store", "memcached" (the backend's name), ...
+	Store string
 	// Procs is the number of processes the strategy ran in.
 	Procs int
+	// Partial: the strategy was stopped before its Duration (interrupted,
+	// or a worker process failed); the numbers are those so far.
+	Partial bool
 	// Requests is the number of completed requests.
 	Requests uint64
 	// Elapsed is how long the strategy ran (the longest of its processes).
 	Elapsed time.Duration
 	// CreatorCalls is how many times a creator ran.
 	CreatorCalls uint64
+	// CreatorCallsByWindow is creator calls per expiry window from the
+	// start of the strategy, summed over keys (and processes).
+	CreatorCallsByWindow []uint64
 	// KeysTouched is the number of keys asked for at least once.
 	KeysTouched int
 	// StaleServed counts values returned older than the expiration (with a
@@ -316,7 +391,16 @@ type Result struct {
 	Errors     uint64
 	FirstError string
 	// Latency percentiles of the requests.
-	P50, P99, Max, Mean time.Duration
+	P50, P90, P99, P999, Max, Mean time.Duration
+}
+
+// Label is the strategy's name with the store it ran on, as the table
+// shows it: "cache-aside (gomemcache)", "region.GetOrCreate (memcached)".
+func (r Result) Label() string {
+	if r.Store == "" {
+		return r.Strategy.Label()
+	}
+	return r.Strategy.Label() + " (" + r.Store + ")"
 }
 
 // RequestsPerSecond is Requests over Elapsed.
@@ -360,8 +444,13 @@ func keyName(runID string, s Strategy, k int) string {
 
 // Run runs each strategy in turn for the workload's duration and returns
 // their numbers. A failure to reach the backend ends it before any
-// strategy runs on that backend. When ctx ends, Run stops and returns
-// ctx.Err().
+// strategy runs.
+//
+// Run returns what it measured even when it ends early: when ctx ends it
+// stops at once and returns the report so far (Interrupted, the current
+// strategy's counts marked Partial) with ctx.Err(); when a strategy cannot
+// run or finish it returns the report so far with a *StrategyError, also
+// in Report.Failure. The report is nil only when the options are invalid.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.Workload.Validate(); err != nil {
 		return nil, err
@@ -377,16 +466,23 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.ProbeTimeout <= 0 {
 		opts.ProbeTimeout = 10 * time.Second
 	}
-	rep := &Report{Workload: opts.Workload, Backend: opts.Backend.Name(), Procs: procs, RunID: newRunID()}
-	if slices.ContainsFunc(strategies, Strategy.UsesBackend) || StoreOf(opts.Backend) != StoreInProcess {
-		if err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout); err != nil {
-			return nil, err
+	rep := &Report{Workload: opts.Workload, Backend: opts.Backend.Name(), Procs: procs, RunID: newRunID(), Strategies: strategies}
+	if err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout); err != nil {
+		if ctx.Err() != nil {
+			rep.Interrupted = true
+			return rep, ctx.Err()
 		}
+		return rep, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	labels, err := storeLabels(opts.Backend)
+	if err != nil {
+		return rep, err
 	}
 	for i, s := range strategies {
+		if err := ctx.Err(); err != nil {
+			rep.Interrupted = true
+			return rep, err
+		}
 		if opts.Progress != nil {
 			opts.Progress.Start(s, i, len(strategies), opts.Workload.Duration)
 		}
@@ -397,33 +493,44 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			st, err = runLocal(ctx, spec, opts.Progress)
 		} else {
 			st, err = runProcs(ctx, spec, procs, opts.WorkerCommand, opts.Progress)
-			if s.UsesBackend() {
-				cleanup(ctx, opts.Backend, rep.RunID, s, opts.Workload.Keys)
-			}
+			within(ctx, func() { cleanup(ctx, opts.Backend, rep.RunID, s, opts.Workload.Keys) })
 		}
 		if opts.Progress != nil {
 			opts.Progress.Finish()
 		}
+		if st != nil {
+			rep.Results = append(rep.Results, st.result(s, labels[s], procs, opts.Workload))
+		}
+		if ctx.Err() != nil {
+			rep.Interrupted = true
+			return rep, ctx.Err()
+		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("strategy %s: %w", s, err)
+			rep.Failure = &StrategyError{Strategy: s, Err: err}
+			return rep, rep.Failure
 		}
-		res := st.result(s, procs, opts.Workload)
-		res.Store = StoreInProcess
-		switch {
-		case s.UsesBackend():
-			res.Store = StoreKind(opts.Backend.Name())
-		case StoreOf(opts.Backend) != StoreInProcess:
-			res.Store = StoreOf(opts.Backend)
-		}
-		rep.Results = append(rep.Results, res)
 	}
 	return rep, nil
 }
 
-// runLocal runs one strategy in this process.
+// storeLabels says what each strategy runs on with this backend: the
+// baselines on the backend's memcached or Redis client when it has one,
+// else on go-cache in the process; the region strategies on the backend.
+func storeLabels(b Backend) (map[Strategy]string, error) {
+	labels := map[Strategy]string{CacheAside: "go-cache", Loadable: "go-cache store", Region: b.Name(), RegionAsync: b.Name()}
+	sh, err := openShared(b.Conf, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if sh != nil {
+		labels[CacheAside], labels[Loadable] = sh.clientName(), sh.storeName()
+		sh.close()
+	}
+	return labels, nil
+}
+
+// runLocal runs one strategy in this process. Interrupted, it returns the
+// counts so far with ctx's error.
 func runLocal(ctx context.Context, spec workerSpec, p Progress) (*stats, error) {
 	r, err := newRunner(ctx, spec, 0)
 	if err != nil {
@@ -450,14 +557,31 @@ func runLocal(ctx context.Context, spec workerSpec, p Progress) (*stats, error) 
 	} else {
 		close(done)
 	}
-	st, err := r.run(ctx, time.Now())
+	st := r.run(ctx, time.Now())
 	close(stop)
 	<-done
-	if err != nil {
-		return nil, err
+	within(ctx, func() { r.deleteKeys(ctx) })
+	return st, ctx.Err()
+}
+
+// interruptedCleanup is how long an interrupted run spends deleting its
+// keys before it reports (the keys of the baselines expire by themselves).
+const interruptedCleanup = 300 * time.Millisecond
+
+// within runs f, the deletion of a strategy's keys. Once ctx has ended
+// (the run was interrupted) it waits for f at most interruptedCleanup, so
+// that a hung server cannot hold the report back.
+func within(ctx context.Context, f func()) {
+	if ctx.Err() == nil {
+		f()
+		return
 	}
-	if spec.Strategy.UsesBackend() {
-		r.deleteKeys(ctx)
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	t := time.NewTimer(interruptedCleanup)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
-	return st, nil
 }

@@ -6,14 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	_ "github.com/dogpile-go/dogpile/backends/gocache"
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
 	"github.com/dogpile-go/dogpile/internal/testservers"
@@ -25,7 +28,11 @@ const workerEnv = "DOGPILE_BENCH_TEST_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) == "1" {
-		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+		// As the dogpile command's worker: SIGINT ends the run, which then
+		// reports its counts so far.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if err := RunWorker(ctx, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "worker:", err)
 			os.Exit(2)
 		}
@@ -199,18 +206,150 @@ func TestRunUnknownBackend(t *testing.T) {
 	}
 }
 
+// TestRunCancelled: a run that is interrupted stops at once and returns
+// what it measured: the strategies done, and the current one's counts so
+// far, marked partial.
 func TestRunCancelled(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
 	w := testWorkload()
-	w.Duration = time.Minute
+	w.Duration = 700 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), w.Duration+400*time.Millisecond)
+	defer cancel()
+	w.Duration = 700 * time.Millisecond
 	start := time.Now()
-	_, err := Run(ctx, Options{Workload: w, Strategies: []Strategy{RegionAsync}})
+	rep, err := Run(ctx, Options{Workload: w, Strategies: []Strategy{CacheAside, RegionAsync, Region}})
 	if err != context.DeadlineExceeded {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %s to stop", d)
+	}
+	if rep == nil || !rep.Interrupted || rep.Complete() || len(rep.Results) != 2 {
+		t.Fatalf("report %+v, want cache-aside complete and region-async partial", rep)
+	}
+	first, second := rep.Results[0], rep.Results[1]
+	if first.Strategy != CacheAside || first.Partial || first.Requests == 0 {
+		t.Errorf("first result %+v", first)
+	}
+	if second.Strategy != RegionAsync || !second.Partial || second.Requests == 0 || second.Elapsed >= w.Duration {
+		t.Errorf("second result %+v, want partial with requests", second)
+	}
+	if got := rep.NotRun(); len(got) != 1 || got[0] != Region {
+		t.Errorf("NotRun() = %v, want [region]", got)
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cache-aside (go-cache) ", "region.GetOrCreate+async (memory) *", "* region-async was stopped after",
+		"INTERRUPTED: the results above are those measured so far. Not run: region."} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Complete    bool `json:"complete"`
+		Interrupted bool `json:"interrupted"`
+		Results     []struct {
+			Partial bool `json:"partial"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil || got.Complete || !got.Interrupted || len(got.Results) != 2 || !got.Results[1].Partial {
+		t.Errorf("JSON %s (%v)", js.String(), err)
+	}
+}
+
+// TestRunProcsInterrupted: interrupted, the worker processes report their
+// counts so far, and the parent returns them.
+func TestRunProcsInterrupted(t *testing.T) {
+	w := testWorkload()
+	w.Duration = time.Minute
+	w.Goroutines = 10
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	prog := &signalProgress{started: make(chan struct{}, 4)}
+	type out struct {
+		rep *Report
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		rep, err := Run(ctx, Options{Workload: w, Strategies: []Strategy{Region}, Procs: 2, WorkerCommand: workerCommand, Progress: prog})
+		done <- out{rep, err}
+	}()
+	<-prog.started
+	time.Sleep(1500 * time.Millisecond) // the workers start, then run
+	cancel()
+	start := time.Now()
+	o := <-done
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %s to stop", d)
+	}
+	if !errors.Is(o.err, context.Canceled) || o.rep == nil || len(o.rep.Results) != 1 {
+		t.Fatalf("err %v, report %+v", o.err, o.rep)
+	}
+	r := o.rep.Results[0]
+	if !r.Partial || r.Requests == 0 || r.Procs != 2 {
+		t.Errorf("result %+v, want a partial one with the workers' requests", r)
+	}
+}
+
+type signalProgress struct{ started chan struct{} }
+
+func (p *signalProgress) Start(Strategy, int, int, time.Duration) { p.started <- struct{}{} }
+func (p *signalProgress) Update(time.Duration)                    {}
+func (p *signalProgress) Finish()                                 {}
+
+// TestRunServerDiesMidRun: the memcached server dies during the first
+// strategy. That strategy ends with its errors counted; the next cannot
+// start: the report keeps the first and names the strategy that failed.
+func TestRunServerDiesMidRun(t *testing.T) {
+	addr, srv := testservers.StartMemcached(t)
+	w := testWorkload()
+	w.Duration = 1500 * time.Millisecond
+	w.Goroutines = 10
+	conf := map[string]any{"backend": "memcached", "arguments.url": addr, "arguments.socket_timeout": "300ms"}
+	prog := &signalProgress{started: make(chan struct{}, 4)}
+	stopped, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-prog.started:
+		case <-quit:
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+		srv.Stop()
+	}()
+	defer func() { close(quit); <-stopped }()
+	rep, err := Run(t.Context(), Options{Workload: w, Strategies: []Strategy{Region, RegionAsync}, Backend: Backend{Conf: conf},
+		Progress: prog, ProbeTimeout: 2 * time.Second})
+	var se *StrategyError
+	if !errors.As(err, &se) || se.Strategy != RegionAsync {
+		t.Fatalf("err = %v, want a *StrategyError for region-async", err)
+	}
+	if rep == nil || rep.Failure != se || len(rep.Results) != 1 || rep.Results[0].Strategy != Region || rep.Results[0].Requests == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	var table bytes.Buffer
+	_ = rep.WriteTable(&table)
+	if !strings.Contains(table.String(), "FAILED: strategy region-async: ") || !strings.Contains(table.String(), "region.GetOrCreate (memcached)") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	var js bytes.Buffer
+	_ = rep.WriteJSON(&js)
+	var got struct {
+		Failure struct {
+			Strategy string `json:"strategy"`
+			Error    string `json:"error"`
+		} `json:"failure"`
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil || got.Failure.Strategy != "region-async" || got.Failure.Error == "" || len(got.Results) != 1 {
+		t.Errorf("JSON %s (%v)", js.String(), err)
 	}
 }
 
@@ -232,20 +371,40 @@ func TestWorkloadValidate(t *testing.T) {
 	if err := DefaultWorkload().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for name, f := range map[string]func(*Workload){
-		"goroutines": func(w *Workload) { w.Goroutines = 0 },
-		"keys":       func(w *Workload) { w.Keys = 0 },
-		"zipf":       func(w *Workload) { w.ZipfS = 1 },
-		"creator":    func(w *Workload) { w.CreatorLatency = -1 },
-		"expiration": func(w *Workload) { w.Expiration = 0 },
-		"duration":   func(w *Workload) { w.Duration = 0 },
-		"think":      func(w *Workload) { w.Think = -1 },
+	for _, c := range []struct {
+		set     func(*Workload)
+		setting string
+		value   string
+		allowed string
+	}{
+		{func(w *Workload) { w.Goroutines = 0 }, "goroutines", "0", "1 to 10000"},
+		{func(w *Workload) { w.Keys = 2_000_000 }, "keys", "2000000", "1 to 1000000"},
+		{func(w *Workload) { w.ZipfS = 1 }, "zipf", "1", "a number greater than 1 and at most 100"},
+		{func(w *Workload) { w.ZipfS = math.Inf(1) }, "zipf", "+Inf", "greater than 1"},
+		{func(w *Workload) { w.ZipfS = math.NaN() }, "zipf", "NaN", "greater than 1"},
+		{func(w *Workload) { w.ZipfS = 1e300 }, "zipf", "1e+300", "at most 100"},
+		{func(w *Workload) { w.CreatorLatency = -1 }, "creator-latency", "-1ns", "0s to 1m"},
+		{func(w *Workload) { w.Expiration = 0 }, "expiration", "0s", "1ms to 1h"},
+		{func(w *Workload) { w.Duration = 100 * time.Hour }, "duration", "100h", "100ms to 1h"},
+		{func(w *Workload) { w.Think = -1 }, "think", "-1ns", "0s to 1m"},
 	} {
 		w := DefaultWorkload()
-		f(&w)
-		if err := w.Validate(); err == nil {
-			t.Errorf("%s: no error", name)
+		c.set(&w)
+		err := w.Validate()
+		var we *WorkloadError
+		if !errors.As(err, &we) || we.Setting != c.setting || we.Value != c.value || !strings.Contains(we.Allowed, c.allowed) {
+			t.Errorf("%s %s: err = %#v, want %s %s (%s)", c.setting, c.value, err, c.setting, c.value, c.allowed)
 		}
+	}
+}
+
+// TestZipfInfinityCannotRun: the workload that used to spin forever is
+// refused before anything runs.
+func TestZipfInfinityCannotRun(t *testing.T) {
+	w := testWorkload()
+	w.ZipfS = math.Inf(1)
+	if rep, err := Run(t.Context(), Options{Workload: w}); err == nil || rep != nil {
+		t.Fatalf("Run with zipf +Inf: %v, %v", rep, err)
 	}
 }
 
@@ -280,41 +439,50 @@ func TestSingleKey(t *testing.T) {
 func TestReportJSON(t *testing.T) {
 	w := testWorkload()
 	rep := &Report{Workload: w, Backend: "memory", Procs: 1, RunID: "abc", Results: []Result{{
-		Strategy: Region, Procs: 1, Requests: 1000, Elapsed: 2 * time.Second, CreatorCalls: 20, KeysTouched: 5,
-		P50: 1500 * time.Nanosecond, P99: 3 * time.Millisecond, Max: 21 * time.Millisecond,
+		Strategy: Region, Store: "memory", Procs: 1, Requests: 1000, Elapsed: 2 * time.Second, CreatorCalls: 20, KeysTouched: 5,
+		CreatorCallsByWindow: []uint64{5, 5, 5, 5},
+		P50:                  291 * time.Nanosecond, P90: 800 * time.Nanosecond, P99: 3 * time.Millisecond, P999: 20 * time.Millisecond, Max: 21 * time.Millisecond, Mean: 1234,
 	}}}
 	var buf bytes.Buffer
 	if err := rep.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
-		Workload struct {
-			Goroutines   int     `json:"goroutines"`
-			ExpirationMS float64 `json:"expiration_ms"`
-		} `json:"workload"`
-		Results []struct {
-			Strategy          string  `json:"strategy"`
-			RequestsPerSec    float64 `json:"requests_per_sec"`
-			CallsPerKeyWindow float64 `json:"creator_calls_per_key_window"`
-			LatencyMS         struct {
-				P50, P99, Max float64
-			} `json:"latency_ms"`
-		} `json:"results"`
+		Workload map[string]any `json:"workload"`
+		Complete bool           `json:"complete"`
+		Results  []map[string]any
 	}
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+	dec := json.NewDecoder(&buf)
+	dec.UseNumber()
+	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
+	if got.Workload["expiration_ns"] != json.Number("500000000") || got.Workload["creator_latency_ns"] != json.Number("20000000") || !got.Complete {
+		t.Errorf("workload %v, complete %v", got.Workload, got.Complete)
+	}
 	r := got.Results[0]
-	if got.Workload.Goroutines != 40 || got.Workload.ExpirationMS != 500 || r.Strategy != "region" ||
-		r.RequestsPerSec != 500 || r.CallsPerKeyWindow != 1 || r.LatencyMS.P50 != 0.002 || r.LatencyMS.Max != 21 {
-		t.Errorf("%+v\n%s", got, buf.String())
+	// Latencies are integer nanoseconds: a fast p50 is not rounded to 0.
+	for field, want := range map[string]string{
+		"p50_ns": "291", "p90_ns": "800", "p99_ns": "3000000", "p999_ns": "20000000", "max_ns": "21000000", "mean_ns": "1234",
+		"elapsed_ns": "2000000000", "requests_per_sec": "500", "creator_calls_per_key_window": "1",
+	} {
+		if r[field] != json.Number(want) {
+			t.Errorf("%s = %v, want %s", field, r[field], want)
+		}
+	}
+	if r["label"] != "region.GetOrCreate (memory)" || r["store"] != "memory" || r["partial"] != false {
+		t.Errorf("%v", r)
+	}
+	if fmt.Sprint(r["creator_calls_by_window"]) != "[5 5 5 5]" {
+		t.Errorf("creator_calls_by_window = %v", r["creator_calls_by_window"])
 	}
 }
 
 func TestWriteTable(t *testing.T) {
-	rep := &Report{Workload: testWorkload(), Backend: "memory", Procs: 2}
+	rep := &Report{Workload: testWorkload(), Backend: "memcached", Procs: 2}
+	stores := map[Strategy]string{CacheAside: "gomemcache", Loadable: "memcache store", Region: "memcached", RegionAsync: "memcached"}
 	for _, s := range AllStrategies() {
-		rep.Results = append(rep.Results, Result{Strategy: s, Procs: 2, Requests: 123456, Elapsed: time.Second, CreatorCalls: 1234, KeysTouched: 5})
+		rep.Results = append(rep.Results, Result{Strategy: s, Store: stores[s], Procs: 2, Requests: 123456, Elapsed: time.Second, CreatorCalls: 1234, KeysTouched: 5})
 	}
 	rep.Results[0].FirstError = "boom"
 	var buf bytes.Buffer
@@ -323,7 +491,8 @@ func TestWriteTable(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{"x 2 processes", "requests/s", "calls/key/window", "stale served", "p99",
-		"cache-aside (go-cache)", "region.GetOrCreate+async", "123,456", "1,234", "first error of cache-aside: boom"} {
+		"cache-aside (gomemcache)", "gocache loadable (memcache store)", "region.GetOrCreate (memcached)", "region.GetOrCreate+async (memcached)",
+		"123,456", "1,234", "first error of cache-aside: boom", "expiration 500ms, 2s per strategy"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -338,6 +507,9 @@ func TestWriteTable(t *testing.T) {
 				}
 			}
 		}
+	}
+	if strings.Contains(out, "INTERRUPTED") || strings.Contains(out, "FAILED") || strings.Contains(out, " *") {
+		t.Errorf("a complete run's table says it was cut short:\n%s", out)
 	}
 }
 
@@ -385,6 +557,73 @@ func TestFormatLatency(t *testing.T) {
 	} {
 		if got := FormatLatency(d); got != want {
 			t.Errorf("FormatLatency(%d) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestBaselinesOnTheSharedStore: with a memcached or Redis backend, the
+// cache-aside and loadable strategies run on the same servers as the
+// region (a raw client and eko/gocache's store over the backend's own
+// client), and the rows say so.
+func TestBaselinesOnTheSharedStore(t *testing.T) {
+	memcached := strings.Join(testservers.Memcached(t), ",")
+	redisAddr := testservers.Redis(t)
+	for _, c := range []struct {
+		conf                map[string]any
+		aside, load, region string
+	}{
+		{map[string]any{"backend": "memcached", "arguments.url": memcached}, "gomemcache", "memcache store", "memcached"},
+		{map[string]any{"backend": "gocache.memcache", "arguments.url": memcached}, "gomemcache", "memcache store", "gocache.memcache"},
+		{map[string]any{"backend": "gocache.redis", "arguments.addr": redisAddr}, "go-redis", "redis store", "gocache.redis"},
+		{map[string]any{"backend": "memory_serialized"}, "go-cache", "go-cache store", "memory_serialized"},
+	} {
+		t.Run(c.region, func(t *testing.T) {
+			w := testWorkload()
+			w.Duration = 1500 * time.Millisecond
+			w.Expiration = time.Second // memcached's whole seconds, for the loadable store
+			w.Goroutines = 20
+			rep, err := Run(t.Context(), Options{Workload: w, Strategies: []Strategy{CacheAside, Loadable, Region}, Backend: Backend{Conf: c.conf}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table bytes.Buffer
+			_ = rep.WriteTable(&table)
+			t.Logf("\n%s", table.String())
+			want := map[Strategy]string{CacheAside: c.aside, Loadable: c.load, Region: c.region}
+			for _, r := range rep.Results {
+				if r.Store != want[r.Strategy] || r.Errors != 0 || r.Requests == 0 {
+					t.Errorf("%s: store %q (want %q), %d requests, %d errors (%s)", r.Strategy, r.Store, want[r.Strategy], r.Requests, r.Errors, r.FirstError)
+				}
+			}
+			aside := resultOf(t, rep, CacheAside).CallsPerKeyWindow(w)
+			if region := resultOf(t, rep, Region).CallsPerKeyWindow(w); aside < 2*region {
+				t.Errorf("cache-aside %.2f creator calls per key per window, region %.2f: want a stampede", aside, region)
+			}
+			if load := resultOf(t, rep, Loadable).CallsPerKeyWindow(w); load > 2.6 {
+				t.Errorf("loadable: %.2f creator calls per key per window, want one load per key at a time", load)
+			}
+		})
+	}
+}
+
+// TestSharedStoreCleansUp: the baselines' keys on the servers are deleted
+// after the run.
+func TestSharedStoreCleansUp(t *testing.T) {
+	servers := testservers.Memcached(t)
+	w := testWorkload()
+	w.Duration = 500 * time.Millisecond
+	rep, err := Run(t.Context(), Options{Workload: w, Strategies: []Strategy{CacheAside}, Backend: Backend{Conf: map[string]any{"backend": "memcached", "arguments.url": strings.Join(servers, ",")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := openShared(map[string]any{"backend": "memcached", "arguments.url": strings.Join(servers, ",")}, time.Second)
+	if err != nil || sh == nil {
+		t.Fatalf("openShared: %v, %v", sh, err)
+	}
+	defer sh.close()
+	for k := range w.Keys {
+		if _, ok, err := sh.get(t.Context(), keyName(rep.RunID, CacheAside, k)); ok || err != nil {
+			t.Errorf("key %d still on the server after the run (%v)", k, err)
 		}
 	}
 }

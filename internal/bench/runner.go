@@ -16,6 +16,10 @@ import (
 	"github.com/dogpile-go/dogpile/region"
 )
 
+// abandonAfter is how long an interrupted run waits for callers stuck in a
+// server call before it reports without them.
+const abandonAfter = 500 * time.Millisecond
+
 // staleTolerance absorbs the gap between the creator's timestamp (taken
 // when it returns) and the region's (taken just after, when it stores).
 const staleTolerance = 2 * time.Millisecond
@@ -51,7 +55,8 @@ type runner struct {
 	firstMu    sync.Mutex
 	firstError string
 
-	reg *region.Region // region strategies: for deleting the keys afterwards
+	reg    *region.Region // region strategies: for deleting the keys afterwards
+	shared *sharedStore   // baselines on a shared store: for deleting the keys afterwards
 
 	touched []atomic.Bool // keys asked for at least once
 }
@@ -71,23 +76,19 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 	var err error
 	switch spec.Strategy {
 	case CacheAside, Loadable:
-		kind := StoreOf(Backend{Conf: spec.Conf})
-		if kind == StoreInProcess {
-			if spec.Strategy == CacheAside {
-				r.g = newCacheAside(r)
-			} else {
-				r.g = newLoadable(r)
-			}
-			break
+		if r.shared, err = openShared(spec.Conf, w.Expiration); err != nil {
+			return nil, err
 		}
-		var s *sharedClients
-		if s, err = openShared(ctx, r, kind); err != nil {
-			break
+		if r.shared != nil {
+			if err := probeRegion(ctx, r.shared.reg, spec.RunID, 10*time.Second); err != nil {
+				r.shared.close()
+				return nil, err
+			}
 		}
 		if spec.Strategy == CacheAside {
-			r.g = &sharedCacheAside{r: r, s: s}
+			r.g = newCacheAside(r)
 		} else {
-			r.g = newSharedLoadable(r, s)
+			r.g = newLoadable(r)
 		}
 	case Region, RegionAsync:
 		r.g, err = newRegionGetter(ctx, r, spec.Strategy == RegionAsync)
@@ -100,7 +101,27 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 	return r, nil
 }
 
-func (r *runner) close() { r.g.close() }
+// storeLabel says what the strategy ran on, for the table.
+func (r *runner) storeLabel() string {
+	switch {
+	case r.spec.Strategy.UsesBackend():
+		return Backend{Conf: r.spec.Conf}.Name()
+	case r.shared != nil && r.spec.Strategy == CacheAside:
+		return r.shared.clientName()
+	case r.shared != nil:
+		return r.shared.storeName()
+	case r.spec.Strategy == CacheAside:
+		return "go-cache"
+	}
+	return "go-cache store"
+}
+
+func (r *runner) close() {
+	r.g.close()
+	if r.shared != nil {
+		r.shared.close()
+	}
+}
 
 func (r *runner) noteError(msg string) {
 	r.firstMu.Lock()
@@ -140,9 +161,11 @@ type callerStats struct {
 	firstErr string
 }
 
-// run runs the workload until Duration has passed since it was called.
-// start is the common start of every process, for the expiry windows.
-func (r *runner) run(ctx context.Context, start time.Time) (*stats, error) {
+// run runs the workload until Duration has passed since it was called, or
+// until ctx ends: then the callers stop at once and the counts so far are
+// returned, marked Interrupted. start is the common start of every
+// process, for the expiry windows.
+func (r *runner) run(ctx context.Context, start time.Time) *stats {
 	r.start = start
 	var stop atomic.Bool
 	began := time.Now()
@@ -151,21 +174,41 @@ func (r *runner) run(ctx context.Context, start time.Time) (*stats, error) {
 	quit := context.AfterFunc(ctx, func() { stop.Store(true) })
 	defer quit()
 
-	callers := make([]*callerStats, r.w.Goroutines)
-	var wg sync.WaitGroup
-	for i := range callers {
-		cs := &callerStats{}
-		callers[i] = cs
+	// Each caller hands its counts over when it stops. When ctx ends, a
+	// caller stuck in a server call that ignores ctx (a hung memcached
+	// server holds a gomemcache call for its whole socket_timeout) is not
+	// waited for beyond abandonAfter: its counts are left out.
+	n := r.w.Goroutines
+	finished := make(chan *callerStats, n)
+	for i := range n {
 		seed := uint64(time.Now().UnixNano())
-		wg.Go(func() { r.caller(ctx, &stop, cs, rand.New(rand.NewPCG(seed, uint64(r.proc)<<32|uint64(i)))) })
+		go func() {
+			cs := &callerStats{}
+			r.caller(ctx, &stop, cs, rand.New(rand.NewPCG(seed, uint64(r.proc)<<32|uint64(i))))
+			finished <- cs
+		}()
 	}
-	wg.Wait()
+	callers := make([]*callerStats, 0, n)
+	ctxDone := ctx.Done()
+	var giveUp <-chan time.Time
+collect:
+	for len(callers) < n {
+		select {
+		case cs := <-finished:
+			callers = append(callers, cs)
+		case <-ctxDone:
+			ctxDone = nil
+			t := time.NewTimer(abandonAfter)
+			defer t.Stop()
+			giveUp = t.C
+		case <-giveUp:
+			break collect
+		}
+	}
 	elapsed := time.Since(began)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 
-	st := &stats{ElapsedNS: int64(elapsed)}
+	st := &stats{ElapsedNS: int64(elapsed), StartOffsetNS: int64(began.Sub(start)), Interrupted: ctx.Err() != nil,
+		Abandoned: n - len(callers)}
 	for k := range r.touched {
 		if r.touched[k].Load() {
 			st.Touched = append(st.Touched, k)
@@ -181,9 +224,14 @@ func (r *runner) run(ctx context.Context, start time.Time) (*stats, error) {
 			st.FirstError = cs.firstErr
 		}
 	}
-	// Background regenerations still running belong to this run.
-	if a, ok := r.g.(interface{ wait() }); ok {
-		a.wait()
+	// Background regenerations still running belong to this run (when
+	// interrupted, only those that end soon).
+	if a, ok := r.g.(interface{ wait(time.Duration) }); ok {
+		limit := time.Duration(0)
+		if st.Interrupted {
+			limit = abandonAfter
+		}
+		a.wait(limit)
 	}
 	st.Hist = h.sparse()
 	st.CreatorCalls = r.creatorCalls.Load()
@@ -198,7 +246,7 @@ func (r *runner) run(ctx context.Context, start time.Time) (*stats, error) {
 		st.Windows = append(st.Windows, windowCount{Key: kw.Key, Window: kw.Window, Calls: n})
 	}
 	r.windowMu.Unlock()
-	return st, nil
+	return st
 }
 
 func (r *runner) caller(ctx context.Context, stop *atomic.Bool, cs *callerStats, rng *rand.Rand) {
@@ -207,6 +255,11 @@ func (r *runner) caller(ctx context.Context, stop *atomic.Bool, cs *callerStats,
 		z = rand.NewZipf(rng, r.w.ZipfS, 1, uint64(r.w.Keys-1))
 	}
 	staleAfter := int64(r.w.Expiration + staleTolerance)
+	// Independent clients are not in step: each caller starts at a random
+	// point of its first think time, rather than all in the same instant.
+	if r.w.Think > 0 {
+		time.Sleep(time.Duration(rng.Int64N(int64(r.w.Think))))
+	}
 	for !stop.Load() {
 		k := 0
 		if z != nil {
@@ -239,24 +292,33 @@ func (r *runner) caller(ctx context.Context, stop *atomic.Bool, cs *callerStats,
 	}
 }
 
-// deleteKeys removes the run's keys from the backend (region strategies).
+// deleteKeys removes the run's keys from a shared backend.
 func (r *runner) deleteKeys(ctx context.Context) {
-	if r.reg == nil {
-		return
+	switch {
+	case r.reg != nil:
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = r.reg.DeleteMulti(dctx, r.keys)
+	case r.shared != nil:
+		r.shared.deleteKeys(ctx, r.keys)
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = r.reg.DeleteMulti(dctx, r.keys)
 }
 
-// --- cache-aside on a raw go-cache ---------------------------------------
+// --- cache-aside: a raw client -------------------------------------------
 
+// cacheAside is what a program without the dogpile lock does: read; on a
+// miss (or a value older than the expiration) run the creator and write.
+// In-process it is a raw patrickmn/go-cache; on a shared store a raw
+// gomemcache or go-redis client over the configured servers.
 type cacheAside struct {
 	r *runner
-	c *gocache.Cache
+	c *gocache.Cache // in-process
 }
 
 func newCacheAside(r *runner) *cacheAside {
+	if r.shared != nil {
+		return &cacheAside{r: r}
+	}
 	// No janitor goroutine (cleanup interval 0): expired values read as
 	// missing anyway.
 	return &cacheAside{r: r, c: gocache.New(r.w.Expiration, 0)}
@@ -264,24 +326,48 @@ func newCacheAside(r *runner) *cacheAside {
 
 func (c *cacheAside) get(ctx context.Context, k int) (value, error) {
 	key := c.r.keys[k]
-	if v, ok := c.c.Get(key); ok {
-		return v.(value), nil
+	if c.c != nil {
+		if v, ok := c.c.Get(key); ok {
+			return v.(value), nil
+		}
+	} else {
+		b, ok, err := c.r.shared.get(ctx, key)
+		if err != nil {
+			return value{}, err
+		}
+		if ok {
+			v, err := decodeValue(b)
+			if err != nil {
+				return value{}, err
+			}
+			// The server keeps the value a little longer (memcached counts
+			// whole seconds); it is fresh for Expiration, as in the region.
+			if time.Now().UnixNano()-v.CreatedAt <= int64(c.r.w.Expiration) {
+				return v, nil
+			}
+		}
 	}
 	v, err := c.r.create(ctx, k)
 	if err != nil {
 		return value{}, err
 	}
-	c.c.Set(key, v, gocache.DefaultExpiration)
-	return v, nil
+	if c.c != nil {
+		c.c.Set(key, v, gocache.DefaultExpiration)
+		return v, nil
+	}
+	return v, c.r.shared.set(ctx, key, encodeValue(v), c.r.w.Expiration+time.Second)
 }
 
 func (c *cacheAside) close() {}
 
 // --- eko/gocache loadable cache ------------------------------------------
 
+// loadable is eko/gocache's LoadableCache: in-process over its go-cache
+// store, on a shared store over its memcache or redis store with the same
+// client as the region.
 type loadable struct {
 	r     *runner
-	c     *cache.LoadableCache[value]
+	c     *cache.LoadableCache[any]
 	index map[string]int
 }
 
@@ -290,22 +376,48 @@ func newLoadable(r *runner) *loadable {
 	for k, name := range r.keys {
 		l.index[name] = k
 	}
-	st := gocachestore.NewGoCache(gocache.New(r.w.Expiration, 0))
-	load := func(ctx context.Context, key any) (value, []store.Option, error) {
+	var st store.StoreInterface
+	exp := r.w.Expiration
+	if r.shared != nil {
+		st = r.shared.gocacheStore()
+		exp = r.shared.storeExpiration(exp)
+	} else {
+		st = gocachestore.NewGoCache(gocache.New(r.w.Expiration, 0))
+	}
+	load := func(ctx context.Context, key any) (any, []store.Option, error) {
 		name, _ := key.(string)
 		k, ok := l.index[name]
 		if !ok {
-			return value{}, nil, fmt.Errorf("unknown key %v", key)
+			return nil, nil, fmt.Errorf("unknown key %v", key)
 		}
 		v, err := r.create(ctx, k)
-		return v, []store.Option{store.WithExpiration(r.w.Expiration)}, err
+		if err != nil {
+			return nil, nil, err
+		}
+		var out any = v
+		if r.shared != nil {
+			out = encodeValue(v)
+		}
+		return out, []store.Option{store.WithExpiration(exp)}, nil
 	}
-	l.c = cache.NewLoadable[value](load, cache.New[value](st))
+	l.c = cache.NewLoadable[any](load, cache.New[any](st))
 	return l
 }
 
 func (l *loadable) get(ctx context.Context, k int) (value, error) {
-	return l.c.Get(ctx, l.r.keys[k])
+	v, err := l.c.Get(ctx, l.r.keys[k])
+	if err != nil {
+		return value{}, err
+	}
+	switch x := v.(type) {
+	case value:
+		return x, nil
+	case []byte:
+		return decodeValue(x)
+	case string: // the redis store reads strings
+		return decodeValue([]byte(x))
+	}
+	return value{}, fmt.Errorf("loadable cache returned %T", v)
 }
 
 func (l *loadable) close() { _ = l.c.Close() }
@@ -347,10 +459,25 @@ func (g *regionGetter) get(ctx context.Context, k int) (value, error) {
 	})
 }
 
-func (g *regionGetter) wait() { g.jobs.Wait() }
+// wait waits for the background regenerations, at most limit when limit
+// is positive.
+func (g *regionGetter) wait(limit time.Duration) {
+	if limit <= 0 {
+		g.jobs.Wait()
+		return
+	}
+	done := make(chan struct{})
+	go func() { g.jobs.Wait(); close(done) }()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
 
 func (g *regionGetter) close() {
-	g.jobs.Wait()
+	g.wait(abandonAfter) // run waited already, unless it was interrupted
 	_ = g.reg.Close()
 }
 
@@ -382,7 +509,21 @@ func probe(ctx context.Context, b Backend, runID string, timeout time.Duration) 
 func probeRegion(ctx context.Context, reg *region.Region, runID string, timeout time.Duration) error {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, _, err := reg.Get(pctx, "dogpile-bench:"+runID+":probe"); err != nil {
+	// The read runs on its own so that the probe ends with ctx even when
+	// the client ignores ctx (a gomemcache call on a hung server lasts its
+	// whole socket_timeout).
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := reg.Get(pctx, "dogpile-bench:"+runID+":probe")
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-pctx.Done():
+		err = pctx.Err()
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -391,17 +532,26 @@ func probeRegion(ctx context.Context, reg *region.Region, runID string, timeout 
 	return nil
 }
 
-// cleanup deletes a region strategy's keys after a run in worker processes.
+// cleanup deletes a strategy's keys after a run in worker processes.
 func cleanup(ctx context.Context, b Backend, runID string, s Strategy, keys int) {
+	names := make([]string, keys)
+	for k := range names {
+		names[k] = keyName(runID, s, k)
+	}
+	if !s.UsesBackend() {
+		sh, err := openShared(b.Conf, time.Second)
+		if err != nil || sh == nil {
+			return
+		}
+		defer sh.close()
+		sh.deleteKeys(ctx, names)
+		return
+	}
 	reg := region.New("dogpile-bench-cleanup", region.WithErrorHandler(func(context.Context, string, error) {}))
 	if err := reg.ConfigureFromConfig(b.confWith(time.Second), ""); err != nil {
 		return
 	}
 	defer reg.Close()
-	names := make([]string, keys)
-	for k := range names {
-		names[k] = keyName(runID, s, k)
-	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = reg.DeleteMulti(dctx, names)

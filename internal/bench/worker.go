@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -70,8 +72,14 @@ type windowCount struct {
 
 // stats are one process's counts for one strategy.
 type stats struct {
-	Requests     uint64        `json:"requests"`
-	ElapsedNS    int64         `json:"elapsed_ns"`
+	Requests  uint64 `json:"requests"`
+	ElapsedNS int64  `json:"elapsed_ns"`
+	// StartOffsetNS is when the callers started, after the common start.
+	StartOffsetNS int64 `json:"start_offset_ns"`
+	// Interrupted: the run ended early (the counts are those so far);
+	// Abandoned callers were stuck in a server call and are not counted.
+	Interrupted  bool          `json:"interrupted,omitempty"`
+	Abandoned    int           `json:"abandoned,omitempty"`
 	CreatorCalls uint64        `json:"creator_calls"`
 	Stale        uint64        `json:"stale"`
 	Errors       uint64        `json:"errors"`
@@ -84,6 +92,9 @@ type stats struct {
 func (st *stats) add(o *stats) {
 	st.Requests += o.Requests
 	st.ElapsedNS = max(st.ElapsedNS, o.ElapsedNS)
+	st.StartOffsetNS = max(st.StartOffsetNS, o.StartOffsetNS)
+	st.Interrupted = st.Interrupted || o.Interrupted
+	st.Abandoned += o.Abandoned
 	st.CreatorCalls += o.CreatorCalls
 	st.Stale += o.Stale
 	st.Errors += o.Errors
@@ -98,12 +109,16 @@ func (st *stats) add(o *stats) {
 	st.Hist = h.sparse()
 }
 
-func (st *stats) result(s Strategy, procs int, w Workload) Result {
+// result turns the counts into a strategy's Result. store says what the
+// strategy ran on.
+func (st *stats) result(s Strategy, store string, procs int, w Workload) Result {
 	var h histogram
 	h.mergeSparse(st.Hist)
 	res := Result{
 		Strategy:     s,
+		Store:        store,
 		Procs:        procs,
+		Partial:      st.Interrupted,
 		Requests:     st.Requests,
 		Elapsed:      time.Duration(st.ElapsedNS),
 		CreatorCalls: st.CreatorCalls,
@@ -111,7 +126,9 @@ func (st *stats) result(s Strategy, procs int, w Workload) Result {
 		Errors:       st.Errors,
 		FirstError:   st.FirstError,
 		P50:          h.quantile(0.50),
+		P90:          h.quantile(0.90),
 		P99:          h.quantile(0.99),
+		P999:         h.quantile(0.999),
 		Max:          time.Duration(h.max),
 		Mean:         h.mean(),
 	}
@@ -125,9 +142,19 @@ func (st *stats) result(s Strategy, procs int, w Workload) Result {
 		kw := keyWindow{wc.Key, wc.Window}
 		perWindow[kw] += wc.Calls
 		res.MaxCallsInKeyWindow = max(res.MaxCallsInKeyWindow, perWindow[kw])
+		if wc.Window >= 0 && wc.Window < maxWindows {
+			for len(res.CreatorCallsByWindow) <= wc.Window {
+				res.CreatorCallsByWindow = append(res.CreatorCallsByWindow, 0)
+			}
+			res.CreatorCallsByWindow[wc.Window] += wc.Calls
+		}
 	}
 	return res
 }
+
+// maxWindows bounds Result.CreatorCallsByWindow (a run of an hour with an
+// expiration of a millisecond has 3.6 million windows).
+const maxWindows = 100_000
 
 // RunWorker is the worker side of Options.Procs: it reads a strategy and
 // workload from in, sets the strategy up, says it is ready, waits for the
@@ -163,10 +190,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if err := json.Unmarshal(line, &sm); err != nil {
 		return fail(fmt.Errorf("bad start signal: %w", err))
 	}
-	st, err := r.run(ctx, time.Unix(0, sm.StartUnixNano))
-	if err != nil {
-		return fail(err)
-	}
+	// Interrupted (SIGINT from the parent or the terminal), the worker
+	// still reports its counts so far.
+	st := r.run(ctx, time.Unix(0, sm.StartUnixNano))
 	return enc.Encode(workerMsg{Stats: st})
 }
 
@@ -210,16 +236,16 @@ func (w *worker) failure(err error) error {
 }
 
 // runProcs runs one strategy in procs worker processes and sums their
-// counts.
+// counts. When parent ends, or a worker fails, the other workers are
+// interrupted (SIGINT) and report their counts so far: runProcs then
+// returns those (marked Interrupted) with the error. stats is nil only
+// when no worker reported.
 func runProcs(parent context.Context, spec workerSpec, procs int, newCmd func(context.Context) *exec.Cmd, p Progress) (*stats, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	workers := make([]*worker, 0, procs)
-	finished := false
 	defer func() {
-		if !finished {
-			cancel() // kills the workers (exec.CommandContext)
-		}
+		cancel() // interrupts the workers still running (see interruptWorker)
 		for _, w := range workers {
 			if w.in != nil {
 				_ = w.in.Close()
@@ -231,9 +257,7 @@ func runProcs(parent context.Context, spec workerSpec, procs int, newCmd func(co
 		cmd := newCmd(ctx)
 		w := &worker{cmd: cmd, stderr: &tailBuffer{}}
 		cmd.Stderr = w.stderr
-		if cmd.WaitDelay == 0 {
-			cmd.WaitDelay = 5 * time.Second
-		}
+		interruptWorker(cmd)
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			return nil, err
@@ -253,9 +277,31 @@ func runProcs(parent context.Context, spec workerSpec, procs int, newCmd func(co
 			return nil, fmt.Errorf("worker process %d: %w", i, w.failure(err))
 		}
 	}
+	type reply struct {
+		m   workerMsg
+		err error
+	}
+	// Each worker is read by its own goroutine, so that an interrupted
+	// setup (a worker still connecting to a hung server) does not hold the
+	// parent.
+	ready := make(chan reply, len(workers))
 	for i, w := range workers {
-		if _, err := w.read(); err != nil {
-			return nil, fmt.Errorf("worker process %d: %w", i, err)
+		go func() {
+			m, err := w.read()
+			if err != nil {
+				err = fmt.Errorf("worker process %d: %w", i, err)
+			}
+			ready <- reply{m, err}
+		}()
+	}
+	for range workers {
+		select {
+		case r := <-ready:
+			if r.err != nil {
+				return nil, r.err
+			}
+		case <-parent.Done():
+			return nil, parent.Err()
 		}
 	}
 	start := startMsg{StartUnixNano: time.Now().UnixNano()}
@@ -265,10 +311,6 @@ func runProcs(parent context.Context, spec workerSpec, procs int, newCmd func(co
 		}
 	}
 	began := time.Now()
-	type reply struct {
-		st  *stats
-		err error
-	}
 	replies := make(chan reply, len(workers))
 	for i, w := range workers {
 		go func() {
@@ -279,38 +321,82 @@ func runProcs(parent context.Context, spec workerSpec, procs int, newCmd func(co
 			if err != nil {
 				err = fmt.Errorf("worker process %d: %w", i, err)
 			}
-			replies <- reply{m.Stats, err}
+			replies <- reply{m, err}
 		}()
 	}
-	total := &stats{}
+	var total *stats
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var firstErr error
-	for got := 0; got < len(workers); {
+	parentDone := parent.Done()
+	var giveUp <-chan time.Time
+	got := 0
+collect:
+	for got < len(workers) {
 		select {
 		case r := <-replies:
 			got++
 			if r.err != nil && firstErr == nil {
 				firstErr = r.err
-				cancel()
+				cancel() // the others stop and report what they have
+				giveUp = giveUpTimer()
 			}
-			if r.st != nil {
-				total.add(r.st)
+			if r.m.Stats != nil {
+				if total == nil {
+					total = &stats{}
+				}
+				total.add(r.m.Stats)
 			}
+		case <-parentDone:
+			parentDone = nil
+			if giveUp == nil {
+				giveUp = giveUpTimer()
+			}
+		case <-giveUp:
+			break collect
 		case <-tick.C:
 			if p != nil {
 				p.Update(time.Since(began))
 			}
 		}
 	}
+	if total != nil && got < len(workers) {
+		total.Interrupted = true
+	}
 	if err := parent.Err(); err != nil {
-		return nil, err
+		if total != nil {
+			total.Interrupted = true
+		}
+		return total, err
 	}
 	if firstErr != nil {
-		return nil, firstErr
+		if total != nil {
+			total.Interrupted = true
+		}
+		return total, firstErr
 	}
-	finished = true
 	return total, nil
+}
+
+// workerReportWait is how long the parent waits for the counts of
+// interrupted workers.
+const workerReportWait = abandonAfter + time.Second
+
+func giveUpTimer() <-chan time.Time { return time.After(workerReportWait) }
+
+// interruptWorker makes the end of the command's context interrupt the
+// worker (SIGINT: it reports its counts so far and exits) rather than kill
+// it, and kill it if it has not exited soon after.
+func interruptWorker(cmd *exec.Cmd) {
+	cmd.Cancel = func() error {
+		if runtime.GOOS == "windows" {
+			return cmd.Process.Kill()
+		}
+		return cmd.Process.Signal(os.Interrupt)
+	}
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = workerReportWait
+	}
 }
 
 // tailBuffer keeps the last few KiB a worker wrote to its standard error.

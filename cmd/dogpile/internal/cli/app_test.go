@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -146,15 +149,24 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestParseJSONValue(t *testing.T) {
 	for in, want := range map[string]any{
-		`"text"`:                         "text",
-		`12`:                             int64(12),
-		`-3`:                             int64(-3),
-		`1.5`:                            1.5,
-		`1e3`:                            1000.0,
-		`123456789012345678901234567890`: 1.2345678901234568e29,
-		`true`:                           true,
-		`null`:                           nil,
-		` {"a": [1, 2.5]} `:              map[string]any{"a": []any{int64(1), 2.5}},
+		`"text"`:                 "text",
+		`12`:                     int64(12),
+		`-3`:                     int64(-3),
+		`1.5`:                    1.5,
+		`1e3`:                    1000.0,
+		`0.1`:                    0.1,
+		`1e300`:                  1e300,
+		`-0.0`:                   math.Copysign(0, -1),
+		`9223372036854775807`:    int64(math.MaxInt64),
+		`-9223372036854775808`:   int64(math.MinInt64),
+		`9223372036854775808`:    uint64(1 << 63),
+		`18446744073709551615`:   uint64(math.MaxUint64),
+		`true`:                   true,
+		`null`:                   nil,
+		` {"a": [1, 2.5]} `:      map[string]any{"a": []any{int64(1), 2.5}},
+		`0.30000000000000004`:    0.30000000000000004,
+		`5e-324`:                 5e-324,
+		`1.7976931348623157e308`: math.MaxFloat64,
 	} {
 		got, err := parseJSONValue(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -164,6 +176,81 @@ func TestParseJSONValue(t *testing.T) {
 	for _, bad := range []string{``, `text`, `{"a": 1`, `1 2`, `"a" "b"`} {
 		if _, err := parseJSONValue(bad); err == nil {
 			t.Errorf("parseJSONValue(%q): no error", bad)
+		}
+	}
+	// Numbers that would read back as another number are refused, naming
+	// the number.
+	for in, why := range map[string]string{
+		`1e400`:                                "beyond the range of a 64-bit float",
+		`-1e400`:                               "beyond the range",
+		`1e-400`:                               "too small for a 64-bit float",
+		`18446744073709551616`:                 "integers are kept from -9223372036854775808 to 18446744073709551615",
+		`-9223372036854775809`:                 "integers are kept from",
+		`123456789012345678901234567890`:       "integers are kept from",
+		`0.1000000000000000055511151231257827`: "it would read back as 0.1",
+		`9007199254740993.0`:                   "it would read back as 9007199254740992.0",
+		`[1, {"x": 1e999}]`:                    "number 1e999 cannot be stored exactly",
+	} {
+		_, err := parseJSONValue(in)
+		var ne *numberError
+		if !errors.As(err, &ne) || !strings.Contains(err.Error(), why) {
+			t.Errorf("parseJSONValue(%s): err = %v, want a numberError saying %q", in, err, why)
+		}
+	}
+}
+
+// TestNumbersRoundTrip: every number set accepts reads back from get
+// exactly, and a float stays a float.
+func TestNumbersRoundTrip(t *testing.T) {
+	a, _, _ := app()
+	defer a.Close()
+	for in, want := range map[string]string{
+		`9223372036854775808`:  `9223372036854775808`,
+		`18446744073709551615`: `18446744073709551615`,
+		`-9223372036854775808`: `-9223372036854775808`,
+		`1.0`:                  `1.0`,
+		`0.1`:                  `0.1`,
+		`1e300`:                `1e+300`,
+		`1e-7`:                 `1e-7`,
+		`123456.789`:           `123456.789`,
+		`[1, 1.5, -2.0]`:       `[1,1.5,-2.0]`,
+	} {
+		if _, errOut, code := runApp(t, a, "set", "n", in); code != 0 {
+			t.Fatalf("set %s: exit %d: %s", in, code, errOut)
+		}
+		out, errOut, code := runApp(t, a, "get", "n")
+		if code != 0 || out != want+"\n" {
+			t.Errorf("set %s, get: exit %d, %q (stderr %q); want %s", in, code, out, errOut, want)
+		}
+		// What get prints, set takes back to the same value.
+		if _, _, code := runApp(t, a, "set", "m", strings.TrimSpace(out)); code != 0 {
+			t.Errorf("set of get's output %s: exit %d", out, code)
+		}
+		if again, _, _ := runApp(t, a, "get", "m"); again != out {
+			t.Errorf("round trip of %s: %q, then %q", in, out, again)
+		}
+	}
+}
+
+func TestJSONValue(t *testing.T) {
+	for _, c := range []struct {
+		in    any
+		want  string
+		notes int
+	}{
+		{math.Inf(1), `"+Inf"`, 1},
+		{math.NaN(), `"NaN"`, 1},
+		{map[string]any{"a": math.Inf(-1), "b": 2.0}, `{"a":"-Inf","b":2.0}`, 1},
+		{map[any]any{1: "x", "y": float32(0.1)}, `{"1":"x","y":0.1}`, 1},
+		{uint64(math.MaxUint64), `18446744073709551615`, 0},
+		{[]byte("hi"), `"aGk="`, 0},
+		{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), `"2026-01-02T03:04:05Z"`, 0},
+		{make(chan int), `"`, 1},
+	} {
+		var buf bytes.Buffer
+		notes, err := writeJSON(&buf, c.in)
+		if err != nil || !json.Valid(buf.Bytes()) || !strings.HasPrefix(buf.String(), c.want) || len(notes) != c.notes {
+			t.Errorf("writeJSON(%#v) = %q, notes %q, %v; want %s with %d notes", c.in, buf.String(), notes, err, c.want, c.notes)
 		}
 	}
 }
@@ -401,8 +488,8 @@ func TestBenchThroughApp(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	t.Logf("\n%s", out)
-	for _, want := range []string{"20 goroutines x 1 process", `backend "memory"`, "cache-aside (go-cache)", "gocache loadable",
-		"region.GetOrCreate ", "region.GetOrCreate+async", "calls/key/window", "stale served", "p50", "p99", "max"} {
+	for _, want := range []string{"20 goroutines x 1 process", `backend "memory"`, "cache-aside (go-cache)", "gocache loadable (go-cache store)",
+		"region.GetOrCreate (memory)", "region.GetOrCreate+async (memory)", "calls/key/window", "stale served", "p50", "p99", "max"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)
 		}
@@ -444,10 +531,10 @@ func TestErrorsThroughApp(t *testing.T) {
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "bench", "-d", "1s"}, "cannot reach the memcached server at " + mc},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "lock", "k"}, "cannot reach the memcached server at " + mc},
 		{[]string{"-b", "gocache.redis", "-a", "addr=" + mc, "get", "k"}, "cannot reach the Redis server at " + mc},
-		{[]string{"-b", "memcached", "-a", "lock_timeout=soon", "-a", "url=" + mc, "get", "k"}, `argument "lock_timeout"`},
+		{[]string{"-b", "memcached", "-a", "lock_timeout=soon", "-a", "url=" + mc, "get", "k"}, `argument lock_timeout = soon: cannot use it as a duration`},
 		{[]string{"get"}, "usage: dogpile get KEY"},
 		{[]string{"set", "k", "not json"}, "the value is not JSON"},
-		{[]string{"bench", "--zipf", "0.5"}, "zipf exponent must be greater than 1"},
+		{[]string{"bench", "--zipf", "0.5"}, "bench --zipf 0.5: out of range: want a number greater than 1 and at most 100"},
 		{[]string{"bench", "--strategies", "fast"}, `unknown strategy "fast"`},
 		{[]string{"bench", "--progress", "maybe"}, "want auto, always or never"},
 		{[]string{"nope"}, `unknown command "nope"`},

@@ -262,7 +262,7 @@ var backendDocs = []backendDoc{
 		Name: "gocache.memcache", Package: gocachePkg, Shared: true,
 		Summary: "memcached (gomemcache) through eko/gocache; values as bytes, lock in memcached",
 		Server:  "memcached", AddrArgs: []string{"url"}, DefaultAddr: "127.0.0.1:11211",
-		TimeoutArg: "socket_timeout", DefaultTimeout: "500ms",
+		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: []argDoc{
 			{"url", "127.0.0.1:11211", "server list"},
 			{"expiration", "none", "memcached expiry of every value (whole seconds, at most 30 days)"},

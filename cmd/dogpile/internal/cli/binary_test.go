@@ -17,28 +17,36 @@ import (
 // benchJSON is what the tests read of `dogpile bench --json`.
 type benchJSON struct {
 	Workload struct {
-		Goroutines   int     `json:"goroutines"`
-		Keys         int     `json:"keys"`
-		ExpirationMS float64 `json:"expiration_ms"`
-		DurationMS   float64 `json:"duration_ms"`
+		Goroutines   int   `json:"goroutines"`
+		Keys         int   `json:"keys"`
+		ExpirationNS int64 `json:"expiration_ns"`
+		DurationNS   int64 `json:"duration_ns"`
 	} `json:"workload"`
-	Backend string `json:"backend"`
-	Procs   int    `json:"procs"`
+	Backend     string `json:"backend"`
+	Procs       int    `json:"procs"`
+	Complete    bool   `json:"complete"`
+	Interrupted bool   `json:"interrupted"`
+	Failure     *struct {
+		Strategy string `json:"strategy"`
+		Error    string `json:"error"`
+	} `json:"failure"`
 	Results []struct {
-		Strategy          string  `json:"strategy"`
-		Label             string  `json:"label"`
-		Store             string  `json:"store"`
-		Procs             int     `json:"procs"`
-		Requests          uint64  `json:"requests"`
-		RequestsPerSec    float64 `json:"requests_per_sec"`
-		CreatorCalls      uint64  `json:"creator_calls"`
-		CallsPerKeyWindow float64 `json:"creator_calls_per_key_window"`
-		StaleServed       uint64  `json:"stale_served"`
-		Errors            uint64  `json:"errors"`
-		FirstError        string  `json:"first_error"`
-		LatencyMS         struct {
-			P50, P99, Max float64
-		} `json:"latency_ms"`
+		Strategy             string   `json:"strategy"`
+		Label                string   `json:"label"`
+		Store                string   `json:"store"`
+		Procs                int      `json:"procs"`
+		Partial              bool     `json:"partial"`
+		Requests             uint64   `json:"requests"`
+		RequestsPerSec       float64  `json:"requests_per_sec"`
+		CreatorCalls         uint64   `json:"creator_calls"`
+		CreatorCallsByWindow []uint64 `json:"creator_calls_by_window"`
+		CallsPerKeyWindow    float64  `json:"creator_calls_per_key_window"`
+		StaleServed          uint64   `json:"stale_served"`
+		Errors               uint64   `json:"errors"`
+		FirstError           string   `json:"first_error"`
+		P50NS                int64    `json:"p50_ns"`
+		P99NS                int64    `json:"p99_ns"`
+		MaxNS                int64    `json:"max_ns"`
 	} `json:"results"`
 }
 
@@ -78,13 +86,18 @@ func TestBinaryBench(t *testing.T) {
 		t.Errorf("stderr (not a terminal: no progress bar): %q", errOut)
 	}
 	b := parseBench(t, out)
-	if len(b.Results) != 4 || b.Backend != "memory" || b.Procs != 1 || b.Workload.Goroutines != 50 || b.Workload.ExpirationMS != 500 {
+	if len(b.Results) != 4 || b.Backend != "memory" || b.Procs != 1 || b.Workload.Goroutines != 50 || b.Workload.ExpirationNS != 500e6 || !b.Complete {
 		t.Fatalf("%+v", b)
 	}
 	for _, r := range b.Results {
-		if r.Requests == 0 || r.RequestsPerSec <= 0 || r.Errors != 0 || r.LatencyMS.Max < r.LatencyMS.P50 {
+		// Latencies are integer nanoseconds: on the memory backend a p50 of
+		// a few hundred nanoseconds is not rounded to 0.
+		if r.Requests == 0 || r.RequestsPerSec <= 0 || r.Errors != 0 || r.P50NS <= 0 || r.MaxNS < r.P50NS || r.Partial || len(r.CreatorCallsByWindow) < 4 {
 			t.Errorf("%s: %+v", r.Strategy, r)
 		}
+	}
+	if !strings.Contains(out, `"p50_ns": `) || strings.Contains(out, `"latency_ms"`) {
+		t.Errorf("JSON lacks p50_ns:\n%s", out)
 	}
 	for _, s := range []string{"region", "region-async"} {
 		if c := b.calls(t, s); c < 0.6 || c > 1.5 {
@@ -291,11 +304,15 @@ func TestBinaryBenchProcsMemcached(t *testing.T) {
 	if c := b.calls(t, "region"); c < 0.6 || c > 1.5 {
 		t.Errorf("region in 2 processes: %.2f creator calls per key per window, want about 1", c)
 	}
-	// The loadable baseline runs on the same memcached servers, through
-	// eko/gocache's memcache store.
+	// The loadable cache runs on the same memcached servers: one load per
+	// key per process at a time, so between one and two per window.
+	if c := b.calls(t, "loadable"); c < 0.6 || c > 2.6 {
+		t.Errorf("loadable in 2 processes on memcached: %.2f creator calls per key per window, want 1 to 2", c)
+	}
 	for _, r := range b.Results {
-		if r.Strategy == "loadable" && (r.Store != "memcached" || r.Label != "gocache loadable (memcache)") {
-			t.Errorf("loadable on a memcached backend: store %q, label %q; want the same servers", r.Store, r.Label)
+		want := map[string]string{"region": "region.GetOrCreate (memcached)", "loadable": "gocache loadable (memcache store)"}[r.Strategy]
+		if r.Label != want {
+			t.Errorf("%s: label %q, want %q", r.Strategy, r.Label, want)
 		}
 	}
 }

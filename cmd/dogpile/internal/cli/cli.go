@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -49,10 +50,26 @@ type App struct {
 }
 
 // Main runs the command with os.Args and the process's standard streams,
-// stopping on SIGINT or SIGTERM, and returns the exit status.
+// and returns the exit status.
+//
+// The first SIGINT or SIGTERM ends the command's context: every subcommand
+// then stops at once and prints what it has (bench its results so far, lock
+// releases the lock). If the command has not ended graceAfterSignal later
+// (a call stuck on a hung server, say), or on a second signal, the process
+// exits with status 130 without waiting any longer.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	done := make(chan struct{})
+	defer close(done)
+	// A bench worker process gets Ctrl-C twice, from the terminal and from
+	// its parent: only the grace period ends it, so that it reports its
+	// counts first.
+	worker := len(os.Args) > 1 && os.Args[1] == benchWorkerName
+	go watchSignals(signals, cancel, done, os.Stderr, func() { os.Exit(ExitInterrupted) }, !worker)
 	if os.Getenv("DOGPILE_DEBUG") == "" {
 		// go-redis logs failed dials itself; the command reports them once.
 		redis.SetLogger(quietLogger{})
@@ -60,6 +77,39 @@ func Main() int {
 	a := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	defer a.Close()
 	return a.Run(ctx, os.Args[1:])
+}
+
+// graceAfterSignal is how long the command may take to stop after the
+// first SIGINT or SIGTERM.
+const graceAfterSignal = 3 * time.Second
+
+// watchSignals cancels the command on the first signal, and calls exit
+// when the command has not ended (done) within graceAfterSignal, or on a
+// second signal when secondExits.
+func watchSignals(signals <-chan os.Signal, cancel func(), done <-chan struct{}, stderr io.Writer, exit func(), secondExits bool) {
+	select {
+	case <-signals:
+		cancel()
+	case <-done:
+		return
+	}
+	t := time.NewTimer(graceAfterSignal)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-signals:
+			if !secondExits {
+				continue
+			}
+			fmt.Fprintln(stderr, "dogpile: interrupted again; exiting at once")
+		case <-t.C:
+			fmt.Fprintf(stderr, "dogpile: interrupted, and still not stopped after %s; exiting\n", graceAfterSignal)
+		}
+		exit()
+		return
+	}
 }
 
 // Run runs one command line (without the program name) and returns its exit
@@ -156,7 +206,10 @@ func (a *App) region(sc *storeConfig) (*region.Region, error) {
 		return r, nil
 	}
 	stderr := a.stderr()
-	r, err := openRegion(sc, func(_ context.Context, key string, err error) {
+	r, err := openRegion(sc, func(ctx context.Context, key string, err error) {
+		if recordCorrupt(ctx, err) {
+			return // the command explains it (get: "not a dogpile value")
+		}
 		fmt.Fprintf(stderr, "dogpile: warning: key %q: %s\n", key, oneLine(err.Error()))
 	})
 	if err != nil {
@@ -189,6 +242,7 @@ regions and Keystone's KVS.
   dogpile backends              the registered backends and their arguments
   dogpile config check FILE     the region each section of FILE builds, and
                                 every option it ignores or refuses
+  dogpile completion SHELL      a completion script for bash, zsh, fish or powershell
 
 The store is chosen by an INI file section (--config FILE --section NAME), or
 by --backend and --arg; without them it is the in-process memory backend.
@@ -201,7 +255,8 @@ docs/oslo-cache.md). Other sections use dogpile.cache's keys:
   expiration_time = 600
   arguments.url = 127.0.0.1:11211
 
-Exit status: 0 done, 1 no (key not found, lock held), 2 error, 130 interrupted.`
+Exit status: 0 done, 1 no (key not found or expired, lock held), 2 error,
+3 present but not a dogpile value (get), 130 interrupted.`
 
 func (a *App) newRoot() *cobra.Command {
 	var sf storeFlags
@@ -224,7 +279,9 @@ func (a *App) newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return userErrorf("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.CompletionOptions.HiddenDefaultCmd = true
+	// `dogpile completion bash|zsh|fish|powershell` is listed in the help.
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.SetHelpCommand(a.helpCmd())
 	pf := root.PersistentFlags()
 	pf.StringVarP(&sf.config, "config", "c", "", "INI `file` with the store's section")
 	pf.StringVarP(&sf.section, "section", "s", "", "section of the INI file (default \"cache\")")
@@ -242,6 +299,10 @@ func (a *App) newRoot() *cobra.Command {
 		a.backendsCmd(),
 		a.configCmd(&sf),
 	)
+	// Cobra adds the completion command when the command runs; add it
+	// now so that its flags can be completed too.
+	root.InitDefaultCompletionCmd()
+	registerCompletions(root)
 	return root
 }
 

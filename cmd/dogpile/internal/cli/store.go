@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dogpile-go/dogpile/internal/bench"
 	"github.com/dogpile-go/dogpile/lockmutex"
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
@@ -53,62 +51,61 @@ func (a *App) inProcessNote(sc *storeConfig) {
 	}
 }
 
+const getLong = `Print the value of KEY in the configured store as one line of JSON.
+
+A key that is absent, expired (older than the store's expiration_time) or
+invalidated prints nothing on standard output, says which on standard error
+("expired 0.5 s ago"), and gives exit status 1. --ignore-expiration prints
+an expired value all the same.
+
+A key holding bytes this program did not write (a value set by another
+client, say "redis-cli set plain 'hello world'") is reported as "present,
+not a dogpile value (11 bytes)" with exit status 3; --raw prints those
+bytes.
+
+Standard output is always valid JSON, except with --raw, which prints the
+stored bytes exactly as they are on the server.`
+
+// ExitForeign is get's exit status for a key that holds bytes this program
+// cannot read as a dogpile value.
+const ExitForeign = 3
+
 func (a *App) getCmd(sf *storeFlags) *cobra.Command {
 	var (
 		meta      bool
+		raw       bool
 		ignoreExp bool
 		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "get KEY",
-		Short: "Print a key's value as JSON (exit status 1 when absent)",
-		Long: `Print the value of KEY in the configured store as JSON, one line.
-A key that is absent, expired (older than the store's expiration_time) or
-invalidated prints nothing and gives exit status 1.`,
+		Short: "Print a key's value as JSON (exit status 1 when absent or expired)",
+		Long:  getLong,
 		Example: `  dogpile get --config examples/memcached.ini user:42
-  dogpile get --config examples/memcached.ini --meta user:42`,
+  dogpile get --config examples/memcached.ini --meta user:42
+  dogpile get --config examples/redis.ini --raw plain > plain.bin`,
 		Args: exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := args[0]
+			if err := checkTimeout("get", timeout); err != nil {
+				return err
+			}
+			if raw && meta {
+				return userErrorf("get: --raw and --meta cannot be combined (--raw prints the stored bytes only)")
+			}
 			sc, r, err := a.store(sf)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
-			var opts []region.CallOption
-			if ignoreExp {
-				opts = append(opts, region.IgnoreExpiration())
-			}
-			cv, err := r.GetValueMetadata(ctx, key, opts...)
-			if err != nil {
-				return explain(err, sc)
-			}
-			if cv == nil {
-				a.inProcessNote(sc)
-				return negativef("key %q not found (%s)", key, sc.where())
-			}
-			if !meta {
-				return writeJSON(a.stdout(), cv.Payload)
-			}
-			out := valueMeta{
-				Key:           key,
-				Value:         jsonable(cv.Payload),
-				CreatedAt:     cv.Metadata.CreatedAt.UTC().Format(time.RFC3339Nano),
-				AgeSeconds:    roundSeconds(time.Since(cv.Metadata.CreatedAt)),
-				FormatVersion: cv.Metadata.Version,
-				Backend:       sc.backend(),
-			}
-			if exp := r.ExpirationTime(); exp > 0 {
-				out.ExpiresAt = cv.Metadata.CreatedAt.Add(exp).UTC().Format(time.RFC3339Nano)
-			}
-			return writeJSON(a.stdout(), out)
+			g := getter{a: a, sc: sc, r: r, key: key, timeout: timeout, ignoreExp: ignoreExp}
+			return g.run(cmd.Context(), meta, raw)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&meta, "meta", false, "print an object with the value, its creation time and age")
+	f.BoolVar(&meta, "meta", false, "print a JSON object with the value, its creation time, age and expiry")
+	f.BoolVar(&raw, "raw", false, "print the bytes stored under the key as they are (byte backends: memcached, Redis, ...)")
 	f.BoolVar(&ignoreExp, "ignore-expiration", false, "print the value however old it is")
-	f.DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long")
+	f.DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long (at most 24h)")
 	return cmd
 }
 
@@ -119,6 +116,7 @@ type valueMeta struct {
 	CreatedAt     string  `json:"created_at"`
 	AgeSeconds    float64 `json:"age_seconds"`
 	ExpiresAt     string  `json:"expires_at,omitempty"`
+	Expired       bool    `json:"expired"`
 	FormatVersion int     `json:"format_version"`
 	Backend       string  `json:"backend"`
 }
@@ -126,44 +124,65 @@ type valueMeta struct {
 func (a *App) setCmd(sf *storeFlags) *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "set KEY JSON",
+		Use:   "set [flags] KEY JSON",
 		Short: "Store a JSON value under a key",
 		Long: `Store the JSON value under KEY in the configured store, created now.
-Strings need JSON quotes ('"text"'); "-" reads the value from standard input.
-Numbers without a fraction are stored as integers.`,
+Strings need JSON quotes ('"text"'); "-" reads the value from standard input
+(at most 64 MiB).
+
+Every number is stored exactly or refused: integers from -2^63 to 2^64-1 are
+stored as integers; other numbers as 64-bit floats when the float is exactly
+the number written (1.5, 0.1, 1e300). 1e400 (beyond a float) or
+0.1000000000000000000001 (more digits than a float keeps) are refused, as
+they would read back as another number.`,
 		Example: `  dogpile set --config examples/memcached.ini user:42 '{"name": "Ada", "admin": true}'
   dogpile set --config examples/memcached.ini greeting '"hello"'
   echo '[1, 2, 3]' | dogpile set --config examples/memcached.ini numbers -`,
 		Args: exactArgs("KEY", "JSON"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key, text := args[0], args[1]
+			if err := checkTimeout("set", timeout); err != nil {
+				return err
+			}
 			if text == "-" {
-				b, err := io.ReadAll(io.LimitReader(a.stdin(), 64<<20))
+				b, err := io.ReadAll(io.LimitReader(a.stdin(), maxStdinValue+1))
 				if err != nil {
 					return userErrorf("set %s: reading the value from standard input: %v", key, err)
+				}
+				if len(b) > maxStdinValue {
+					return userErrorf("set %s: the value on standard input is larger than %d MiB, the most set - reads", key, maxStdinValue>>20)
 				}
 				text = string(b)
 			}
 			v, err := parseJSONValue(text)
 			if err != nil {
+				var ne *numberError
+				if errors.As(err, &ne) {
+					return userErrorf("set %s: %v", key, ne)
+				}
 				return userErrorf(`set %s: the value is not JSON: %v (strings need quotes: '"text"')`, key, err)
 			}
 			sc, r, err := a.store(sf)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
-			if err := r.Set(ctx, key, v); err != nil {
-				return explain(err, sc)
+			err = a.call(cmd.Context(), sc, timeout, func(ctx context.Context) error { return r.Set(ctx, key, v) })
+			if err != nil {
+				return err
 			}
 			a.inProcessNote(sc)
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long (at most 24h)")
+	// Flags go before KEY, so that a negative number is a value, not a
+	// flag: dogpile set n -5.
+	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
+
+// maxStdinValue is the largest value `set KEY -` reads.
+const maxStdinValue = 64 << 20
 
 func (a *App) deleteCmd(sf *storeFlags) *cobra.Command {
 	var timeout time.Duration
@@ -173,19 +192,17 @@ func (a *App) deleteCmd(sf *storeFlags) *cobra.Command {
 		Short:   "Delete a key (deleting an absent key is not an error)",
 		Args:    exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkTimeout("delete", timeout); err != nil {
+				return err
+			}
 			sc, r, err := a.store(sf)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
-			if err := r.Delete(ctx, args[0]); err != nil {
-				return explain(err, sc)
-			}
-			return nil
+			return a.call(cmd.Context(), sc, timeout, func(ctx context.Context) error { return r.Delete(ctx, args[0]) })
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "give up after this long (at most 24h)")
 	return cmd
 }
 
@@ -215,6 +232,15 @@ func (a *App) lockCmd(sf *storeFlags) *cobra.Command {
 		Args: exactArgs("KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := args[0]
+			if err := checkTimeout("lock", timeout); err != nil {
+				return err
+			}
+			if hold < 0 || hold > maxTimeout {
+				return userErrorf("lock --hold %s: out of range: want 0 (release at once) to %s", bench.FormatDuration(hold), bench.FormatDuration(maxTimeout))
+			}
+			if hold > 0 && check {
+				return userErrorf("lock: --hold and --check cannot be combined (--check does not take the lock)")
+			}
 			sc, r, err := a.store(sf)
 			if err != nil {
 				return err
@@ -223,11 +249,13 @@ func (a *App) lockCmd(sf *storeFlags) *cobra.Command {
 			ctx := cmd.Context()
 			out := a.stdout()
 			if check {
-				cctx, cancel := context.WithTimeout(ctx, timeout)
-				defer cancel()
-				locked, err := m.Locked(cctx)
+				var locked bool
+				err := a.call(ctx, sc, timeout, func(ctx context.Context) (err error) {
+					locked, err = m.Locked(ctx)
+					return err
+				})
 				if err != nil {
-					return explain(err, sc)
+					return err
 				}
 				if locked {
 					fmt.Fprintf(out, "key %q: locked (%s)\n", key, kind)
@@ -236,14 +264,17 @@ func (a *App) lockCmd(sf *storeFlags) *cobra.Command {
 				fmt.Fprintf(out, "key %q: not locked (%s)\n", key, kind)
 				return nil
 			}
-			actx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			got, err := m.Acquire(actx, wait)
+			var got bool
+			err = a.call(ctx, sc, timeout, func(actx context.Context) (err error) {
+				got, err = m.Acquire(actx, wait)
+				return err
+			})
 			if err != nil {
-				if wait && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-					return negativef("lock for key %q is still held by someone else after %s (%s)", key, timeout, kind)
+				var ee *exitError
+				if wait && errors.As(err, &ee) && ee.timedOut {
+					return negativef("lock for key %q is still held by someone else after %s (%s)", key, bench.FormatDuration(timeout), kind)
 				}
-				return explain(err, sc)
+				return err
 			}
 			if !got {
 				return negativef("lock for key %q is held by someone else (%s)", key, kind)
@@ -253,21 +284,25 @@ func (a *App) lockCmd(sf *storeFlags) *cobra.Command {
 			interrupted := false
 			var holdErr error
 			if hold > 0 {
-				fmt.Fprintf(out, "holding it for %s\n", hold)
+				fmt.Fprintf(out, "holding it for %s\n", bench.FormatDuration(hold))
 				interrupted, holdErr = holdLock(ctx, m, hold)
 			}
-			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-			defer rcancel()
-			relErr := m.Release(rctx)
+			// Release even when interrupted, but briefly then: the
+			// command must end promptly on Ctrl-C.
+			relTimeout := timeout
+			if ctx.Err() != nil {
+				relTimeout = min(timeout, releaseAfterInterrupt)
+			}
+			relErr := a.call(context.WithoutCancel(ctx), sc, relTimeout, func(rctx context.Context) error { return m.Release(rctx) })
 			switch {
 			case holdErr != nil:
 				return explain(fmt.Errorf("while holding the lock for key %q: %w", key, holdErr), sc)
 			case errors.Is(relErr, lockmutex.ErrLockLost):
 				return userErrorf("the lock for key %q expired after its lock_timeout and was taken by someone else before it was released", key)
 			case relErr != nil:
-				return explain(relErr, sc)
+				return relErr
 			}
-			fmt.Fprintf(out, "released lock for key %q after %s\n", key, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(out, "released lock for key %q after %s\n", key, bench.FormatDuration(time.Since(start).Round(time.Millisecond)))
 			if interrupted {
 				return &exitError{code: ExitInterrupted, msg: "interrupted"}
 			}
@@ -275,10 +310,10 @@ func (a *App) lockCmd(sf *storeFlags) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&hold, "hold", 0, "keep the lock this long before releasing it")
+	f.DurationVar(&hold, "hold", 0, "keep the lock this long before releasing it (0s to 24h)")
 	f.BoolVarP(&wait, "wait", "w", false, "wait (up to --timeout) for the lock instead of failing at once")
 	f.BoolVar(&check, "check", false, "only report whether the lock is held")
-	f.DurationVar(&timeout, "timeout", defaultTimeout, "longest wait for the server (and for the lock with --wait)")
+	f.DurationVar(&timeout, "timeout", defaultTimeout, "longest wait for the server, and for the lock with --wait (at most 24h)")
 	return cmd
 }
 
@@ -328,7 +363,7 @@ func holdLock(ctx context.Context, m region.Mutex, d time.Duration) (interrupted
 		case <-ctx.Done():
 			return true, nil
 		case <-tick:
-			if err := ext.Extend(ctx); err != nil {
+			if err := await(ctx, ext.Extend); err != nil {
 				if ctx.Err() != nil {
 					return true, nil
 				}
@@ -336,87 +371,4 @@ func holdLock(ctx context.Context, m region.Mutex, d time.Duration) (interrupted
 			}
 		}
 	}
-}
-
-// parseJSONValue decodes one JSON value; numbers without a fraction or
-// exponent become int64, others float64.
-func parseJSONValue(text string) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty value")
-		}
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("more than one value")
-	}
-	return convertNumbers(v), nil
-}
-
-func convertNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if !strings.ContainsAny(x.String(), ".eE") {
-			if n, err := x.Int64(); err == nil {
-				return n
-			}
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = convertNumbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = convertNumbers(e)
-		}
-	}
-	return v
-}
-
-// writeJSON prints v as one line of JSON. Maps with non-string keys (as a
-// decoder may give) are printed with their keys as strings; a value JSON
-// cannot show is printed with %v.
-func writeJSON(w io.Writer, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(jsonable(v)); err != nil {
-		buf.Reset()
-		fmt.Fprintf(&buf, "%q\n", fmt.Sprintf("%v", v))
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = jsonable(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = jsonable(e)
-		}
-		return s
-	}
-	return v
-}
-
-func roundSeconds(d time.Duration) float64 {
-	return float64(d.Round(time.Millisecond)) / float64(time.Second)
 }
