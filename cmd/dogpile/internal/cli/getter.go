@@ -81,7 +81,11 @@ func (g *getter) read(ctx context.Context, opts ...region.CallOption) (*region.C
 		cv, err = g.r.GetValueMetadata(ctx, g.key, opts...)
 		return err
 	})
-	return cv, err
+	if err != nil {
+		// The call may still be running (see await): cv is not ours.
+		return nil, err
+	}
+	return cv, nil
 }
 
 func (g *getter) run(ctx context.Context, meta, raw bool) error {
