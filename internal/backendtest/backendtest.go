@@ -55,3 +55,24 @@ func AwaitJoined(t testing.TB, seen func() bool) {
 	}
 	time.Sleep(50 * time.Millisecond)
 }
+
+// RefusesUnknownArguments checks that each named backend refuses an
+// argument it does not know (a misspelt lock_timeout), naming it, the
+// backend and the argument it probably meant, rather than ignoring it.
+func RefusesUnknownArguments(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		_, err := region.NewBackend(name, region.Arguments{"lokc_timeout": 5})
+		var ue *region.UnknownArgumentError
+		if !errors.Is(err, region.ErrBadArgument) || !errors.As(err, &ue) {
+			t.Errorf("%s: err = %v, want an *UnknownArgumentError", name, err)
+			continue
+		}
+		if ue.Backend != name || len(ue.Names) != 1 || ue.Names[0] != "lokc_timeout" {
+			t.Errorf("%s: error names %+v", name, ue)
+		}
+		if ue.Suggestions["lokc_timeout"] != "lock_timeout" {
+			t.Errorf("%s: no \"did you mean lock_timeout\" in %v", name, err)
+		}
+	}
+}
