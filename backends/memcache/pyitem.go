@@ -3,6 +3,7 @@ package memcache
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/pickle"
 	"github.com/dogpile-go/dogpile/region"
@@ -238,4 +241,56 @@ func payloadOf(key string, payload any, pickling bool) (any, error) {
 		return nil, fmt.Errorf("memcache: key %q: cannot decode %T to store it: %w", key, payload, err)
 	}
 	return v, nil
+}
+
+// ReadForeign reads the item stored under key (a key as stored, after the
+// region's key mangler) and decodes it with DecodePythonItem, for display:
+// the dogpile command's get shows an item this backend's region cannot read
+// as one of its values (a plain str or int a Python program stored with
+// the client, a CachedValue of another version, ...) as JSON. found is
+// false when the key is absent; ok is false when the item does not decode.
+// A CachedValue is described by its payload and metadata.
+func (p *PythonBackend) ReadForeign(ctx context.Context, key string) (v any, format string, found, ok bool, err error) {
+	var it *gomemcache.Item
+	if err := p.call(ctx, func() (err error) {
+		it, err = p.b.getItem(ctx, key)
+		return err
+	}); err != nil {
+		return nil, "", false, false, err
+	}
+	if it == nil {
+		return nil, "", false, false, nil
+	}
+	v, err = DecodePythonItem(it.Flags, it.Value)
+	if err != nil {
+		return nil, "", true, false, nil
+	}
+	format = fmt.Sprintf("%s item (flags %d)", pythonClientName(p.opts.Name), it.Flags)
+	if cv, isCV := v.(PythonCachedValue); isCV {
+		v = map[string]any{"payload": cv.Payload, "ct": float64(cv.Created.UnixNano()) / 1e9, "v": cv.Version}
+		format = fmt.Sprintf("dogpile.cache CachedValue, %s (flags %d)", pythonClientName(p.opts.Name), it.Flags)
+	}
+	return v, format, true, true, nil
+}
+
+// pythonClientName names the Python client whose items a backend reads.
+func pythonClientName(backend string) string {
+	if backend == NameDogpilePymemcache {
+		return "pymemcache"
+	}
+	return "python-memcached"
+}
+
+// ReadRaw returns the bytes of the item stored under key (as stored, after
+// the region's key mangler), without its flags or any decoding: what the
+// dogpile command's get --raw prints.
+func (p *PythonBackend) ReadRaw(ctx context.Context, key string) (data []byte, found bool, err error) {
+	var it *gomemcache.Item
+	if err := p.call(ctx, func() (err error) {
+		it, err = p.b.getItem(ctx, key)
+		return err
+	}); err != nil || it == nil {
+		return nil, false, err
+	}
+	return it.Value, true, nil
 }

@@ -31,6 +31,22 @@ type ForeignDecoder interface {
 	DecodeForeign(raw []byte) (v any, format string, ok bool)
 }
 
+// ForeignReader is the hook for backends that keep more than bytes per key
+// (memcached's flags, for one), so that get cannot decode a foreign value
+// from the bytes alone: the backend reads the key (as stored, after the
+// key mangler) and decodes it itself. found is false when the key is
+// absent, ok when the value is not in a format the backend knows.
+type ForeignReader interface {
+	ReadForeign(ctx context.Context, key string) (v any, format string, found, ok bool, err error)
+}
+
+// RawReader is the hook for backends that are not byte backends but keep
+// bytes (the Python-compatible memcached backends): ReadRaw returns the
+// bytes stored under key (as stored, after the key mangler), for get --raw.
+type RawReader interface {
+	ReadRaw(ctx context.Context, key string) (data []byte, found bool, err error)
+}
+
 // corruptRecorder collects the values a read found unreadable, so that get
 // can tell a foreign value from an absent one. It travels in the context
 // of the read to the region's error handler (see App.region).
@@ -205,6 +221,27 @@ func (g *getter) absent(ctx context.Context) error {
 // foreign reports a key whose bytes are not a dogpile-go value: decoded by
 // a ForeignDecoder when one knows them, printed with --raw, else described.
 func (g *getter) foreign(ctx context.Context, raw bool, cause error) error {
+	if fr, ok := region.BackendAs[ForeignReader](g.r.ActualBackend()); ok && !raw {
+		var (
+			v              any
+			format         string
+			found, decoded bool
+		)
+		err := g.a.call(ctx, g.sc, g.timeout, func(ctx context.Context) (err error) {
+			v, format, found, decoded, err = fr.ReadForeign(ctx, g.mangledKey())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !found {
+			return negativef("key %q not found (%s)", g.key, g.sc.where())
+		}
+		if decoded {
+			fmt.Fprintf(g.a.stderr(), "dogpile: note: key %q: a %s, not a value of this region\n", g.key, format)
+			return g.print(v)
+		}
+	}
 	data, found, supported, err := g.rawBytes(ctx)
 	if err != nil {
 		return err
@@ -273,17 +310,27 @@ func (g *getter) printRaw(ctx context.Context) error {
 	return err
 }
 
+// mangledKey is the key as stored: after the region's key mangler.
+func (g *getter) mangledKey() string {
+	if mg := g.r.KeyMangler(); mg != nil {
+		return mg(g.key)
+	}
+	return g.key
+}
+
 // rawBytes reads the bytes stored under the key (after the key mangler),
 // past the region's envelope. supported is false for backends that keep Go
 // values rather than bytes.
 func (g *getter) rawBytes(ctx context.Context) (data []byte, found, supported bool, err error) {
-	mkey := g.key
-	if mg := g.r.KeyMangler(); mg != nil {
-		mkey = mg(g.key)
-	}
+	mkey := g.mangledKey()
 	actual := g.r.ActualBackend()
 	var read func(context.Context) error
-	if bb, ok := region.BackendAs[region.BytesBackend](actual); ok {
+	if rr, ok := region.BackendAs[RawReader](actual); ok {
+		read = func(ctx context.Context) (err error) {
+			data, found, err = rr.ReadRaw(ctx, mkey)
+			return err
+		}
+	} else if bb, ok := region.BackendAs[region.BytesBackend](actual); ok {
 		read = func(ctx context.Context) (err error) {
 			data, found, err = bb.GetSerialized(ctx, mkey)
 			return err
