@@ -12,14 +12,14 @@ import (
 // golang.org/x/sync/singleflight). Callers that hold an old value see the
 // flight and return the old value at once.
 type flight struct {
-	done  chan struct{}
-	value any   // the created payload; set before done is closed
-	err   error // the creation error; set before done is closed
-	// retry: the flight ended without a value for the waiters (the leader
-	// was cancelled, or another process holds the creation lock); they
-	// start over.
+	done chan struct{}
+	// The result, set before done is closed: the created payload or the
+	// creation's error, or retry: the flight ended without an answer for
+	// the waiters (the leader was cancelled, or another process holds the
+	// creation lock), and they start over.
+	value any
+	err   error
 	retry bool
-	once  sync.Once
 }
 
 const flightShards = 32
@@ -58,17 +58,13 @@ func (g *flightGroup) join(key string) (f *flight, leader bool) {
 	return f, true
 }
 
-// finish publishes the flight's result and ends it. Only the first call
-// for a flight counts, so a safety net may call it again.
-func (g *flightGroup) finish(key string, f *flight, value any, err error, retry bool) {
-	f.once.Do(func() {
-		s := g.shard(key)
-		s.mu.Lock()
-		if s.m[key] == f {
-			delete(s.m, key)
-		}
-		s.mu.Unlock()
-		f.value, f.err, f.retry = value, err, retry
-		close(f.done)
-	})
+// finish ends the flight: its result is set, and the waiters may read it.
+func (g *flightGroup) finish(key string, f *flight) {
+	s := g.shard(key)
+	s.mu.Lock()
+	if s.m[key] == f {
+		delete(s.m, key)
+	}
+	s.mu.Unlock()
+	close(f.done)
 }

@@ -52,6 +52,14 @@ type invalidationRecord struct {
 	Hard bool  `msgpack:"hard" json:"hard"`
 }
 
+// mark is the invalidation the record holds.
+func (r invalidationRecord) mark() invalidationMark {
+	if r.At == 0 {
+		return invalidationMark{}
+	}
+	return invalidationMark{at: time.Unix(0, r.At), hard: r.Hard}
+}
+
 // NewSharedInvalidation returns a strategy for r that keeps its record in
 // r's backend. Pass it to r.Configure with WithInvalidator.
 func NewSharedInvalidation(r *Region, opts SharedInvalidationOptions) *SharedInvalidation {
@@ -136,16 +144,14 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 		s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 		return
 	}
-	rec := invalidationRecord{At: neverInvalidated}
+	var rec invalidationRecord // none: never invalidated
 	if ok {
 		if rec, err = payloadAs[invalidationRecord](s.opts.Key, cv.Payload); err != nil {
 			s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 			return
 		}
-		if rec.At == 0 {
-			rec = invalidationRecord{At: neverInvalidated}
-		}
 	}
+	read := rec.mark()
 	// The timestamp only moves forward: a newer record replaces ours, and a
 	// record older than ours (or none: evicted, expired, server restarted
 	// or moved) gets ours written back, so every process converges on the
@@ -153,17 +159,17 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 	for {
 		cur := s.mark.Load()
 		switch {
-		case cur != nil && cur.at > rec.At:
+		case cur != nil && cur.at.After(read.at):
 			if err := s.write(ctx, st, *cur); err != nil {
 				s.region.Load().reportError(ctx, s.opts.Key, err)
 			}
 			return
-		case cur != nil && cur.at == rec.At && cur.hard == rec.Hard:
+		case cur != nil && cur.at.Equal(read.at) && cur.hard == read.hard:
 			return
 		}
 		// A newer record, or the first answer (with no record: "never
-		// invalidated", so that reads stop asking the strategy).
-		if s.mark.CompareAndSwap(cur, &invalidationMark{at: rec.At, hard: rec.Hard}) {
+		// invalidated", so that reads stop asking the backend).
+		if s.mark.CompareAndSwap(cur, &read) {
 			return
 		}
 	}
@@ -185,61 +191,34 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 // it first reads the record once, bounded by Timeout rather than ctx.
 func (s *SharedInvalidation) InvalidateContext(ctx context.Context, hard bool) error {
 	s.start()
-	now := time.Now()
-	s.mark.Store(&invalidationMark{at: now.UnixNano(), hard: hard})
+	m := invalidationMark{at: time.Now(), hard: hard}
+	s.mark.Store(&m)
 	st := s.region.Load().state.Load()
 	if st == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	return s.write(ctx, st, invalidationMark{at: now.UnixNano(), hard: hard})
+	return s.write(ctx, st, m)
 }
 
 // write stores m as the shared record.
 func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) error {
-	cv := CachedValue{Payload: invalidationRecord{At: m.at, Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
+	cv := CachedValue{Payload: invalidationRecord{At: m.at.UnixNano(), Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
 		return fmt.Errorf("writing the shared invalidation record: %w", err)
 	}
 	return nil
 }
 
-func (s *SharedInvalidation) current() *invalidationMark {
+// LastInvalidation reports the latest invalidation known to this process:
+// its own, or another process's as last read from the backend. The first
+// call reads the record (bounded by Timeout) and starts the refresher.
+func (s *SharedInvalidation) LastInvalidation() (time.Time, bool) {
 	m := s.mark.Load()
 	if m == nil {
 		s.start()
 		m = s.mark.Load()
 	}
-	return m
-}
-
-// IsInvalidated reports whether a value created at created is invalidated.
-func (s *SharedInvalidation) IsInvalidated(created time.Time) bool {
-	m := s.current()
-	return m != nil && created.UnixNano() < m.at
-}
-
-// IsHardInvalidated reports whether it is hard-invalidated.
-func (s *SharedInvalidation) IsHardInvalidated(created time.Time) bool {
-	m := s.current()
-	return m != nil && m.hard && created.UnixNano() < m.at
-}
-
-// IsSoftInvalidated reports whether it is soft-invalidated.
-func (s *SharedInvalidation) IsSoftInvalidated(created time.Time) bool {
-	m := s.current()
-	return m != nil && !m.hard && created.UnixNano() < m.at
-}
-
-// WasHardInvalidated reports whether the last invalidation was hard.
-func (s *SharedInvalidation) WasHardInvalidated() bool {
-	m := s.current()
-	return m != nil && m.hard
-}
-
-// WasSoftInvalidated reports whether the last invalidation was soft.
-func (s *SharedInvalidation) WasSoftInvalidated() bool {
-	m := s.current()
-	return m != nil && m.at != neverInvalidated && !m.hard
+	return m.last()
 }

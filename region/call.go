@@ -1,0 +1,180 @@
+package region
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// call is one GetOrCreate call on a region, past its hit path: what the
+// dogpile lock on the key (lock.go) reads, locks and creates with.
+type call struct {
+	r       *Region
+	s       *regionState
+	key     string // the caller's
+	mkey    string // the backend's
+	cs      *callSettings
+	creator func(context.Context) (any, error)
+	// degraded: the backend could not be read; the call goes on without it
+	// (failopen.go).
+	degraded bool
+}
+
+// firstRead is the read a hit path made, handed on so that a miss is not
+// read (or judged) twice.
+type firstRead struct {
+	cv  CachedValue
+	v   verdict
+	err error // the read failed
+}
+
+// getOrCreate is GetOrCreate past its hit path: the dogpile lock on key,
+// built from the region's pieces. first is the hit path's read; nil: none.
+// It returns the payload as stored (possibly *Serialized) or as created.
+func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs *callSettings, first *firstRead) (any, error) {
+	if creator == nil {
+		return nil, nilCreator(key)
+	}
+	r.startDeadline(cs)
+	c := &call{r: r, s: s, key: key, mkey: s.mangle(key), cs: cs, creator: creator}
+	l := &lock{
+		region: r.name, key: key, flightKey: c.mkey, flights: &r.flights,
+		mutex: c.mutex, read: c.read, creator: c.create, async: r.asyncRunner,
+		around: c.around, bound: c.bound, waited: c.waited, report: c.report,
+	}
+	if first == nil {
+		return l.get(ctx, nil, missing)
+	}
+	cv, v, err := c.judged(ctx, first.cv, first.v, first.err)
+	if err != nil {
+		return nil, err
+	}
+	return l.get(ctx, &cv, v)
+}
+
+// freshness is the rule the call judges values by (see freshness.judge),
+// with the strategy's last invalidation as of now. early is the region's
+// early refresh, for calls that may act on it.
+func (s *regionState) freshness(cs *callSettings, early *earlyRefresh) freshness {
+	at, hard := s.invalidator.LastInvalidation()
+	exp := s.expirationFor(cs)
+	return freshness{expiration: exp, ignoreAge: cs.ignoreExp, invalidated: at, hard: hard, early: early,
+		timeless: at.IsZero() && (cs.ignoreExp || exp <= 0)}
+}
+
+// expirationFor is the expiration a call uses: the call's own
+// (WithExpiration; 0 means every value is expired, negative means never),
+// else the region's (0: never).
+func (s *regionState) expirationFor(cs *callSettings) time.Duration {
+	if !cs.setExp {
+		return s.expiration
+	}
+	switch {
+	case cs.expiration == 0:
+		return time.Nanosecond // dogpile's expiration_time=0: always expired
+	case cs.expiration < 0:
+		return 0
+	}
+	return cs.expiration
+}
+
+// get reads mkey: through the chain's fast path when it has one.
+func (s *regionState) get(ctx context.Context, mkey string) (CachedValue, bool, error) {
+	if s.fast != nil {
+		if cv := s.fast.Lookup(mkey); cv != nil {
+			return *cv, true, nil
+		}
+		return CachedValue{}, false, nil
+	}
+	return s.backend.Get(ctx, mkey)
+}
+
+// read reads the key and judges it, for the lock.
+func (c *call) read(ctx context.Context) (CachedValue, verdict, error) {
+	if c.degraded {
+		return CachedValue{}, missing, nil
+	}
+	cv, ok, err := c.s.get(ctx, c.mkey)
+	var v verdict
+	if err == nil {
+		f := c.s.freshness(c.cs, c.r.early)
+		v = f.judge(present(&cv, ok))
+	}
+	return c.judged(ctx, cv, v, err)
+}
+
+// judged checks a read of the key, judged v, before the lock acts on it. A
+// read that failed fails open (see failOpen).
+func (c *call) judged(ctx context.Context, cv CachedValue, v verdict, err error) (CachedValue, verdict, error) {
+	if err != nil {
+		return CachedValue{}, missing, c.failOpen(ctx, fmt.Errorf("region %q: get %q: %w", c.r.name, c.key, err))
+	}
+	return cv, v, c.regenerable(v)
+}
+
+// regenerable is dogpile's rule that a soft-invalidated value is
+// regenerated only against an expiration time.
+func (c *call) regenerable(v verdict) error {
+	if v == stale && c.s.expirationFor(c.cs) <= 0 {
+		return fmt.Errorf("region %q: key %q: %w", c.r.name, c.key, ErrSoftInvalidationNeedsExpiration)
+	}
+	return nil
+}
+
+// softWithoutExpiration is dogpile's rule that a soft-invalidated region
+// needs an expiration time for creation.
+func (s *regionState) softWithoutExpiration(cs *callSettings) bool {
+	at, hard := s.invalidator.LastInvalidation()
+	return !at.IsZero() && !hard && s.expirationFor(cs) <= 0
+}
+
+// present returns cv when ok, else nil.
+func present(cv *CachedValue, ok bool) *CachedValue {
+	if ok {
+		return cv
+	}
+	return nil
+}
+
+// mutex is the key's creation lock as the lock takes it: the backend's, or
+// the region's in-process one, kept alive by a lease, timed for the
+// Observer, failing open. None when the backend cannot be reached.
+func (c *call) mutex() Mutex {
+	if c.degraded {
+		return nil
+	}
+	m := c.r.leased(c.r.mutexFor(c.s, c.mkey), c.key)
+	return c.failingOpen(observed(m, c.s, c.key))
+}
+
+// create calls the creator and stores what it made (unless should-cache
+// says no, or the backend is down). A creator error is returned as it is,
+// storing nothing. A store error is returned by strict regions; others
+// report it and return the value.
+func (c *call) create(ctx context.Context) (any, error) {
+	r, s := c.r, c.s
+	if s.softWithoutExpiration(c.cs) {
+		return nil, fmt.Errorf("region %q: key %q: %w", r.name, c.key, ErrSoftInvalidationNeedsExpiration)
+	}
+	start := time.Now()
+	v, err := callCreator(r, ctx, c.creator)
+	took := time.Since(start)
+	s.observeCreation(ctx, c.key, took, err)
+	if err != nil {
+		return nil, err
+	}
+	r.early.record(took)
+	if c.degraded || (c.cs.shouldCache != nil && !c.cs.shouldCache(v)) {
+		return v, nil
+	}
+	if err := s.backend.Set(ctx, c.mkey, newCachedValue(v)); err != nil {
+		if err := r.backendFailure(ctx, c.key, fmt.Errorf("region %q: set %q: %w", r.name, c.key, err)); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+func (c *call) waited(ctx context.Context, d time.Duration) { c.s.observeLockWait(ctx, c.key, d) }
+
+func (c *call) report(ctx context.Context, err error) { c.r.reportError(ctx, c.key, err) }
