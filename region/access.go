@@ -3,6 +3,7 @@ package region
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 type noValue struct{}
@@ -36,7 +37,7 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 	}
 	cs := collect(opts)
 	if s.fast != nil {
-		cv, v := s.lookup(key, &cs, nil)
+		cv, v := s.lookup(key, s.maxAge(&cs), nil)
 		if !readable(v, &cs) {
 			return nil, false, nil
 		}
@@ -50,11 +51,13 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 }
 
 // lookup is the hit path on a region whose chain reads by pointer
-// (s.fast): key's value (nil when absent) and its verdict, with early
-// refresh when early is not nil.
-func (s *regionState) lookup(key string, cs *callSettings, early *earlyRefresh) (*CachedValue, verdict) {
+// (s.fast): key's value (nil when absent) and its verdict, by the age limit
+// of the call (a call without options: the region's expiration time) and
+// with early refresh when early is not nil.
+func (s *regionState) lookup(key string, maxAge time.Duration, early *earlyRefresh) (*CachedValue, verdict) {
 	cv := s.fast.Lookup(s.mangle(key))
-	f := s.freshness(cs, early)
+	f := s.freshness(maxAge)
+	f.early = early
 	return cv, f.judge(cv)
 }
 
@@ -66,7 +69,7 @@ func readable(v verdict, cs *callSettings) bool {
 
 // readable reports whether a read call returns cv.
 func (s *regionState) readable(cv *CachedValue, cs *callSettings) bool {
-	f := s.freshness(cs, nil)
+	f := s.freshness(s.maxAge(cs))
 	return readable(f.judge(cv), cs)
 }
 
@@ -116,7 +119,7 @@ func (r *Region) readMulti(ctx context.Context, keys []string, opts []CallOption
 	}
 	mkeys := s.mangleAll(keys)
 	cs := collect(opts)
-	f := s.freshness(&cs, nil)
+	f := s.freshness(s.maxAge(&cs))
 	if sb, ok := s.backend.(*SerializedBackend); ok {
 		// A byte backend without proxies: read in key order, no map.
 		cvs, got, err := sb.getMultiOrdered(ctx, mkeys)
@@ -201,7 +204,7 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 // is fresh (hit), else what was read, for the dogpile lock.
 func (r *Region) lookupForCreate(ctx context.Context, s *regionState, key string, cs *callSettings) (payload any, first firstRead, hit bool) {
 	if s.fast != nil {
-		cv, v := s.lookup(key, cs, r.early)
+		cv, v := s.lookup(key, s.maxAge(cs), r.early)
 		if v == fresh {
 			return cv.Payload, first, true
 		}
@@ -215,7 +218,8 @@ func (r *Region) lookupForCreate(ctx context.Context, s *regionState, key string
 	if err != nil {
 		return nil, firstRead{err: err}, false
 	}
-	f := s.freshness(cs, r.early)
+	f := s.freshness(s.maxAge(cs))
+	f.early = r.early
 	if v := f.judge(present(&cv, ok)); v != fresh {
 		return nil, firstRead{cv: cv, v: v}, false
 	}
@@ -307,8 +311,9 @@ func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption
 	var ok bool
 	var err error
 	if s := r.state.Load(); s != nil && s.fast != nil && len(opts) == 0 {
-		// The hit path, one call shorter.
-		if cv, v := s.lookup(key, &noCallSettings, nil); v == fresh {
+		// The hit path, lookup written out: a call shorter.
+		cv := s.fast.Lookup(s.mangle(key))
+		if f := s.freshness(s.expiration); f.judge(cv) == fresh {
 			payload, ok = cv.Payload, true
 		}
 	} else {
@@ -358,19 +363,21 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	// The hit path needs no closure (and so no allocation). What it read
 	// and judged is handed on, so a miss is not read or judged twice (and
 	// early refresh draws once).
-	var first firstRead
 	if s.fast != nil && len(opts) == 0 {
-		cv, v := s.lookup(key, &noCallSettings, r.early)
+		cv := s.fast.Lookup(s.mangle(key)) // lookup written out: a call shorter
+		f := s.freshness(s.expiration)
+		f.early = r.early
+		v := f.judge(cv)
 		if v == fresh {
 			if v, ok := plainAs[T](cv.Payload); ok {
 				return v, nil
 			}
 			return payloadAs[T](key, cv.Payload)
 		}
+		first := firstRead{v: v}
 		if cv != nil {
 			first.cv = *cv
 		}
-		first.v = v
 		return createAs(ctx, r, s, key, creator, callSettings{}, &first)
 	}
 	cs := collect(opts)

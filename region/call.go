@@ -52,14 +52,21 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	return l.get(ctx, &cv, v)
 }
 
-// freshness is the rule the call judges values by (see freshness.judge),
-// with the strategy's last invalidation as of now. early is the region's
-// early refresh, for calls that may act on it.
-func (s *regionState) freshness(cs *callSettings, early *earlyRefresh) freshness {
-	at, hard := s.invalidator.LastInvalidation()
-	exp := s.expirationFor(cs)
-	return freshness{expiration: exp, ignoreAge: cs.ignoreExp, invalidated: at, hard: hard, early: early,
-		timeless: at.IsZero() && (cs.ignoreExp || exp <= 0)}
+// freshness is the rule a call judges values by (see freshness.judge):
+// values older than maxAge are stale (0: age does not matter), and the
+// strategy's last invalidation is as of now. It leaves early refresh off;
+// calls that may act on it set the region's.
+func (s *regionState) freshness(maxAge time.Duration) freshness {
+	inv := s.invalidator.LastInvalidation()
+	return freshness{maxAge: maxAge, invalidated: inv, timeless: inv == nil && maxAge <= 0}
+}
+
+// maxAge is the age past which a call's values are stale (0: none).
+func (s *regionState) maxAge(cs *callSettings) time.Duration {
+	if cs.ignoreExp {
+		return 0
+	}
+	return s.expirationFor(cs)
 }
 
 // expirationFor is the expiration a call uses: the call's own
@@ -97,7 +104,8 @@ func (c *call) read(ctx context.Context) (CachedValue, verdict, error) {
 	cv, ok, err := c.s.get(ctx, c.mkey)
 	var v verdict
 	if err == nil {
-		f := c.s.freshness(c.cs, c.r.early)
+		f := c.s.freshness(c.s.maxAge(c.cs))
+		f.early = c.r.early
 		v = f.judge(present(&cv, ok))
 	}
 	return c.judged(ctx, cv, v, err)
@@ -124,8 +132,8 @@ func (c *call) regenerable(v verdict) error {
 // softWithoutExpiration is dogpile's rule that a soft-invalidated region
 // needs an expiration time for creation.
 func (s *regionState) softWithoutExpiration(cs *callSettings) bool {
-	at, hard := s.invalidator.LastInvalidation()
-	return !at.IsZero() && !hard && s.expirationFor(cs) <= 0
+	inv := s.invalidator.LastInvalidation()
+	return inv != nil && !inv.Hard && s.expirationFor(cs) <= 0
 }
 
 // present returns cv when ok, else nil.

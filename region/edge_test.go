@@ -450,10 +450,13 @@ type flagStrategy struct {
 }
 
 func (f *flagStrategy) Invalidate(bool) { f.mu.Lock(); f.cutoff = time.Now(); f.mu.Unlock() }
-func (f *flagStrategy) LastInvalidation() (time.Time, bool) {
+func (f *flagStrategy) LastInvalidation() *region.Invalidation {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.cutoff, true
+	if f.cutoff.IsZero() {
+		return nil
+	}
+	return &region.Invalidation{At: f.cutoff, Hard: true}
 }
 
 // A strategy of the program's own is asked on every hit path.

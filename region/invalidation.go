@@ -21,34 +21,27 @@ import (
 type InvalidationStrategy interface {
 	// Invalidate records an invalidation now, hard or soft.
 	Invalidate(hard bool)
-	// LastInvalidation reports the latest invalidation: when it was (the
-	// zero time: never) and whether it was hard.
-	LastInvalidation() (at time.Time, hard bool)
+	// LastInvalidation returns the latest invalidation, or nil when there
+	// has been none. The region only reads it: return the same value until
+	// the next invalidation rather than a new one on each call.
+	LastInvalidation() *Invalidation
+}
+
+// Invalidation is an invalidation a strategy recorded.
+type Invalidation struct {
+	At   time.Time // when: values created before it are invalidated
+	Hard bool      // hard (they read as absent) or soft (they read as expired)
 }
 
 // NewInvalidationStrategy returns the default, in-process strategy.
 func NewInvalidationStrategy() InvalidationStrategy { return &localInvalidation{} }
 
-// invalidationMark is an invalidation as the built-in strategies keep it.
-type invalidationMark struct {
-	at   time.Time // the zero time: never invalidated
-	hard bool
-}
-
-// last reports m as LastInvalidation does; nil is no invalidation.
-func (m *invalidationMark) last() (time.Time, bool) {
-	if m == nil {
-		return time.Time{}, false
-	}
-	return m.at, m.hard
-}
-
 type localInvalidation struct {
-	mark atomic.Pointer[invalidationMark]
+	last atomic.Pointer[Invalidation]
 }
 
 func (l *localInvalidation) Invalidate(hard bool) {
-	l.mark.Store(&invalidationMark{at: time.Now(), hard: hard})
+	l.last.Store(&Invalidation{At: time.Now(), Hard: hard})
 }
 
-func (l *localInvalidation) LastInvalidation() (time.Time, bool) { return l.mark.Load().last() }
+func (l *localInvalidation) LastInvalidation() *Invalidation { return l.last.Load() }

@@ -27,12 +27,10 @@ const (
 
 // freshness is the rule a call judges values by.
 type freshness struct {
-	expiration  time.Duration // values older than this are stale; 0: none are
-	ignoreAge   bool          // IgnoreExpiration: age does not matter
-	invalidated time.Time     // values created before the last invalidation are invalidated:
-	hard        bool          // they read as absent (hard) or expired (soft)
+	maxAge      time.Duration // values older than this are stale; 0: age does not matter
+	invalidated *Invalidation // values created before the last invalidation are invalidated; nil: none
 	early       *earlyRefresh // nil: no early refresh (reads, or a region without it)
-	timeless    bool          // nothing is invalidated, and age does not matter
+	timeless    bool          // neither invalidation nor age matters
 }
 
 // judge is the freshness rule, written once: every value read is judged
@@ -51,19 +49,20 @@ func (f *freshness) judge(cv *CachedValue) verdict {
 
 func (f *freshness) byTime(cv *CachedValue) verdict {
 	created := cv.Metadata.CreatedAt
-	switch {
-	case created.Before(f.invalidated) && f.hard:
-		return missing
-	case created.Before(f.invalidated):
+	if inv := f.invalidated; inv != nil && created.Before(inv.At) {
+		if inv.Hard {
+			return missing
+		}
 		return stale
-	case f.ignoreAge || f.expiration <= 0:
+	}
+	if f.maxAge <= 0 {
 		return fresh
 	}
 	age := time.Since(created)
 	switch {
-	case age > f.expiration:
+	case age > f.maxAge:
 		return stale
-	case f.early != nil && f.early.pick(age, f.expiration):
+	case f.early != nil && f.early.pick(age, f.maxAge):
 		return early
 	}
 	return fresh

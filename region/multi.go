@@ -61,7 +61,8 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	}()
 	var toCreate, waited []string // backend keys
 	var old map[string]oldValue   // of the keys being regenerated, for the fail-safe
-	rule := s.freshness(cs, r.early)
+	rule := s.freshness(s.maxAge(cs))
+	rule.early = r.early
 	for _, mk := range mkeys {
 		c := calls[mk]
 		cv, ok := found[mk]

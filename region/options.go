@@ -145,8 +145,6 @@ type callSettings struct {
 	deadline    time.Time // FailSafe.HardTimeout for this call; zero: none
 }
 
-// noCallSettings are the settings of a call without options (read-only).
-var noCallSettings callSettings
 
 func collect(opts []CallOption) callSettings {
 	var s callSettings

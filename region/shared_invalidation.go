@@ -37,7 +37,7 @@ type SharedInvalidation struct {
 	region atomic.Pointer[Region]
 	opts   SharedInvalidationOptions
 
-	mark atomic.Pointer[invalidationMark]
+	last atomic.Pointer[Invalidation] // the latest invalidation known here; nil: none
 
 	started atomic.Bool // the refresher was started (or the strategy closed)
 	startMu sync.Mutex  // guards starting against closing
@@ -52,12 +52,12 @@ type invalidationRecord struct {
 	Hard bool  `msgpack:"hard" json:"hard"`
 }
 
-// mark is the invalidation the record holds.
-func (r invalidationRecord) mark() invalidationMark {
+// invalidation is the invalidation the record holds; nil: none.
+func (r invalidationRecord) invalidation() *Invalidation {
 	if r.At == 0 {
-		return invalidationMark{}
+		return nil
 	}
-	return invalidationMark{at: time.Unix(0, r.At), hard: r.Hard}
+	return &Invalidation{At: time.Unix(0, r.At), Hard: r.Hard}
 }
 
 // NewSharedInvalidation returns a strategy for r that keeps its record in
@@ -151,25 +151,24 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 			return
 		}
 	}
-	read := rec.mark()
+	read := rec.invalidation()
 	// The timestamp only moves forward: a newer record replaces ours, and a
 	// record older than ours (or none: evicted, expired, server restarted
 	// or moved) gets ours written back, so every process converges on the
 	// latest invalidation for as long as any of them remembers it.
 	for {
-		cur := s.mark.Load()
+		cur := s.last.Load()
 		switch {
-		case cur != nil && cur.at.After(read.at):
-			if err := s.write(ctx, st, *cur); err != nil {
+		case cur != nil && (read == nil || cur.At.After(read.At)):
+			if err := s.write(ctx, st, cur); err != nil {
 				s.region.Load().reportError(ctx, s.opts.Key, err)
 			}
 			return
-		case cur != nil && cur.at.Equal(read.at) && cur.hard == read.hard:
+		case cur == nil && read == nil,
+			cur != nil && cur.At.Equal(read.At) && cur.Hard == read.Hard:
 			return
 		}
-		// A newer record, or the first answer (with no record: "never
-		// invalidated", so that reads stop asking the backend).
-		if s.mark.CompareAndSwap(cur, &read) {
+		if s.last.CompareAndSwap(cur, read) {
 			return
 		}
 	}
@@ -191,20 +190,20 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 // it first reads the record once, bounded by Timeout rather than ctx.
 func (s *SharedInvalidation) InvalidateContext(ctx context.Context, hard bool) error {
 	s.start()
-	m := invalidationMark{at: time.Now(), hard: hard}
-	s.mark.Store(&m)
+	inv := &Invalidation{At: time.Now(), Hard: hard}
+	s.last.Store(inv)
 	st := s.region.Load().state.Load()
 	if st == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	return s.write(ctx, st, m)
+	return s.write(ctx, st, inv)
 }
 
-// write stores m as the shared record.
-func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) error {
-	cv := CachedValue{Payload: invalidationRecord{At: m.at.UnixNano(), Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
+// write stores inv as the shared record.
+func (s *SharedInvalidation) write(ctx context.Context, st *regionState, inv *Invalidation) error {
+	cv := CachedValue{Payload: invalidationRecord{At: inv.At.UnixNano(), Hard: inv.Hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
 		return fmt.Errorf("writing the shared invalidation record: %w", err)
 	}
@@ -214,11 +213,9 @@ func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m inval
 // LastInvalidation reports the latest invalidation known to this process:
 // its own, or another process's as last read from the backend. The first
 // call reads the record (bounded by Timeout) and starts the refresher.
-func (s *SharedInvalidation) LastInvalidation() (time.Time, bool) {
-	m := s.mark.Load()
-	if m == nil {
+func (s *SharedInvalidation) LastInvalidation() *Invalidation {
+	if !s.started.Load() {
 		s.start()
-		m = s.mark.Load()
 	}
-	return m.last()
+	return s.last.Load()
 }

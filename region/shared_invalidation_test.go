@@ -24,8 +24,8 @@ func init() {
 // wasInvalidated reports whether s's last invalidation was a hard one (hard)
 // or a soft one.
 func wasInvalidated(s region.InvalidationStrategy, hard bool) bool {
-	at, h := s.LastInvalidation()
-	return !at.IsZero() && h == hard
+	inv := s.LastInvalidation()
+	return inv != nil && inv.Hard == hard
 }
 
 func sharedRegion(t *testing.T, name string, cacheFor time.Duration) *region.Region {
