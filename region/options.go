@@ -145,7 +145,6 @@ type callSettings struct {
 	deadline    time.Time // FailSafe.HardTimeout for this call; zero: none
 }
 
-
 func collect(opts []CallOption) callSettings {
 	var s callSettings
 	for _, o := range opts {
