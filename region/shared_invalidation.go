@@ -25,8 +25,9 @@ type SharedInvalidationOptions struct {
 // timestamp in the region's own backend, so Invalidate in one process is
 // honoured by every process sharing the backend (dogpile.cache documents
 // this only as a recipe). Reads of the record are cached for CacheFor and
-// refreshed by a background goroutine, so the hit path costs one atomic
-// load. Close the region (or the strategy) to stop the goroutine.
+// refreshed by a background goroutine, so LastInvalidation, called on every
+// read, costs two atomic loads and no round trip. Close the region (or the
+// strategy) to stop the goroutine.
 //
 // Values are judged by their creation time against the invalidation time,
 // which come from different hosts: keep the hosts' clocks in step (NTP),
