@@ -28,6 +28,18 @@ func TestKeystoneMemoryBackend(t *testing.T) {
 	regiontest.RunBackendTests(t, "openstack.kvs.Memory", nil)
 }
 
+// The suite on regions with the production features on, set so that none
+// changes what the suite expects: the dogpile lock behaves the same with
+// its wrappers around it.
+func TestMemoryBackendWithProductionFeatures(t *testing.T) {
+	(&regiontest.Suite{Backend: "memory", RegionOptions: []region.Option{
+		region.WithFailSafe(region.FailSafe{Grace: time.Hour, SoftTimeout: time.Minute, HardTimeout: time.Minute, CreatorTimeout: time.Minute}),
+		region.WithEarlyRefresh(1),
+		region.WithLockLeases(),
+		region.WithStrictBackendErrors(),
+	}}).Run(t)
+}
+
 // The memory backend's own expiration_time drops values, whatever the
 // region's expiration (none here).
 func TestMemoryHardTTLDropsValues(t *testing.T) {
