@@ -37,7 +37,7 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 	}
 	cs := collect(opts)
 	if s.fast != nil {
-		cv, v := s.lookup(key, s.maxAge(&cs), nil)
+		cv, v := s.lookup(s.mangle(key), s.maxAge(&cs), nil)
 		if !readable(v, &cs) {
 			return nil, false, nil
 		}
@@ -51,11 +51,11 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 }
 
 // lookup is the hit path on a region whose chain reads by pointer
-// (s.fast): key's value (nil when absent) and its verdict, by the age limit
+// (s.fast): mkey's value (nil when absent) and its verdict, by the age limit
 // of the call (a call without options: the region's expiration time) and
 // with early refresh when early is not nil.
-func (s *regionState) lookup(key string, maxAge time.Duration, early *earlyRefresh) (*CachedValue, verdict) {
-	cv := s.fast.Lookup(s.mangle(key))
+func (s *regionState) lookup(mkey string, maxAge time.Duration, early *earlyRefresh) (*CachedValue, verdict) {
+	cv := s.fast.Lookup(mkey)
 	f := s.freshness(maxAge)
 	f.early = early
 	return cv, f.judge(cv)
@@ -186,7 +186,7 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 		return nil, err
 	}
 	cs := collect(opts)
-	v, first, hit := r.lookupForCreate(ctx, s, key, &cs)
+	v, first, hit := r.lookupForCreate(ctx, s, s.mangle(key), &cs)
 	if !hit {
 		miss := cs
 		v, err = r.getOrCreate(ctx, s, key, creator, &miss, &first)
@@ -200,11 +200,12 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 	return v, nil
 }
 
-// lookupForCreate is the hit path of a create call: key's payload when it
-// is fresh (hit), else what was read, for the dogpile lock.
-func (r *Region) lookupForCreate(ctx context.Context, s *regionState, key string, cs *callSettings) (payload any, first firstRead, hit bool) {
+// lookupForCreate is the hit path of a create call: the payload under mkey
+// when it is fresh (hit), else what was read, for the dogpile lock.
+func (r *Region) lookupForCreate(ctx context.Context, s *regionState, mkey string, cs *callSettings) (payload any, first firstRead, hit bool) {
+	first.mkey = mkey
 	if s.fast != nil {
-		cv, v := s.lookup(key, s.maxAge(cs), r.early)
+		cv, v := s.lookup(mkey, s.maxAge(cs), r.early)
 		if v == fresh {
 			return cv.Payload, first, true
 		}
@@ -214,14 +215,16 @@ func (r *Region) lookupForCreate(ctx context.Context, s *regionState, key string
 		first.v = v
 		return nil, first, false
 	}
-	cv, ok, err := s.backend.Get(ctx, s.mangle(key))
+	cv, ok, err := s.backend.Get(ctx, mkey)
 	if err != nil {
-		return nil, firstRead{err: err}, false
+		first.err = err
+		return nil, first, false
 	}
 	f := s.freshness(s.maxAge(cs))
 	f.early = r.early
-	if v := f.judge(present(&cv, ok)); v != fresh {
-		return nil, firstRead{cv: cv, v: v}, false
+	if first.v = f.judge(present(&cv, ok)); first.v != fresh {
+		first.cv = cv
+		return nil, first, false
 	}
 	return cv.Payload, first, true
 }
@@ -364,7 +367,8 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	// and judged is handed on, so a miss is not read or judged twice (and
 	// early refresh draws once).
 	if s.fast != nil && len(opts) == 0 {
-		cv := s.fast.Lookup(s.mangle(key)) // lookup written out: a call shorter
+		mkey := s.mangle(key)
+		cv := s.fast.Lookup(mkey) // lookup written out: a call shorter
 		f := s.freshness(s.expiration)
 		f.early = r.early
 		v := f.judge(cv)
@@ -374,14 +378,14 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 			}
 			return payloadAs[T](key, cv.Payload)
 		}
-		first := firstRead{v: v}
+		first := firstRead{mkey: mkey, v: v}
 		if cv != nil {
 			first.cv = *cv
 		}
 		return createAs(ctx, r, s, key, creator, callSettings{}, &first)
 	}
 	cs := collect(opts)
-	payload, first, hit := r.lookupForCreate(ctx, s, key, &cs)
+	payload, first, hit := r.lookupForCreate(ctx, s, s.mangle(key), &cs)
 	if hit {
 		return payloadAs[T](key, payload)
 	}

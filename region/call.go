@@ -23,66 +23,31 @@ type call struct {
 // firstRead is the read a hit path made, handed on so that a miss is not
 // read (or judged) twice.
 type firstRead struct {
-	cv  CachedValue
-	v   verdict
-	err error // the read failed
+	mkey string // the key read: the backend's
+	cv   CachedValue
+	v    verdict
+	err  error // the read failed
 }
 
-// getOrCreate is GetOrCreate past its hit path: the dogpile lock on key,
-// built from the region's pieces. first is the hit path's read; nil: none.
-// It returns the payload as stored (possibly *Serialized) or as created.
+// getOrCreate is GetOrCreate past its hit path, given the hit path's read:
+// the dogpile lock on key, built from the region's pieces. It returns the
+// payload as stored (possibly *Serialized) or as created.
 func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs *callSettings, first *firstRead) (any, error) {
 	if creator == nil {
 		return nil, nilCreator(key)
 	}
 	r.startDeadline(cs)
-	c := &call{r: r, s: s, key: key, mkey: s.mangle(key), cs: cs, creator: creator}
+	c := &call{r: r, s: s, key: key, mkey: first.mkey, cs: cs, creator: creator}
 	l := &lock{
-		region: r.name, key: key, flightKey: c.mkey, flights: &r.flights,
+		region: r.name, key: key, flightKey: c.mkey, flights: r.flights,
 		mutex: c.mutex, read: c.read, creator: c.create, async: r.asyncRunner,
 		around: c.around, bound: c.bound, waited: c.waited, report: c.report,
-	}
-	if first == nil {
-		return l.get(ctx, nil, missing)
 	}
 	cv, v, err := c.judged(ctx, first.cv, first.v, first.err)
 	if err != nil {
 		return nil, err
 	}
 	return l.get(ctx, &cv, v)
-}
-
-// freshness is the rule a call judges values by (see freshness.judge):
-// values older than maxAge are stale (0: age does not matter), and the
-// strategy's last invalidation is as of now. It leaves early refresh off;
-// calls that may act on it set the region's.
-func (s *regionState) freshness(maxAge time.Duration) freshness {
-	inv := s.invalidator.LastInvalidation()
-	return freshness{maxAge: maxAge, invalidated: inv, timeless: inv == nil && maxAge <= 0}
-}
-
-// maxAge is the age past which a call's values are stale (0: none).
-func (s *regionState) maxAge(cs *callSettings) time.Duration {
-	if cs.ignoreExp {
-		return 0
-	}
-	return s.expirationFor(cs)
-}
-
-// expirationFor is the expiration a call uses: the call's own
-// (WithExpiration; 0 means every value is expired, negative means never),
-// else the region's (0: never).
-func (s *regionState) expirationFor(cs *callSettings) time.Duration {
-	if !cs.setExp {
-		return s.expiration
-	}
-	switch {
-	case cs.expiration == 0:
-		return time.Nanosecond // dogpile's expiration_time=0: always expired
-	case cs.expiration < 0:
-		return 0
-	}
-	return cs.expiration
 }
 
 // get reads mkey: through the chain's fast path when it has one.
@@ -134,14 +99,6 @@ func (c *call) regenerable(v verdict) error {
 func (s *regionState) softWithoutExpiration(cs *callSettings) bool {
 	inv := s.invalidator.LastInvalidation()
 	return inv != nil && !inv.Hard && s.expirationFor(cs) <= 0
-}
-
-// present returns cv when ok, else nil.
-func present(cv *CachedValue, ok bool) *CachedValue {
-	if ok {
-		return cv
-	}
-	return nil
 }
 
 // mutex is the key's creation lock as the lock takes it: the backend's, or

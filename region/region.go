@@ -45,7 +45,7 @@ type Region struct {
 	leases          bool          // WithLockLeases
 
 	locks   *lockmutex.Registry
-	flights flightGroup
+	flights *flights
 
 	configMu sync.Mutex // serializes Configure, Wrap and SetKeyMangler
 	state    atomic.Pointer[regionState]
@@ -77,7 +77,7 @@ func New(name string, opts ...Option) *Region {
 	for _, o := range opts {
 		o(r)
 	}
-	r.flights.init()
+	r.flights = new(flights)
 	return r
 }
 
