@@ -47,7 +47,7 @@ func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) 
 	if err != nil {
 		return nil, false, fmt.Errorf("region %q: get %q: %w", r.name, key, err)
 	}
-	return cv.Payload, ok && s.readable(&cv, &cs), nil
+	return cv.Payload, ok && s.judgeRead(&cv, &cs), nil
 }
 
 // lookup is the hit path on a region whose chain reads by pointer
@@ -67,8 +67,8 @@ func readable(v verdict, cs *callSettings) bool {
 	return v == fresh || cs.ignoreExp && v == stale
 }
 
-// readable reports whether a read call returns cv.
-func (s *regionState) readable(cv *CachedValue, cs *callSettings) bool {
+// judgeRead reports whether a read call returns cv.
+func (s *regionState) judgeRead(cv *CachedValue, cs *callSettings) bool {
 	f := s.freshness(s.maxAge(cs))
 	return readable(f.judge(cv), cs)
 }
@@ -83,7 +83,7 @@ func (r *Region) get(ctx context.Context, key string, opts []CallOption) (Cached
 		return CachedValue{}, false, fmt.Errorf("region %q: get %q: %w", r.name, key, err)
 	}
 	cs := collect(opts)
-	if !ok || !s.readable(&cv, &cs) {
+	if !ok || !s.judgeRead(&cv, &cs) {
 		return CachedValue{}, false, nil
 	}
 	return cv, true, nil

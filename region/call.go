@@ -50,8 +50,8 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	return l.get(ctx, &cv, v)
 }
 
-// get reads mkey: through the chain's fast path when it has one.
-func (s *regionState) get(ctx context.Context, mkey string) (CachedValue, bool, error) {
+// fetch reads mkey: through the chain's fast path when it has one.
+func (s *regionState) fetch(ctx context.Context, mkey string) (CachedValue, bool, error) {
 	if s.fast != nil {
 		if cv := s.fast.Lookup(mkey); cv != nil {
 			return *cv, true, nil
@@ -66,7 +66,7 @@ func (c *call) read(ctx context.Context) (CachedValue, verdict, error) {
 	if c.degraded {
 		return CachedValue{}, missing, nil
 	}
-	cv, ok, err := c.s.get(ctx, c.mkey)
+	cv, ok, err := c.s.fetch(ctx, c.mkey)
 	var v verdict
 	if err == nil {
 		f := c.s.freshness(c.s.maxAge(c.cs))
