@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// call is one GetOrCreate call on a region, past its hit path: what the
-// dogpile lock on the key (lock.go) reads, locks and creates with.
+// call is one GetOrCreate call on a region, past its hit path: the parts
+// of the dogpile lock on the key (lock.go), what it reads, locks and
+// creates with.
 type call struct {
+	lock    lock
 	r       *Region
 	s       *regionState
 	key     string // the caller's
@@ -38,16 +40,12 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	}
 	r.startDeadline(cs)
 	c := &call{r: r, s: s, key: key, mkey: first.mkey, cs: cs, creator: creator}
-	l := &lock{
-		region: r.name, key: key, flightKey: c.mkey, flights: r.flights,
-		mutex: c.mutex, read: c.read, creator: c.create, async: r.asyncRunner,
-		around: c.around, bound: c.bound, waited: c.waited, report: c.report,
-	}
+	c.lock = lock{parts: c, async: r.asyncRunner, flights: r.flights, flightKey: c.mkey, region: r.name, key: key}
 	cv, v, err := c.judged(ctx, first.cv, first.v, first.err)
 	if err != nil {
 		return nil, err
 	}
-	return l.get(ctx, &cv, v)
+	return c.lock.get(ctx, &cv, v)
 }
 
 // fetch reads mkey: through the chain's fast path when it has one.

@@ -6,7 +6,7 @@ package region
 func (r *Region) InProcessLocks() int { return r.locks.Len() }
 
 func (r *Region) Flights() int {
-	n := 0
-	r.flights.m.Range(func(any, any) bool { n++; return true })
-	return n
+	r.flights.mu.Lock()
+	defer r.flights.mu.Unlock()
+	return len(r.flights.m)
 }

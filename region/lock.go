@@ -10,11 +10,8 @@ import (
 )
 
 // This file is the dogpile lock, dogpile.cache's lock.Lock in Go. The
-// region builds it for a GetOrCreate call from the call's pieces (call.go),
-// which judge values by the freshness rule (freshness.go); the fail-safe
-// runs around its creation (failsafe.go); its mutex comes with a lease
-// (lease.go), timed for the Observer (observer.go) and failing open
-// (failopen.go). GetOrCreateMulti is built of its pieces (multi.go).
+// region's features wrap it from files of their own (docs/architecture.md
+// lists them in reading order).
 
 // verdict is what the freshness rule makes of a key's value.
 type verdict uint8
@@ -27,29 +24,33 @@ const (
 )
 
 // lock is the dogpile lock on one key for one call. Like dogpile's, it is
-// given a mutex, a function reading the value, a creator and an async
-// runner. Go adds flights: callers of this process with no value to serve
-// wait for one creation and share its result, as with singleflight, rather
-// than queueing on the mutex.
+// given a mutex, a function reading the value and a creator (its parts)
+// and an async runner. Go adds flights: callers of this process with no
+// value to serve wait for one creation and share its result, as with
+// singleflight, rather than queueing on the mutex.
 type lock struct {
-	mutex   func() Mutex                                        // the key's mutex; nil: go on without one
-	read    func(context.Context) (CachedValue, verdict, error) // read and judge the value; an error ends the call
-	creator func(context.Context) (any, error)                  // create a value and store it
-	async   AsyncCreationRunner                                 // nil: the caller regenerates
-
+	parts
+	async     AsyncCreationRunner // nil: the caller regenerates
 	flights   *flights
 	flightKey string // the backend key
+	region    string // for messages
+	key       string // the caller's, for the async runner and for messages
+}
 
-	// Where the region's features plug in (call.go, failsafe.go): the
-	// fail-safe runs around the creation job and bounds the waits of
-	// callers with no value (ending them with its context's cause); the
-	// Observer hears of waits, the ErrorHandler of errors no caller gets.
-	around func(ctx context.Context, old *CachedValue, v verdict, job func(context.Context) (any, error)) (any, error)
-	bound  func(context.Context) (context.Context, context.CancelFunc)
-	waited func(context.Context, time.Duration)
-	report func(context.Context, error)
+// parts are what a lock is given for one key (call.go has GetOrCreate's).
+type parts interface {
+	mutex() Mutex                                       // the key's mutex; nil: go on without one
+	read(context.Context) (CachedValue, verdict, error) // read and judge the value; an error ends the call
+	create(context.Context) (any, error)                // create a value and store it
 
-	region, key string // for the async runner and for messages
+	// Where the region's features plug in: the fail-safe (failsafe.go)
+	// runs around a creation job and bounds the waits of callers with no
+	// value (ending them with its context's cause); the Observer hears of
+	// waits, the ErrorHandler of errors no caller gets.
+	around(ctx context.Context, old *CachedValue, v verdict, job func(context.Context) (any, error)) (any, error)
+	bound(context.Context) (context.Context, context.CancelFunc)
+	waited(context.Context, time.Duration)
+	report(context.Context, error)
 }
 
 // get returns the key's value, as lock.py's Lock.__enter__ does. cv,
@@ -219,7 +220,7 @@ func (f *flight) create(ctx context.Context) (value any, err error) {
 			panic(p)
 		}
 	}()
-	value, err = f.lock.creator(ctx)
+	value, err = f.lock.create(ctx)
 	if err == nil || ctx.Err() == nil {
 		// A creation that ended with its caller's context is no answer for
 		// the others: they start over with a leader of their own.
@@ -248,18 +249,29 @@ func (f *flight) end() {
 }
 
 // flights are a region's flights in progress, by backend key.
-type flights struct{ m sync.Map }
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
 
 // join returns key's flight, starting one held by its leader (leader ==
 // true) if there is none.
 func (g *flights) join(key string) (f *flight, leader bool) {
-	if f, ok := g.m.Load(key); ok {
-		return f.(*flight), false
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f = g.m[key]; f != nil {
+		return f, false
 	}
 	f = &flight{done: make(chan struct{})}
 	f.holders.Store(1)
-	actual, loaded := g.m.LoadOrStore(key, f)
-	return actual.(*flight), !loaded
+	g.m[key] = f
+	return f, true
 }
 
-func (g *flights) remove(key string, f *flight) { g.m.CompareAndDelete(key, f) }
+func (g *flights) remove(key string, f *flight) {
+	g.mu.Lock()
+	if g.m[key] == f {
+		delete(g.m, key)
+	}
+	g.mu.Unlock()
+}

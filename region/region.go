@@ -77,7 +77,7 @@ func New(name string, opts ...Option) *Region {
 	for _, o := range opts {
 		o(r)
 	}
-	r.flights = new(flights)
+	r.flights = &flights{m: make(map[string]*flight)}
 	return r
 }
 
