@@ -47,8 +47,9 @@ type Region struct {
 	locks   *lockmutex.Registry
 	flights *flights
 
-	configMu sync.Mutex // serializes Configure, Wrap and SetKeyMangler
-	state    atomic.Pointer[regionState]
+	configMu     sync.Mutex // serializes Configure, Wrap and SetKeyMangler
+	state        atomic.Pointer[regionState]
+	unconfigured error // ErrNotConfigured, naming the region
 }
 
 // regionState is everything a call needs, swapped atomically on Configure,
@@ -74,6 +75,7 @@ func (s *regionState) mangle(key string) string {
 // New returns an unconfigured region.
 func New(name string, opts ...Option) *Region {
 	r := &Region{name: name, locks: lockmutex.NewRegistry()}
+	r.unconfigured = fmt.Errorf("%w: region %q", ErrNotConfigured, name)
 	for _, o := range opts {
 		o(r)
 	}
@@ -330,12 +332,13 @@ func (r *Region) Close() error {
 	return errors.Join(errs...)
 }
 
+// load returns the region's state, or ErrNotConfigured. It is inlined into
+// the data calls.
 func (r *Region) load() (*regionState, error) {
-	s := r.state.Load()
-	if s == nil {
-		return nil, fmt.Errorf("%w: region %q", ErrNotConfigured, r.name)
+	if s := r.state.Load(); s != nil {
+		return s, nil
 	}
-	return s, nil
+	return nil, r.unconfigured
 }
 
 func (r *Region) reportError(ctx context.Context, key string, err error) {
