@@ -185,11 +185,17 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 	if err != nil {
 		return nil, err
 	}
+	if creator == nil {
+		return nil, nilCreator(key)
+	}
 	cs := collect(opts)
 	v, first, hit := r.lookupForCreate(ctx, s, s.mangle(key), &cs)
-	if !hit {
-		miss := cs
-		v, err = r.getOrCreate(ctx, s, key, creator, &miss, &first)
+	switch {
+	case hit:
+	case r.flights.serving(first.mkey, first.v):
+		v = first.cv.Payload
+	default:
+		v, err = r.getOrCreate(ctx, s, key, creator, cs, &first)
 	}
 	if err != nil {
 		return nil, err
@@ -395,7 +401,10 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 // createAs is GetOrCreateAs past its hit path: the dogpile lock, given the
 // caller's first read.
 func createAs[T any](ctx context.Context, r *Region, s *regionState, key string, creator func(context.Context) (T, error), cs callSettings, first *firstRead) (T, error) {
-	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, &cs, first)
+	if r.flights.serving(first.mkey, first.v) {
+		return payloadAs[T](key, first.cv.Payload)
+	}
+	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, cs, first)
 	if err != nil {
 		var zero T
 		return zero, err

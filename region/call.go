@@ -15,7 +15,7 @@ type call struct {
 	s       *regionState
 	key     string // the caller's
 	mkey    string // the backend's
-	cs      *callSettings
+	cs      callSettings
 	creator func(context.Context) (any, error)
 	// degraded: the backend could not be read; the call goes on without it
 	// (failopen.go).
@@ -34,11 +34,11 @@ type firstRead struct {
 // getOrCreate is GetOrCreate past its hit path, given the hit path's read:
 // the dogpile lock on key, built from the region's pieces. It returns the
 // payload as stored (possibly *Serialized) or as created.
-func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs *callSettings, first *firstRead) (any, error) {
+func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs callSettings, first *firstRead) (any, error) {
 	if creator == nil {
 		return nil, nilCreator(key)
 	}
-	r.startDeadline(cs)
+	r.startDeadline(&cs)
 	c := &call{r: r, s: s, key: key, mkey: first.mkey, cs: cs, creator: creator}
 	c.lock = lock{parts: c, async: r.asyncRunner, flights: r.flights, flightKey: c.mkey, region: r.name, key: key}
 	cv, v, err := c.judged(ctx, first.cv, first.v, first.err)
@@ -67,7 +67,7 @@ func (c *call) read(ctx context.Context) (CachedValue, verdict, error) {
 	cv, ok, err := c.s.fetch(ctx, c.mkey)
 	var v verdict
 	if err == nil {
-		f := c.s.freshness(c.s.maxAge(c.cs))
+		f := c.s.freshness(c.s.maxAge(&c.cs))
 		f.early = c.r.early
 		v = f.judge(present(&cv, ok))
 	}
@@ -86,7 +86,7 @@ func (c *call) judged(ctx context.Context, cv CachedValue, v verdict, err error)
 // regenerable is dogpile's rule that a soft-invalidated value is
 // regenerated only against an expiration time.
 func (c *call) regenerable(v verdict) error {
-	if v == stale && c.s.expirationFor(c.cs) <= 0 {
+	if v == stale && c.s.expirationFor(&c.cs) <= 0 {
 		return fmt.Errorf("region %q: key %q: %w", c.r.name, c.key, ErrSoftInvalidationNeedsExpiration)
 	}
 	return nil
@@ -116,7 +116,7 @@ func (c *call) mutex() Mutex {
 // report it and return the value.
 func (c *call) create(ctx context.Context) (any, error) {
 	r, s := c.r, c.s
-	if s.softWithoutExpiration(c.cs) {
+	if s.softWithoutExpiration(&c.cs) {
 		return nil, fmt.Errorf("region %q: key %q: %w", r.name, c.key, ErrSoftInvalidationNeedsExpiration)
 	}
 	start := time.Now()

@@ -97,7 +97,7 @@ func (c *call) around(ctx context.Context, old *CachedValue, v verdict, create f
 	case err != nil && v == early:
 		c.report(ctx, fmt.Errorf("early refresh failed; serving the current value: %w", err))
 		return old.Payload, nil
-	case err != nil && ctx.Err() == nil && c.r.withinGrace(c.s, old, c.cs):
+	case err != nil && ctx.Err() == nil && c.r.withinGrace(c.s, old, &c.cs):
 		c.report(ctx, fmt.Errorf("regeneration failed; serving the expired value: %w", err))
 		return old.Payload, nil
 	}

@@ -268,6 +268,21 @@ func (g *flights) join(key string) (f *flight, leader bool) {
 	return f, true
 }
 
+// serving reports whether a caller that read a value judged v serves it at
+// once, as lock.get would have it: the value is stale (or picked for early
+// refresh) and already being regenerated in this process. GetOrCreate asks
+// before it builds a lock, so that these callers, the many of a stampede,
+// cost nothing.
+func (g *flights) serving(key string, v verdict) bool {
+	if v != stale && v != early {
+		return false
+	}
+	g.mu.Lock()
+	_, busy := g.m[key]
+	g.mu.Unlock()
+	return busy
+}
+
 func (g *flights) remove(key string, f *flight) {
 	g.mu.Lock()
 	if g.m[key] == f {

@@ -40,7 +40,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	slices.Sort(mkeys)
 	calls := make(map[string]*call, len(mkeys)) // each key's view of the region, as GetOrCreate's
 	for _, mk := range mkeys {
-		calls[mk] = &call{r: r, s: s, key: callerKey[mk], mkey: mk, cs: cs}
+		calls[mk] = &call{r: r, s: s, key: callerKey[mk], mkey: mk, cs: *cs}
 	}
 	found, err := s.backend.GetMulti(ctx, mkeys)
 	noStore := false
