@@ -397,17 +397,3 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	}
 	return createAs(ctx, r, s, key, creator, cs, &first)
 }
-
-// createAs is GetOrCreateAs past its hit path: the dogpile lock, given the
-// caller's first read.
-func createAs[T any](ctx context.Context, r *Region, s *regionState, key string, creator func(context.Context) (T, error), cs callSettings, first *firstRead) (T, error) {
-	if r.flights.serving(first.mkey, first.v) {
-		return payloadAs[T](key, first.cv.Payload)
-	}
-	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, cs, first)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return payloadAs[T](key, v)
-}

@@ -48,6 +48,20 @@ func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, cr
 	return c.lock.get(ctx, &cv, v)
 }
 
+// createAs is GetOrCreateAs past its hit path: the dogpile lock, given the
+// caller's first read.
+func createAs[T any](ctx context.Context, r *Region, s *regionState, key string, creator func(context.Context) (T, error), cs callSettings, first *firstRead) (T, error) {
+	if r.flights.serving(first.mkey, first.v) {
+		return payloadAs[T](key, first.cv.Payload)
+	}
+	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, cs, first)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return payloadAs[T](key, v)
+}
+
 // fetch reads mkey: through the chain's fast path when it has one.
 func (s *regionState) fetch(ctx context.Context, mkey string) (CachedValue, bool, error) {
 	if s.fast != nil {
