@@ -192,8 +192,10 @@ func waitEnded(ctx, wctx context.Context) error {
 // mutex and ends the flight, so runs once whatever happens.
 type flight struct {
 	done chan struct{}
-	// The result, set before done closes: the payload or the error, or
-	// retry: no answer (the leader gave up), and the followers start over.
+	// The result, final when done closes: the payload or the error; or, as
+	// long as the flight is not settled, retry: no answer, and the
+	// followers start over. It is settled before the job is made, or by
+	// the job.
 	value any
 	err   error
 	retry bool
@@ -202,7 +204,6 @@ type flight struct {
 	ctx     context.Context // the leader's
 	mutex   Mutex           // held; nil: none
 	holders atomic.Int32
-	settled bool // set before the job is made, or by the job
 }
 
 // job returns the flight's creation, holding the flight until it has run
@@ -229,7 +230,7 @@ func (f *flight) create(ctx context.Context) (value any, err error) {
 	return value, err
 }
 
-func (f *flight) settle(value any, err error) { f.settled, f.value, f.err = true, value, err }
+func (f *flight) settle(value any, err error) { f.value, f.err, f.retry = value, err, false }
 
 func (f *flight) letGo() {
 	if f.holders.Add(-1) == 0 {
@@ -243,7 +244,6 @@ func (f *flight) end() {
 			f.lock.report(f.ctx, fmt.Errorf("releasing creation lock: %w", err))
 		}
 	}
-	f.retry = !f.settled
 	f.lock.flights.remove(f.lock.flightKey, f)
 	close(f.done)
 }
@@ -262,7 +262,7 @@ func (g *flights) join(key string) (f *flight, leader bool) {
 	if f = g.m[key]; f != nil {
 		return f, false
 	}
-	f = &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{}), retry: true}
 	f.holders.Store(1)
 	g.m[key] = f
 	return f, true
