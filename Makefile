@@ -30,6 +30,9 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The hit paths inline the freshness rule: keep it so (docs/PERFORMANCE.md).
+	@m=$$($(GO) build -gcflags=-m ./region/ 2>&1); for f in '(\*freshness).judge' '(\*regionState).freshness'; do \
+		echo "$$m" | grep -q "can inline $$f" || { echo "region: $$f is no longer inlinable"; exit 1; }; done
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./region/

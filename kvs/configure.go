@@ -3,7 +3,6 @@ package kvs
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -16,7 +15,7 @@ type Option func(*options)
 
 type options struct {
 	mangler func(string) string
-	proxies []any
+	proxies []func() (region.Proxy, error) // each makes one proxy; first outermost
 	locking bool
 	args    region.Arguments
 }
@@ -31,20 +30,28 @@ func WithKeyMangler(f func(string) string) Option {
 }
 
 // WithProxies wraps the backend in proxies (Keystone's proxy_list), the
-// first listed outermost: it sees every call first. Each item is one of
-//
-//	region.Proxy                          a proxy value, used as it is (give each store its own)
-//	string                                the name of a proxy registered with region.RegisterProxy
-//	region.ProxyFactory, func() (region.Proxy, error)   called for a new proxy
-//
-// An unknown proxy name is an error (region.ErrPluginNotFound), as an
-// unimportable class path was in Keystone. Any other item is not a proxy:
-// like Keystone, Configure logs a warning and skips it. Proxies are applied
-// after the key mangler is set, so it is set on the backend itself. Calling
-// WithProxies twice appends.
-func WithProxies(proxies ...any) Option {
+// first listed outermost: it sees every call first. Give each store proxy
+// values of its own. Proxies are applied after the key mangler is set, so
+// it is set on the backend itself. WithProxies and WithProxyNames append,
+// in the order given.
+func WithProxies(proxies ...region.Proxy) Option {
 	return func(o *options) {
-		o.proxies = append(o.proxies, proxies...)
+		for _, p := range proxies {
+			o.proxies = append(o.proxies, func() (region.Proxy, error) { return p, nil })
+		}
+	}
+}
+
+// WithProxyNames is WithProxies for proxies registered with
+// region.RegisterProxy, by name, as a configuration file names them (and
+// Keystone's proxy_list named classes). An unknown name is an error
+// (region.ErrPluginNotFound), as an unimportable class path was in
+// Keystone.
+func WithProxyNames(names ...string) Option {
+	return func(o *options) {
+		for _, name := range names {
+			o.proxies = append(o.proxies, func() (region.Proxy, error) { return region.NewProxy(name) })
+		}
 	}
 }
 
@@ -211,33 +218,15 @@ func (s *KeyValueStore) setKeyManglerLocked(explicit func(string) string, cfg Co
 }
 
 // applyProxies is Keystone's _apply_region_proxy: the first proxy ends up
-// outermost.
-func (s *KeyValueStore) applyProxies(items []any) error {
-	proxies := make([]region.Proxy, 0, len(items))
-	for _, item := range items {
-		var p region.Proxy
-		var err error
-		switch x := item.(type) {
-		case region.Proxy:
-			p = x
-		case string:
-			p, err = region.NewProxy(x)
-		case region.ProxyFactory:
-			p, err = x()
-		case func() (region.Proxy, error):
-			p, err = x()
-		default:
-			slog.Warn(fmt.Sprintf("%T is not a dogpile.proxy.ProxyBackend", item), "store", s.region.Name())
-			continue
-		}
+// outermost. A nil proxy is refused, as region.Wrap refuses it.
+func (s *KeyValueStore) applyProxies(makers []func() (region.Proxy, error)) error {
+	proxies := make([]region.Proxy, len(makers))
+	for i, newProxy := range makers {
+		p, err := newProxy()
 		if err != nil {
 			return err
 		}
-		if p == nil {
-			slog.Warn("nil is not a dogpile.proxy.ProxyBackend", "store", s.region.Name())
-			continue
-		}
-		proxies = append(proxies, p)
+		proxies[i] = p
 	}
 	for _, p := range slices.Backward(proxies) {
 		if err := s.region.Wrap(p); err != nil {

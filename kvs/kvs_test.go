@@ -102,7 +102,7 @@ func TestKVSBasicConfiguration(t *testing.T) {
 
 func TestKVSProxyConfiguration(t *testing.T) {
 	s := newStore(t)
-	mustConfigure(t, s, "openstack.kvs.Memory", WithProxies(proxyFixture, proxy2Fixture))
+	mustConfigure(t, s, "openstack.kvs.Memory", WithProxyNames(proxyFixture, proxy2Fixture))
 	p1, ok := s.Region().Backend().(*regionProxyFixture)
 	if !ok {
 		t.Fatalf("outermost backend is %T, want *regionProxyFixture", s.Region().Backend())

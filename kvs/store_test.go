@@ -360,13 +360,11 @@ func TestProxies(t *testing.T) {
 	t.Run("Mixed", func(t *testing.T) {
 		s := newStore(t)
 		counter := &countingProxy{}
-		mustConfigure(t, s, "openstack.kvs.Memory", WithProxies(
-			counter,
-			proxy2Fixture,
-			region.ProxyFactory(func() (region.Proxy, error) { return &regionProxyFixture{}, nil }),
-			func() (region.Proxy, error) { return &regionProxy2Fixture{}, nil },
-			42, // not a proxy: skipped with a warning, as in Keystone
-		))
+		mustConfigure(t, s, "openstack.kvs.Memory",
+			WithProxies(counter),
+			WithProxyNames(proxy2Fixture),
+			WithProxies(&regionProxyFixture{}, &regionProxy2Fixture{}),
+		)
 		var chain []string
 		for b := s.Region().Backend(); b != nil; {
 			chain = append(chain, reflect.TypeOf(b).String())
@@ -387,9 +385,18 @@ func TestProxies(t *testing.T) {
 			t.Error("outermost proxy did not see the set")
 		}
 	})
+	t.Run("Nil", func(t *testing.T) {
+		var typedNil *regionProxyFixture
+		for _, p := range []region.Proxy{nil, typedNil} {
+			err := newStore(t).Configure("openstack.kvs.Memory", WithProxies(p))
+			if !errors.Is(err, region.ErrBadArgument) {
+				t.Fatalf("WithProxies(%#v): %v, want region.ErrBadArgument", p, err)
+			}
+		}
+	})
 	t.Run("UnknownName", func(t *testing.T) {
 		s := newStore(t)
-		err := s.Configure("openstack.kvs.Memory", WithProxies("kvstest.NoSuchProxy"))
+		err := s.Configure("openstack.kvs.Memory", WithProxyNames("kvstest.NoSuchProxy"))
 		if !errors.Is(err, region.ErrPluginNotFound) {
 			t.Fatalf("%v, want region.ErrPluginNotFound", err)
 		}

@@ -28,53 +28,49 @@ func (r *Region) Get(ctx context.Context, key string, opts ...CallOption) (any, 
 	return v, true, nil
 }
 
-// getPayload is the hit path of Get and GetAs: on a backend with a fast
-// path it reads through a pointer, copying nothing but the payload.
+// getPayload is the read of Get and GetAs: on a backend with a fast path
+// it reads through a pointer, copying nothing but the payload.
 func (r *Region) getPayload(ctx context.Context, key string, opts []CallOption) (any, bool, error) {
-	s := r.state.Load()
-	if s != nil && s.quick && len(opts) == 0 {
-		if cv, _, fresh := s.quickLookup(key); fresh {
-			return cv.Payload, true, nil
-		}
-		return nil, false, nil
+	s, err := r.load()
+	if err != nil {
+		return nil, false, err
 	}
-	if s != nil && s.fast != nil {
-		cv := s.fast.Lookup(s.mangle(key))
-		if cv == nil {
-			return nil, false, nil
-		}
-		cs := collect(opts)
-		if !s.readable(cv, &cs) {
+	cs := collect(opts)
+	if s.fast != nil {
+		cv, v := s.lookup(s.mangle(key), s.maxAge(&cs), nil)
+		if !readable(v, &cs) {
 			return nil, false, nil
 		}
 		return cv.Payload, true, nil
 	}
-	cv, ok, err := r.get(ctx, key, opts)
-	return cv.Payload, ok, err
+	cv, ok, err := s.backend.Get(ctx, s.mangle(key))
+	if err != nil {
+		return nil, false, fmt.Errorf("region %q: get %q: %w", r.name, key, err)
+	}
+	return cv.Payload, ok && s.judgeRead(&cv, &cs), nil
 }
 
-// quickLookup is the hit path of a call without options on a region with
-// a fast path (s.quick): key's value
-// (nil when absent), whether it is fresh, and its age when the region has
-// an expiration time (the only case that reads the clock; -1 otherwise).
-func (s *regionState) quickLookup(key string) (cv *CachedValue, age time.Duration, fresh bool) {
-	cv = s.fast.Lookup(s.mangle(key))
-	if cv == nil || cv.Metadata.Version != ValueVersion {
-		return cv, -1, false
-	}
-	// maybeInvalidated, written out: the call would cost a tenth of a hit.
-	if m := s.marks.Load(); m != nil {
-		if cv.Metadata.CreatedAt.UnixNano() < m.at {
-			return cv, -1, false
-		}
-	} else if s.marksLazy && s.invalidator.IsInvalidated(cv.Metadata.CreatedAt) {
-		return cv, -1, false
-	}
-	if s.expiration <= 0 {
-		return cv, -1, true
-	}
-	age = time.Since(cv.Metadata.CreatedAt)
-	return cv, age, age <= s.expiration
+// lookup is the hit path on a region whose chain reads by pointer
+// (s.fast): mkey's value (nil when absent) and its verdict, by the age limit
+// of the call (a call without options: the region's expiration time) and
+// with early refresh when early is not nil.
+func (s *regionState) lookup(mkey string, maxAge time.Duration, early *earlyRefresh) (*CachedValue, verdict) {
+	cv := s.fast.Lookup(mkey)
+	f := s.freshness(maxAge)
+	f.early = early
+	return cv, f.judge(cv)
+}
+
+// readable reports whether a read call returns a value judged v: a fresh
+// one, or with IgnoreExpiration an expired one.
+func readable(v verdict, cs *callSettings) bool {
+	return v == fresh || cs.ignoreExp && v == stale
+}
+
+// judgeRead reports whether a read call returns cv.
+func (s *regionState) judgeRead(cv *CachedValue, cs *callSettings) bool {
+	f := s.freshness(s.maxAge(cs))
+	return readable(f.judge(cv), cs)
 }
 
 func (r *Region) get(ctx context.Context, key string, opts []CallOption) (CachedValue, bool, error) {
@@ -86,11 +82,8 @@ func (r *Region) get(ctx context.Context, key string, opts []CallOption) (Cached
 	if err != nil {
 		return CachedValue{}, false, fmt.Errorf("region %q: get %q: %w", r.name, key, err)
 	}
-	if !ok {
-		return CachedValue{}, false, nil
-	}
 	cs := collect(opts)
-	if !s.readable(&cv, &cs) {
+	if !ok || !s.judgeRead(&cv, &cs) {
 		return CachedValue{}, false, nil
 	}
 	return cv, true, nil
@@ -126,6 +119,7 @@ func (r *Region) readMulti(ctx context.Context, keys []string, opts []CallOption
 	}
 	mkeys := s.mangleAll(keys)
 	cs := collect(opts)
+	f := s.freshness(s.maxAge(&cs))
 	if sb, ok := s.backend.(*SerializedBackend); ok {
 		// A byte backend without proxies: read in key order, no map.
 		cvs, got, err := sb.getMultiOrdered(ctx, mkeys)
@@ -133,7 +127,7 @@ func (r *Region) readMulti(ctx context.Context, keys []string, opts []CallOption
 			return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
 		}
 		for i := range cvs {
-			if got[i] && s.readable(&cvs[i], &cs) {
+			if got[i] && readable(f.judge(&cvs[i]), &cs) {
 				payloads[i], found[i] = cvs[i].Payload, true
 			}
 		}
@@ -144,7 +138,7 @@ func (r *Region) readMulti(ctx context.Context, keys []string, opts []CallOption
 		return nil, nil, fmt.Errorf("region %q: get_multi: %w", r.name, err)
 	}
 	for i, mk := range mkeys {
-		if cv, ok := got[mk]; ok && s.readable(&cv, &cs) {
+		if cv, ok := got[mk]; ok && readable(f.judge(&cv), &cs) {
 			payloads[i], found[i] = cv.Payload, true
 		}
 	}
@@ -191,8 +185,18 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 	if err != nil {
 		return nil, err
 	}
+	if creator == nil {
+		return nil, nilCreator(key)
+	}
 	cs := collect(opts)
-	v, err := r.getOrCreate(ctx, s, key, creator, &cs, nil)
+	v, first, hit := r.lookupForCreate(ctx, s, s.mangle(key), &cs)
+	switch {
+	case hit:
+	case r.flights.serving(first.mkey, first.v):
+		v = first.cv.Payload
+	default:
+		v, err = r.getOrCreate(ctx, s, key, creator, cs, &first)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +204,35 @@ func (r *Region) GetOrCreate(ctx context.Context, key string, creator func(conte
 		return nil, fmt.Errorf("region %q: key %q: %w", r.name, key, err)
 	}
 	return v, nil
+}
+
+// lookupForCreate is the hit path of a create call: the payload under mkey
+// when it is fresh (hit), else what was read, for the dogpile lock.
+func (r *Region) lookupForCreate(ctx context.Context, s *regionState, mkey string, cs *callSettings) (payload any, first firstRead, hit bool) {
+	first.mkey = mkey
+	if s.fast != nil {
+		cv, v := s.lookup(mkey, s.maxAge(cs), r.early)
+		if v == fresh {
+			return cv.Payload, first, true
+		}
+		if cv != nil {
+			first.cv = *cv
+		}
+		first.v = v
+		return nil, first, false
+	}
+	cv, ok, err := s.backend.Get(ctx, mkey)
+	if err != nil {
+		first.err = err
+		return nil, first, false
+	}
+	f := s.freshness(s.maxAge(cs))
+	f.early = r.early
+	if first.v = f.judge(present(&cv, ok)); first.v != fresh {
+		first.cv = cv
+		return nil, first, false
+	}
+	return cv.Payload, first, true
 }
 
 // GetOrCreateMulti returns the values of keys in key order, calling creator
@@ -286,9 +319,10 @@ func GetAs[T any](ctx context.Context, r *Region, key string, opts ...CallOption
 	var payload any
 	var ok bool
 	var err error
-	if s := r.state.Load(); s != nil && s.quick && len(opts) == 0 {
-		// The hit path, one call shorter.
-		if cv, _, fresh := s.quickLookup(key); fresh {
+	if s := r.state.Load(); s != nil && s.fast != nil && len(opts) == 0 {
+		// The hit path, lookup written out: a call shorter.
+		cv := s.fast.Lookup(s.mangle(key))
+		if f := s.freshness(s.expiration); f.judge(cv) == fresh {
 			payload, ok = cv.Payload, true
 		}
 	} else {
@@ -335,48 +369,31 @@ func GetOrCreateAs[T any](ctx context.Context, r *Region, key string, creator fu
 	if creator == nil {
 		return zero, nilCreator(key)
 	}
-	// The hit path needs no closure (and so no allocation). The value read
-	// and judged here is handed on, so a miss is not read or judged twice
-	// (and early refresh draws once).
-	if s.quick && len(opts) == 0 {
-		cv, age, fresh := s.quickLookup(key)
-		if fresh && (r.earlyBeta <= 0 || age < 0 || !r.refreshEarly(age, s.expiration)) {
+	// The hit path needs no closure (and so no allocation). What it read
+	// and judged is handed on, so a miss is not read or judged twice (and
+	// early refresh draws once).
+	if s.fast != nil && len(opts) == 0 {
+		mkey := s.mangle(key)
+		cv := s.fast.Lookup(mkey) // lookup written out: a call shorter
+		f := s.freshness(s.expiration)
+		f.early = r.early
+		v := f.judge(cv)
+		if v == fresh {
 			if v, ok := plainAs[T](cv.Payload); ok {
 				return v, nil
 			}
 			return payloadAs[T](key, cv.Payload)
 		}
-		var first readResult
+		first := firstRead{mkey: mkey, v: v}
 		if cv != nil {
-			first = readResult{cv: *cv, ok: true}
-			if fresh { // picked for early refresh
-				first.judged, first.state = true, early
-			}
+			first.cv = *cv
 		}
-		var cs callSettings // no options
-		return createAs(ctx, r, s, key, creator, &cs, &first)
+		return createAs(ctx, r, s, key, creator, callSettings{}, &first)
 	}
 	cs := collect(opts)
-	first := s.read(ctx, s.mangle(key))
-	if first.err == nil && first.ok {
-		st, err := r.judge(s, &first.cv, &cs)
-		if err == nil && st == fresh {
-			return payloadAs[T](key, first.cv.Payload)
-		}
-		if err == nil {
-			first.judged, first.state = true, st
-		}
+	payload, first, hit := r.lookupForCreate(ctx, s, s.mangle(key), &cs)
+	if hit {
+		return payloadAs[T](key, payload)
 	}
-	return createAs(ctx, r, s, key, creator, &cs, &first)
-}
-
-// createAs is GetOrCreateAs past its hit path: the dogpile lock, given the
-// caller's first read.
-func createAs[T any](ctx context.Context, r *Region, s *regionState, key string, creator func(context.Context) (T, error), cs *callSettings, first *readResult) (T, error) {
-	v, err := r.getOrCreate(ctx, s, key, func(ctx context.Context) (any, error) { return creator(ctx) }, cs, first)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return payloadAs[T](key, v)
+	return createAs(ctx, r, s, key, creator, cs, &first)
 }

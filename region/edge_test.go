@@ -67,7 +67,7 @@ func TestReplaceBackendKeepsInvalidator(t *testing.T) {
 	if err := r.Configure("memory_serialized", region.WithReplaceExistingBackend()); err != nil {
 		t.Fatal(err)
 	}
-	if r.Invalidator() != custom || !custom.WasHardInvalidated() {
+	if r.Invalidator() != custom || !wasInvalidated(custom, true) {
 		t.Fatal("replacing the backend dropped the invalidation strategy")
 	}
 }
@@ -442,27 +442,22 @@ func TestHardTimeoutBoundsGetOrCreateMulti(t *testing.T) {
 	}
 }
 
-// flagStrategy is a strategy of a program's own: everything created before
-// its cutoff is hard-invalidated.
+// flagStrategy is a strategy of a program's own: every invalidation is
+// hard.
 type flagStrategy struct {
 	mu     sync.Mutex
 	cutoff time.Time
 }
 
 func (f *flagStrategy) Invalidate(bool) { f.mu.Lock(); f.cutoff = time.Now(); f.mu.Unlock() }
-func (f *flagStrategy) IsInvalidated(created time.Time) bool {
+func (f *flagStrategy) LastInvalidation() *region.Invalidation {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return created.Before(f.cutoff)
+	if f.cutoff.IsZero() {
+		return nil
+	}
+	return &region.Invalidation{At: f.cutoff, Hard: true}
 }
-func (f *flagStrategy) IsHardInvalidated(created time.Time) bool { return f.IsInvalidated(created) }
-func (f *flagStrategy) IsSoftInvalidated(time.Time) bool         { return false }
-func (f *flagStrategy) WasHardInvalidated() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return !f.cutoff.IsZero()
-}
-func (f *flagStrategy) WasSoftInvalidated() bool { return false }
 
 // A strategy of the program's own is asked on every hit path.
 func TestCustomInvalidationStrategyOnHitPaths(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/dogpile-go/dogpile/backends/memory" // registers "memory" and friends
@@ -162,6 +163,42 @@ func ExampleRegion_Invalidate() {
 	fmt.Println(ok, stale)
 	// Output:
 	// false old
+}
+
+// announcedInvalidation is an invalidation strategy of a program's own:
+// it records the invalidations announced to it (by a message bus, say) and
+// keeps the latest in memory, where the region reads it on every read.
+type announcedInvalidation struct {
+	last atomic.Pointer[region.Invalidation]
+}
+
+func (a *announcedInvalidation) Invalidate(hard bool) {
+	a.last.Store(&region.Invalidation{At: time.Now(), Hard: hard})
+}
+
+func (a *announcedInvalidation) LastInvalidation() *region.Invalidation { return a.last.Load() }
+
+// announce stands for a message that another service invalidated at.
+func (a *announcedInvalidation) announce(at time.Time, hard bool) {
+	a.last.Store(&region.Invalidation{At: at, Hard: hard})
+}
+
+func ExampleInvalidationStrategy() {
+	ctx := context.Background()
+	inv := &announcedInvalidation{}
+	r := region.New("announced")
+	if err := r.Configure("memory", region.WithInvalidator(inv), region.WithExpirationTime(time.Hour)); err != nil {
+		panic(err)
+	}
+	_ = r.Set(ctx, "k", "v1")
+	time.Sleep(time.Millisecond)
+	inv.announce(time.Now(), true) // a hard invalidation, elsewhere
+	_, ok, _ := r.Get(ctx, "k")
+	_, _ = r.GetOrCreate(ctx, "k", func(context.Context) (any, error) { return "v2", nil })
+	v, _, _ := r.Get(ctx, "k") // created after the invalidation
+	fmt.Println(ok, v)
+	// Output:
+	// false v2
 }
 
 // CountingProxy counts the sets that pass through it: embed

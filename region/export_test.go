@@ -6,12 +6,7 @@ package region
 func (r *Region) InProcessLocks() int { return r.locks.Len() }
 
 func (r *Region) Flights() int {
-	n := 0
-	for i := range r.flights.shards {
-		s := &r.flights.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
+	r.flights.mu.Lock()
+	defer r.flights.mu.Unlock()
+	return len(r.flights.m)
 }

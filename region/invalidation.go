@@ -1,79 +1,47 @@
 package region
 
 import (
-	"math"
 	"sync/atomic"
 	"time"
 )
 
-// InvalidationStrategy decides which values an Invalidate call has made
-// stale, as dogpile's RegionInvalidationStrategy does. A value is judged by
-// its creation time: values created before the last invalidation are
-// invalidated. Hard invalidation makes them read as absent; soft
-// invalidation makes them read as expired (the old value is still served to
-// other callers while one caller regenerates it).
+// InvalidationStrategy records a region's invalidations and reports the
+// latest, as dogpile's RegionInvalidationStrategy does. The region derives
+// the rest from that report: a value created before the last invalidation
+// is invalidated; after a hard invalidation it reads as absent, after a
+// soft one as expired (the old value is still served to other callers
+// while one caller regenerates it).
 //
-// The default strategy keeps the timestamp in the process; an
+// The default strategy keeps the invalidation in the process; an
 // implementation that keeps it in a shared backend makes one process's
-// Invalidate reach every process. Methods are called on every read, so they
-// must be cheap and safe for concurrent use.
+// Invalidate reach every process (see NewSharedInvalidation).
+// LastInvalidation is called on every read, so it must be cheap and safe for
+// concurrent use: keep the invalidation in memory and refresh it in the
+// background rather than reading it from a server on each call.
 type InvalidationStrategy interface {
 	// Invalidate records an invalidation now, hard or soft.
 	Invalidate(hard bool)
-	// IsInvalidated reports whether a value created at created is
-	// invalidated at all.
-	IsInvalidated(created time.Time) bool
-	// IsHardInvalidated reports whether it is hard-invalidated.
-	IsHardInvalidated(created time.Time) bool
-	// IsSoftInvalidated reports whether it is soft-invalidated.
-	IsSoftInvalidated(created time.Time) bool
-	// WasHardInvalidated reports whether the last invalidation was hard.
-	WasHardInvalidated() bool
-	// WasSoftInvalidated reports whether the last invalidation was soft.
-	WasSoftInvalidated() bool
+	// LastInvalidation returns the latest invalidation, or nil when there
+	// has been none. The region only reads it: return the same value until
+	// the next invalidation rather than a new one on each call.
+	LastInvalidation() *Invalidation
+}
+
+// Invalidation is an invalidation a strategy recorded.
+type Invalidation struct {
+	At   time.Time // when: values created before it are invalidated
+	Hard bool      // hard (they read as absent) or soft (they read as expired)
 }
 
 // NewInvalidationStrategy returns the default, in-process strategy.
 func NewInvalidationStrategy() InvalidationStrategy { return &localInvalidation{} }
 
-type invalidationMark struct {
-	at   int64 // Unix nanoseconds; neverInvalidated: none
-	hard bool
-}
-
-// neverInvalidated is the mark time of a strategy known never to have been
-// invalidated: no creation time is before it (not even time.Time{}'s).
-const neverInvalidated = math.MinInt64
-
 type localInvalidation struct {
-	mark atomic.Pointer[invalidationMark]
+	last atomic.Pointer[Invalidation]
 }
 
 func (l *localInvalidation) Invalidate(hard bool) {
-	l.mark.Store(&invalidationMark{at: time.Now().UnixNano(), hard: hard})
+	l.last.Store(&Invalidation{At: time.Now(), Hard: hard})
 }
 
-func (l *localInvalidation) IsInvalidated(created time.Time) bool {
-	m := l.mark.Load()
-	return m != nil && created.UnixNano() < m.at
-}
-
-func (l *localInvalidation) IsHardInvalidated(created time.Time) bool {
-	m := l.mark.Load()
-	return m != nil && m.hard && created.UnixNano() < m.at
-}
-
-func (l *localInvalidation) IsSoftInvalidated(created time.Time) bool {
-	m := l.mark.Load()
-	return m != nil && !m.hard && created.UnixNano() < m.at
-}
-
-func (l *localInvalidation) WasHardInvalidated() bool {
-	m := l.mark.Load()
-	return m != nil && m.hard
-}
-
-func (l *localInvalidation) WasSoftInvalidated() bool {
-	m := l.mark.Load()
-	return m != nil && !m.hard
-}
+func (l *localInvalidation) LastInvalidation() *Invalidation { return l.last.Load() }

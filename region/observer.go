@@ -66,3 +66,29 @@ func (s *regionState) observeLockWait(ctx context.Context, key string, waited ti
 		o.ObserveLockWait(ctx, key, waited)
 	}
 }
+
+// observed returns m timed for the observers: a waiting Acquire tries m
+// once, and when another caller has it, reports how long it then waited.
+func observed(m Mutex, s *regionState, key string) Mutex {
+	if len(s.observers) == 0 {
+		return m
+	}
+	return observedMutex{m, s, key}
+}
+
+type observedMutex struct {
+	Mutex
+	s   *regionState
+	key string
+}
+
+func (m observedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+	got, err := m.Mutex.Acquire(ctx, false)
+	if got || err != nil || !wait {
+		return got, err
+	}
+	start := time.Now()
+	got, err = m.Mutex.Acquire(ctx, true)
+	m.s.observeLockWait(ctx, m.key, time.Since(start))
+	return got, err
+}

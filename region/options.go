@@ -145,9 +145,6 @@ type callSettings struct {
 	deadline    time.Time // FailSafe.HardTimeout for this call; zero: none
 }
 
-// noCallSettings are the settings of a call without options (read-only).
-var noCallSettings callSettings
-
 func collect(opts []CallOption) callSettings {
 	var s callSettings
 	for _, o := range opts {
@@ -162,73 +159,4 @@ func collect(opts []CallOption) callSettings {
 		}
 	}
 	return s
-}
-
-// FailSafe configures serving old values when regeneration fails or is
-// slow, as FusionCache's fail-safe does. The zero value turns it off.
-type FailSafe struct {
-	// Grace is how long past its expiration an expired value may still be
-	// served when its regeneration fails: the caller gets the old value
-	// instead of the creator's error, which goes to the ErrorHandler. For
-	// GetOrCreateMulti this holds when every key given to the failing
-	// creator had such a value; otherwise the call returns the error.
-	Grace time.Duration
-	// SoftTimeout bounds how long the caller regenerating an expired value
-	// waits for the creator. Past it the caller gets the old value; the
-	// creation goes on in the background and stores its value when done.
-	// It applies to single-key calls (GetOrCreate, GetOrCreateAs and the
-	// functions of CacheOnArguments): a multi-key creator serves keys with
-	// and without old values at once, so it is always waited for.
-	SoftTimeout time.Duration
-	// HardTimeout bounds how long any caller with no value to fall back on
-	// waits for a creator (its own or another caller's). Past it the call
-	// returns an error wrapping ErrCreationTimeout; the creation goes on in
-	// the background.
-	HardTimeout time.Duration
-	// CreatorTimeout bounds one creator call, in the foreground or left
-	// running in the background by SoftTimeout or HardTimeout: the
-	// creator's context ends this long after the call starts. The creation
-	// then fails with an error wrapping ErrCreationTimeout (so do callers
-	// waiting for it), stores nothing and frees the key's creation lock.
-	// The creator must honour its context for this to stop it. Zero: a
-	// background creation runs until its creator returns.
-	CreatorTimeout time.Duration
-}
-
-// WithFailSafe turns on serving old values when regeneration fails or is
-// slow, and bounds how long callers wait for creators.
-func WithFailSafe(f FailSafe) Option {
-	return func(r *Region) { r.failSafe = f }
-}
-
-// WithStrictBackendErrors makes GetOrCreate and GetOrCreateMulti return
-// backend and lock errors. By default they fail open: when the backend
-// cannot be read, written or locked, the creator's value is returned (and
-// the error goes to the ErrorHandler), so a cache outage slows a service
-// down instead of failing it.
-func WithStrictBackendErrors() Option {
-	return func(r *Region) { r.strict = true }
-}
-
-// WithEarlyRefresh regenerates hot values shortly before they expire, with
-// probabilistic early expiration (XFetch: Vattani, Chierichetti and
-// Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB 2015).
-// On each hit a value is treated as expired with a probability that grows
-// as its expiry nears, scaled by how long the creator takes (measured by
-// the region) and by beta (1.0 is the paper's default; larger refreshes
-// earlier). The caller that wins the creation lock regenerates (or the async
-// runner does); everyone else keeps getting the current value, so a key
-// under steady load never reads as missing. It needs an expiration time.
-func WithEarlyRefresh(beta float64) Option {
-	return func(r *Region) { r.earlyBeta = beta }
-}
-
-// WithLockLeases keeps a distributed creation lock alive while its creator
-// runs: a creator that takes longer than the lock's timeout extends the lock
-// (memcached touch, Redis PEXPIRE, with the holder's token) every third of
-// the timeout, so no second creator starts meanwhile. Extension stops if the
-// lock was lost. It applies to mutexes with Extend and LockTimeout methods
-// (those of package lockmutex).
-func WithLockLeases() Option {
-	return func(r *Region) { r.leases = true }
 }

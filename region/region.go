@@ -40,19 +40,16 @@ type Region struct {
 	onError         ErrorHandler
 	observers       []Observer
 	failSafe        FailSafe
-	strict          bool
-	earlyBeta       float64
-	leases          bool
-
-	// creationEWMA is a moving average of creator durations (nanoseconds),
-	// for early refresh.
-	creationEWMA atomic.Int64
+	strict          bool          // WithStrictBackendErrors
+	early           *earlyRefresh // WithEarlyRefresh; nil: off
+	leases          bool          // WithLockLeases
 
 	locks   *lockmutex.Registry
-	flights flightGroup
+	flights *flights
 
-	configMu sync.Mutex // serializes Configure, Wrap and SetKeyMangler
-	state    atomic.Pointer[regionState]
+	configMu     sync.Mutex // serializes Configure, Wrap and SetKeyMangler
+	state        atomic.Pointer[regionState]
+	unconfigured error // ErrNotConfigured, naming the region
 }
 
 // regionState is everything a call needs, swapped atomically on Configure,
@@ -66,22 +63,6 @@ type regionState struct {
 	mangler     func(string) string
 	observers   []Observer  // region's own plus those in the proxy chain
 	fast        ValueReader // the chain's fast path, when every layer has one
-	// marks is the invalidator's latest invalidation, read inline instead
-	// of through the interface. A nil mark means "never invalidated", or
-	// with marksLazy "not known (yet): ask the invalidator"; strategies
-	// other than the built-in ones get a mark that is never set.
-	marks     *atomic.Pointer[invalidationMark]
-	marksLazy bool
-	// quick: a call without options can judge a value read through fast
-	// in one short function (see quickLookup).
-	quick bool
-}
-
-// setFastPath finds the chain's fast path and whether calls may use it
-// inline.
-func (s *regionState) setFastPath(r *Region) {
-	s.fast = fastPath(s.backend)
-	s.quick = s.fast != nil
 }
 
 func (s *regionState) mangle(key string) string {
@@ -94,10 +75,11 @@ func (s *regionState) mangle(key string) string {
 // New returns an unconfigured region.
 func New(name string, opts ...Option) *Region {
 	r := &Region{name: name, locks: lockmutex.NewRegistry()}
+	r.unconfigured = fmt.Errorf("%w: region %q", ErrNotConfigured, name)
 	for _, o := range opts {
 		o(r)
 	}
-	r.flights.init()
+	r.flights = &flights{m: make(map[string]*flight)}
 	return r
 }
 
@@ -213,14 +195,6 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 	if si, ok := st.invalidator.(*SharedInvalidation); ok {
 		si.bind(r)
 	}
-	switch inv := st.invalidator.(type) {
-	case *localInvalidation:
-		st.marks = &inv.mark
-	case *SharedInvalidation:
-		st.marks, st.marksLazy = &inv.mark, true
-	default: // a mark never set: always ask the strategy
-		st.marks, st.marksLazy = new(atomic.Pointer[invalidationMark]), true
-	}
 	if st.mangler == nil {
 		if km, ok := BackendAs[KeyMangler](actual); ok {
 			st.mangler = km.KeyMangler()
@@ -234,7 +208,7 @@ func (r *Region) Configure(backend string, opts ...ConfigOption) error {
 		st.backend = cs.wrap[i]
 	}
 	st.observers = chainObservers(r.name, r.observers, st.backend)
-	st.setFastPath(r)
+	st.fast = fastPath(st.backend)
 	r.state.Store(st)
 	if old != nil {
 		if c, ok := BackendAs[io.Closer](old.actual); ok {
@@ -314,7 +288,7 @@ func (r *Region) Wrap(p Proxy) error {
 	st := *old
 	p.SetProxied(st.backend)
 	st.backend = p
-	st.setFastPath(r)
+	st.fast = fastPath(st.backend)
 	st.observers = chainObservers(r.name, r.observers, st.backend)
 	r.state.Store(&st)
 	return nil
@@ -358,12 +332,13 @@ func (r *Region) Close() error {
 	return errors.Join(errs...)
 }
 
+// load returns the region's state, or ErrNotConfigured. It is inlined into
+// the data calls.
 func (r *Region) load() (*regionState, error) {
-	s := r.state.Load()
-	if s == nil {
-		return nil, fmt.Errorf("%w: region %q", ErrNotConfigured, r.name)
+	if s := r.state.Load(); s != nil {
+		return s, nil
 	}
-	return s, nil
+	return nil, r.unconfigured
 }
 
 func (r *Region) reportError(ctx context.Context, key string, err error) {

@@ -25,8 +25,9 @@ type SharedInvalidationOptions struct {
 // timestamp in the region's own backend, so Invalidate in one process is
 // honoured by every process sharing the backend (dogpile.cache documents
 // this only as a recipe). Reads of the record are cached for CacheFor and
-// refreshed by a background goroutine, so the hit path costs one atomic
-// load. Close the region (or the strategy) to stop the goroutine.
+// refreshed by a background goroutine, so LastInvalidation, called on every
+// read, costs two atomic loads and no round trip. Close the region (or the
+// strategy) to stop the goroutine.
 //
 // Values are judged by their creation time against the invalidation time,
 // which come from different hosts: keep the hosts' clocks in step (NTP),
@@ -37,7 +38,7 @@ type SharedInvalidation struct {
 	region atomic.Pointer[Region]
 	opts   SharedInvalidationOptions
 
-	mark atomic.Pointer[invalidationMark]
+	last atomic.Pointer[Invalidation] // the latest invalidation known here; nil: none
 
 	started atomic.Bool // the refresher was started (or the strategy closed)
 	startMu sync.Mutex  // guards starting against closing
@@ -50,6 +51,14 @@ type SharedInvalidation struct {
 type invalidationRecord struct {
 	At   int64 `msgpack:"at" json:"at"` // Unix nanoseconds; 0: never invalidated
 	Hard bool  `msgpack:"hard" json:"hard"`
+}
+
+// invalidation is the invalidation the record holds; nil: none.
+func (r invalidationRecord) invalidation() *Invalidation {
+	if r.At == 0 {
+		return nil
+	}
+	return &Invalidation{At: time.Unix(0, r.At), Hard: r.Hard}
 }
 
 // NewSharedInvalidation returns a strategy for r that keeps its record in
@@ -136,34 +145,31 @@ func (s *SharedInvalidation) Refresh(ctx context.Context) {
 		s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 		return
 	}
-	rec := invalidationRecord{At: neverInvalidated}
+	var rec invalidationRecord // none: never invalidated
 	if ok {
 		if rec, err = payloadAs[invalidationRecord](s.opts.Key, cv.Payload); err != nil {
 			s.region.Load().reportError(ctx, s.opts.Key, fmt.Errorf("reading the shared invalidation record: %w", err))
 			return
 		}
-		if rec.At == 0 {
-			rec = invalidationRecord{At: neverInvalidated}
-		}
 	}
+	read := rec.invalidation()
 	// The timestamp only moves forward: a newer record replaces ours, and a
 	// record older than ours (or none: evicted, expired, server restarted
 	// or moved) gets ours written back, so every process converges on the
 	// latest invalidation for as long as any of them remembers it.
 	for {
-		cur := s.mark.Load()
+		cur := s.last.Load()
 		switch {
-		case cur != nil && cur.at > rec.At:
-			if err := s.write(ctx, st, *cur); err != nil {
+		case cur != nil && (read == nil || cur.At.After(read.At)):
+			if err := s.write(ctx, st, cur); err != nil {
 				s.region.Load().reportError(ctx, s.opts.Key, err)
 			}
 			return
-		case cur != nil && cur.at == rec.At && cur.hard == rec.Hard:
+		case cur == nil && read == nil,
+			cur != nil && cur.At.Equal(read.At) && cur.Hard == read.Hard:
 			return
 		}
-		// A newer record, or the first answer (with no record: "never
-		// invalidated", so that reads stop asking the strategy).
-		if s.mark.CompareAndSwap(cur, &invalidationMark{at: rec.At, hard: rec.Hard}) {
+		if s.last.CompareAndSwap(cur, read) {
 			return
 		}
 	}
@@ -185,61 +191,32 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 // it first reads the record once, bounded by Timeout rather than ctx.
 func (s *SharedInvalidation) InvalidateContext(ctx context.Context, hard bool) error {
 	s.start()
-	now := time.Now()
-	s.mark.Store(&invalidationMark{at: now.UnixNano(), hard: hard})
+	inv := &Invalidation{At: time.Now(), Hard: hard}
+	s.last.Store(inv)
 	st := s.region.Load().state.Load()
 	if st == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	return s.write(ctx, st, invalidationMark{at: now.UnixNano(), hard: hard})
+	return s.write(ctx, st, inv)
 }
 
-// write stores m as the shared record.
-func (s *SharedInvalidation) write(ctx context.Context, st *regionState, m invalidationMark) error {
-	cv := CachedValue{Payload: invalidationRecord{At: m.at, Hard: m.hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
+// write stores inv as the shared record.
+func (s *SharedInvalidation) write(ctx context.Context, st *regionState, inv *Invalidation) error {
+	cv := CachedValue{Payload: invalidationRecord{At: inv.At.UnixNano(), Hard: inv.Hard}, Metadata: Metadata{CreatedAt: time.Now(), Version: ValueVersion}}
 	if err := st.backend.Set(ctx, s.backendKey(st), cv); err != nil {
 		return fmt.Errorf("writing the shared invalidation record: %w", err)
 	}
 	return nil
 }
 
-func (s *SharedInvalidation) current() *invalidationMark {
-	m := s.mark.Load()
-	if m == nil {
+// LastInvalidation reports the latest invalidation known to this process:
+// its own, or another process's as last read from the backend. The first
+// call reads the record (bounded by Timeout) and starts the refresher.
+func (s *SharedInvalidation) LastInvalidation() *Invalidation {
+	if !s.started.Load() {
 		s.start()
-		m = s.mark.Load()
 	}
-	return m
-}
-
-// IsInvalidated reports whether a value created at created is invalidated.
-func (s *SharedInvalidation) IsInvalidated(created time.Time) bool {
-	m := s.current()
-	return m != nil && created.UnixNano() < m.at
-}
-
-// IsHardInvalidated reports whether it is hard-invalidated.
-func (s *SharedInvalidation) IsHardInvalidated(created time.Time) bool {
-	m := s.current()
-	return m != nil && m.hard && created.UnixNano() < m.at
-}
-
-// IsSoftInvalidated reports whether it is soft-invalidated.
-func (s *SharedInvalidation) IsSoftInvalidated(created time.Time) bool {
-	m := s.current()
-	return m != nil && !m.hard && created.UnixNano() < m.at
-}
-
-// WasHardInvalidated reports whether the last invalidation was hard.
-func (s *SharedInvalidation) WasHardInvalidated() bool {
-	m := s.current()
-	return m != nil && m.hard
-}
-
-// WasSoftInvalidated reports whether the last invalidation was soft.
-func (s *SharedInvalidation) WasSoftInvalidated() bool {
-	m := s.current()
-	return m != nil && m.at != neverInvalidated && !m.hard
+	return s.last.Load()
 }

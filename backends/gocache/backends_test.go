@@ -48,6 +48,16 @@ func TestRedisBackendSuite(t *testing.T) {
 	regiontest.RunBackendTests(t, "gocache.redis", region.Arguments{"addr": testservers.Redis(t), "expiration": "1h"})
 }
 
+// Leases on the Redis lock, and the fail-safe around creation.
+func TestRedisBackendSuiteProductionFeatures(t *testing.T) {
+	(&regiontest.Suite{Backend: "gocache.redis", Arguments: region.Arguments{"addr": testservers.Redis(t), "expiration": "1h", "lock_timeout": 1},
+		RegionOptions: []region.Option{
+			region.WithFailSafe(region.FailSafe{Grace: time.Hour, SoftTimeout: time.Minute, HardTimeout: time.Minute, CreatorTimeout: time.Minute}),
+			region.WithEarlyRefresh(1),
+			region.WithLockLeases(),
+		}}).Run(t)
+}
+
 func TestRedisURLNoLockBackendSuite(t *testing.T) {
 	regiontest.RunBackendTests(t, "gocache.redis", region.Arguments{
 		"url": "redis://" + testservers.Redis(t) + "/1", "distributed_lock": false, "pool_size": 4,

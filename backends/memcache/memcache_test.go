@@ -69,6 +69,15 @@ func TestGenericSuite(t *testing.T) {
 		s := testservers.MemcachedN(t, 3)
 		regiontest.RunBackendTests(t, "memcached", region.Arguments{"url": s, "distributed_lock": false})
 	})
+	t.Run("OneServerProductionFeatures", func(t *testing.T) {
+		// Leases on the memcached lock, and the fail-safe around creation.
+		(&regiontest.Suite{Backend: "memcached", Arguments: region.Arguments{"url": all[0], "socket_timeout": "2s", "lock_timeout": 1},
+			RegionOptions: []region.Option{
+				region.WithFailSafe(region.FailSafe{Grace: time.Hour, SoftTimeout: time.Minute, HardTimeout: time.Minute, CreatorTimeout: time.Minute}),
+				region.WithEarlyRefresh(1),
+				region.WithLockLeases(),
+			}}).Run(t)
+	})
 	t.Run("KVSThreeServers", func(t *testing.T) {
 		s := testservers.MemcachedN(t, 3)
 		regiontest.RunBackendTests(t, "openstack.kvs.Memcached", region.Arguments{"url": s, "max_lock_attempts": 0})

@@ -43,7 +43,11 @@ type Suite struct {
 	Arguments region.Arguments
 	// RegionOptions are passed to region.New for every region made.
 	RegionOptions []region.Option
-	prefix        string
+	// Proxies, when set, makes the proxies every region made is wrapped in
+	// (region.WithWrap), new ones for each region: a proxy's author runs
+	// the suite through the proxy.
+	Proxies func() []region.Proxy
+	prefix  string
 }
 
 // RunBackendTests runs the whole generic suite on the named backend.
@@ -105,7 +109,11 @@ func (s *Suite) run(t *testing.T, tests []namedTest) {
 func (s *Suite) NewRegion(t testing.TB, opts ...region.ConfigOption) *region.Region {
 	t.Helper()
 	r := region.New(t.Name(), s.RegionOptions...)
-	if err := r.Configure(s.Backend, append([]region.ConfigOption{region.WithArguments(s.Arguments)}, opts...)...); err != nil {
+	opts = append([]region.ConfigOption{region.WithArguments(s.Arguments)}, opts...)
+	if s.Proxies != nil {
+		opts = append(opts, region.WithWrap(s.Proxies()...))
+	}
+	if err := r.Configure(s.Backend, opts...); err != nil {
 		t.Fatalf("configure %q: %v", s.Backend, err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
