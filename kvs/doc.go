@@ -4,6 +4,8 @@
 // keys fail with ErrNotFound, and whose writes can be guarded by per-key
 // locks that time out, in process or across processes (memcached).
 //
+//	import _ "github.com/dogpile-go/dogpile/backends/memory" // openstack.kvs.Memory
+//
 //	s := kvs.GetKeyValueStore("token", nil)        // same name, same store
 //	err := s.Configure("openstack.kvs.Memory")
 //	err = s.WithLock(ctx, tokenID, func(l *kvs.Lock) error {
@@ -11,20 +13,18 @@
 //	})
 //	tok, err := kvs.GetAs[Token](ctx, s, tokenID) // errors.Is(err, kvs.ErrNotFound)
 //
-// As importing Keystone's kvs did, importing the package registers its two
-// backends: "openstack.kvs.Memory" (package backends/memory: in process,
-// every read an isolated copy) and "openstack.kvs.Memcached" (package
-// backends/memcache: memcached servers, locks shared by every process).
-// Other region backends can be offered under "openstack.kvs.<Name>" through
-// Config.Backends. Package settings, Keystone's [kvs] configuration
-// section, are a Config installed with SetConfig.
+// Keystone's two backends are registered by the backend packages, which a
+// program imports for the ones it uses, as it imports database/sql
+// drivers: "openstack.kvs.Memory" by backends/memory (in process, every
+// read an isolated copy) and "openstack.kvs.Memcached" by backends/memcache
+// (memcached servers, locks shared by every process). Package kvs itself
+// imports neither, so a program that keeps its store in process links no
+// memcached client. Configuring a store with a backend whose package is not
+// imported fails with region.ErrPluginNotFound, whose message names the
+// import. Other region backends can be offered under
+// "openstack.kvs.<Name>" through Config.Backends. Package settings,
+// Keystone's [kvs] configuration section, are a Config installed with
+// SetConfig.
 //
 // docs/kvs.md maps every Keystone call and option to its Go form.
 package kvs
-
-import (
-	// openstack.kvs.Memory and openstack.kvs.Memcached, registered by
-	// Keystone's kvs on import.
-	_ "github.com/dogpile-go/dogpile/backends/memcache"
-	_ "github.com/dogpile-go/dogpile/backends/memory"
-)

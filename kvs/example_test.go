@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	_ "github.com/dogpile-go/dogpile/backends/memory" // registers openstack.kvs.Memory
 	"github.com/dogpile-go/dogpile/kvs"
 	"github.com/dogpile-go/dogpile/region"
 )

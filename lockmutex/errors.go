@@ -1,9 +1,6 @@
 package lockmutex
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Errors returned by the distributed mutexes. Test for them with errors.Is;
 // the returned errors wrap them with the lock key and further detail.
@@ -40,18 +37,3 @@ var (
 	// ErrNilClient: the mutex was constructed with a nil client.
 	ErrNilClient = errors.New("lockmutex: nil client")
 )
-
-// lockLostError is the error for a lock that expired under its holder. It
-// matches both ErrLockLost and ErrNotHeld.
-type lockLostError struct {
-	key string // the lock item's key
-	op  string // "release" or "extend"
-}
-
-func (e *lockLostError) Error() string {
-	return fmt.Sprintf("lockmutex: %s %q: lock lost (it expired, and another holder may have taken it)", e.op, e.key)
-}
-
-func (e *lockLostError) Is(target error) bool {
-	return target == ErrLockLost || target == ErrNotHeld
-}

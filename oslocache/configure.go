@@ -3,10 +3,9 @@ package oslocache
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
+	"github.com/dogpile-go/dogpile/internal/plugins"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -69,10 +68,8 @@ func (s *RegionSettings) Apply(r *region.Region) error {
 	case errors.Is(err, region.ErrAlreadyConfigured):
 		return nil // configured meanwhile: as above
 	case errors.Is(err, region.ErrPluginNotFound):
-		if pkg := RegisteringPackage(s.Backend); pkg != "" {
-			return fmt.Errorf("oslocache: backend %s is not registered in this program: import _ %q: %w", s.Backend, pkg, err)
-		}
-		return fmt.Errorf("oslocache: %w", err)
+		// The region's error names the package to import, if any.
+		return fmt.Errorf("oslocache: [cache] backend %s is not registered in this program: %w", s.Backend, err)
 	case err != nil:
 		return fmt.Errorf("oslocache: [cache] backend %s: %w", s.Backend, err)
 	}
@@ -83,18 +80,9 @@ func (s *RegionSettings) Apply(r *region.Region) error {
 }
 
 // RegisteringPackage returns the package of this module that registers a
-// backend name oslo.cache offers ("" for other names).
+// backend name ("" for names no package of this module registers).
 func RegisteringPackage(backend string) string {
-	const mod = "github.com/dogpile-go/dogpile/"
-	switch {
-	case slices.Contains([]string{"dogpile.cache.memory", "dogpile.cache.memory_pickle", "dogpile.cache.null", "oslo_cache.dict"}, backend):
-		return mod + "backends/memory"
-	case slices.Contains(memcacheBackends, backend):
-		return mod + "backends/memcache"
-	case strings.HasPrefix(backend, "dogpile.cache.redis"):
-		return mod + "backends/redis"
-	}
-	return ""
+	return plugins.BackendPackage(backend)
 }
 
 // Memoize returns the options oslo.cache's get_memoization_decorator(conf,

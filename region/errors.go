@@ -10,7 +10,10 @@ import (
 // returned errors usually wrap them with the name, key or argument involved.
 var (
 	// ErrPluginNotFound: Configure named a backend or proxy that is not
-	// registered. The message lists the registered names.
+	// registered. The message lists the registered names and, for a name a
+	// package of this module registers, the import that registers it
+	// (backends register when their package is imported, as database/sql
+	// drivers do); for a likely typo, the name meant.
 	ErrPluginNotFound = errors.New("region: plugin not found")
 	// ErrAlreadyConfigured: Configure was called on a configured region
 	// without WithReplaceExistingBackend.

@@ -284,6 +284,12 @@ func TestConfigureErrors(t *testing.T) {
 	if !errors.Is(err, region.ErrPluginNotFound) || !strings.Contains(err.Error(), "memory_serialized") || !strings.Contains(err.Error(), "no-such-backend") {
 		t.Fatalf("unknown backend: err = %v; want ErrPluginNotFound naming it and listing the registered ones", err)
 	}
+	// A backend of this module whose package the program does not import:
+	// the error names the import that registers it.
+	err = r.Configure("dogpile.cache.redis")
+	if !errors.Is(err, region.ErrPluginNotFound) || !strings.Contains(err.Error(), `import _ "github.com/dogpile-go/dogpile/backends/redis"`) {
+		t.Fatalf("backend whose package is not imported: err = %v; want ErrPluginNotFound naming the import", err)
+	}
 	if err := r.Configure("memory"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dogpile-go/dogpile/internal/plugins"
 )
 
 var registry = struct {
@@ -78,7 +80,8 @@ func lookupBackend(name string) (BackendFactory, error) {
 	f, ok := registry.backends[name]
 	registry.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: no backend named %q (registered: %s)", ErrPluginNotFound, name, listOrNone(RegisteredBackends()))
+		registered := RegisteredBackends()
+		return nil, fmt.Errorf("%w: no backend named %q (registered: %s); %s", ErrPluginNotFound, name, listOrNone(registered), plugins.Hint("backend", name, registered))
 	}
 	return f, nil
 }
@@ -107,7 +110,8 @@ func NewProxy(name string) (Proxy, error) {
 	f, ok := registry.proxies[name]
 	registry.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: no proxy named %q (registered: %s)", ErrPluginNotFound, name, listOrNone(RegisteredProxies()))
+		registered := RegisteredProxies()
+		return nil, fmt.Errorf("%w: no proxy named %q (registered: %s); %s", ErrPluginNotFound, name, listOrNone(registered), plugins.Hint("proxy", name, registered))
 	}
 	p, err := f()
 	if err != nil {

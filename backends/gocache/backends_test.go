@@ -22,6 +22,8 @@ import (
 	dpgocache "github.com/dogpile-go/dogpile/backends/gocache"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/memcachedmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/region"
 	"github.com/dogpile-go/dogpile/region/regiontest"
 )
@@ -372,9 +374,9 @@ func TestRedisNamedBackendBytes(t *testing.T) {
 	if ttl, err := client.PTTL(ctx, k2).Result(); err != nil || ttl <= 80*time.Second {
 		t.Fatalf("PTTL after SetMulti = %v, %v", ttl, err)
 	}
-	m, ok := b.GetMutex(k).(*lockmutex.RedisMutex)
+	m, ok := b.GetMutex(k).(*redismutex.Mutex)
 	if !ok || m.LockTimeout() != 3*time.Second || m.LockKey() != lockmutex.LockKeyPrefix+k {
-		t.Fatalf("GetMutex = %#v; want a RedisMutex with the lock timeout", b.GetMutex(k))
+		t.Fatalf("GetMutex = %#v; want a *redismutex.Mutex with the lock timeout", b.GetMutex(k))
 	}
 	noLock := newRegion(t, "gocache.redis", region.Arguments{"addr": addr, "distributed_lock": "false"})
 	if m := noLock.Backend().GetMutex("k"); m != nil {
@@ -388,8 +390,8 @@ func TestMemcacheNamedBackend(t *testing.T) {
 	if _, ok := b.Client().(*memcache.Client); !ok {
 		t.Fatalf("Client() = %T", b.Client())
 	}
-	if m, ok := b.GetMutex("k").(*lockmutex.MemcachedMutex); !ok || m.LockTimeout() != 2*time.Second {
-		t.Fatalf("GetMutex = %#v; want a MemcachedMutex", b.GetMutex("k"))
+	if m, ok := b.GetMutex("k").(*memcachedmutex.Mutex); !ok || m.LockTimeout() != 2*time.Second {
+		t.Fatalf("GetMutex = %#v; want a *memcachedmutex.Mutex", b.GetMutex("k"))
 	}
 	ctx := testCtx(t)
 	k := testservers.UniqueKey(t, "k")

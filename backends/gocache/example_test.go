@@ -14,7 +14,7 @@ import (
 
 	dpgocache "github.com/dogpile-go/dogpile/backends/gocache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
-	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -126,7 +126,7 @@ func ExampleNew() {
 		Expiration:  time.Hour,
 		RedisClient: client,
 		Mutex: func(key string) region.Mutex {
-			return lockmutex.NewRedisMutex(client, key, lockmutex.RedisOptions{LockTimeout: 30 * time.Second})
+			return redismutex.New(client, key, redismutex.Options{LockTimeout: 30 * time.Second})
 		},
 	})
 	fmt.Printf("%T %v\n", b, err)

@@ -64,7 +64,7 @@
 //
 // gocache.redis and gocache.memcache hold the dogpile lock in the shared
 // store by default (distributed_lock=true): the backend's GetMutex returns a
-// lockmutex.RedisMutex or lockmutex.MemcachedMutex, so one value is created
+// redismutex.Mutex or memcachedmutex.Mutex, so one value is created
 // by one caller across every process using the server. In-process stores
 // return nil and the region uses its own in-process mutex.
 //

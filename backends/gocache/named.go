@@ -19,7 +19,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dogpile-go/dogpile/internal/memcacheutil"
-	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/memcachedmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -136,16 +137,16 @@ func (l lockArgs) redis(c redis.UniversalClient) func(string) region.Mutex {
 	if !l.enabled {
 		return nil
 	}
-	opts := lockmutex.RedisOptions{LockTimeout: l.timeout, MaxLockAttempts: l.maxAttempts}
-	return func(key string) region.Mutex { return lockmutex.NewRedisMutex(c, key, opts) }
+	opts := redismutex.Options{LockTimeout: l.timeout, MaxLockAttempts: l.maxAttempts}
+	return func(key string) region.Mutex { return redismutex.New(c, key, opts) }
 }
 
 func (l lockArgs) memcached(c *memcache.Client) func(string) region.Mutex {
 	if !l.enabled {
 		return nil
 	}
-	opts := lockmutex.MemcachedOptions{LockTimeout: l.timeout, MaxLockAttempts: l.maxAttempts}
-	return func(key string) region.Mutex { return lockmutex.NewMemcachedMutex(c, key, opts) }
+	opts := memcachedmutex.Options{LockTimeout: l.timeout, MaxLockAttempts: l.maxAttempts}
+	return func(key string) region.Mutex { return memcachedmutex.New(c, key, opts) }
 }
 
 // newFromStore is the "gocache" backend: any store.StoreInterface.

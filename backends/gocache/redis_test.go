@@ -14,19 +14,20 @@ import (
 
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/region"
 	"github.com/dogpile-go/dogpile/region/regiontest"
 )
 
 // The generic suite's mutex tests on the Redis mutex, reached through the
 // gocache.redis backend's GetMutex, and what they cannot check: that it is
-// a lockmutex.RedisMutex, which refuses to release a lock it does not hold.
+// a redismutex.Mutex, which refuses to release a lock it does not hold.
 func TestRedisMutexSuite(t *testing.T) {
 	args := region.Arguments{"addr": testservers.Redis(t), "lock_timeout": 10}
 	b := newRegion(t, "gocache.redis", args).Backend()
 	ctx := testCtx(t)
-	if _, ok := b.GetMutex("k").(*lockmutex.RedisMutex); !ok {
-		t.Fatalf("GetMutex = %T; want *lockmutex.RedisMutex", b.GetMutex("k"))
+	if _, ok := b.GetMutex("k").(*redismutex.Mutex); !ok {
+		t.Fatalf("GetMutex = %T; want *redismutex.Mutex", b.GetMutex("k"))
 	}
 
 	regiontest.RunMutexTests(t, "gocache.redis", args)

@@ -352,7 +352,7 @@ func (b *KVSBackend) DeleteMulti(ctx context.Context, keys []string) error {
 }
 
 // GetMutex returns the driver's distributed lock for key (for this
-// package's driver a lockmutex.MemcachedMutex with the KVS backend's
+// package's driver a memcachedmutex.Mutex with the KVS backend's
 // lock_timeout and max_lock_attempts).
 func (b *KVSBackend) GetMutex(key string) region.Mutex { return b.driver.GetMutex(key) }
 

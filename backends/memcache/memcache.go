@@ -25,7 +25,7 @@
 // of the key modulo the number of servers), by consistent hashing
 // (server_selector: ketama, see KetamaSelector), or by any
 // memcache.ServerSelector given in Options. The region's dogpile lock
-// becomes a memcached lock (lockmutex.MemcachedMutex) shared by every
+// becomes a memcached lock (memcachedmutex.Mutex) shared by every
 // process using the servers, unless distributed_lock is false.
 //
 // The arguments of the memcached backend:
@@ -78,6 +78,7 @@ import (
 
 	"github.com/dogpile-go/dogpile/internal/memcacheutil"
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/memcachedmutex"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -442,7 +443,7 @@ func (b *Backend) addr(key string) string {
 // CheckKey returns a *KeyError (matching ErrInvalidKey) when memcached
 // cannot store key: empty, longer than MaxKeyLength bytes, or containing
 // anything but printable non-space ASCII (bytes of 0x80 or more included).
-// lockmutex.MemcachedMutex applies the same rules to its lock items.
+// memcachedmutex.Mutex applies the same rules to its lock items.
 func CheckKey(key string) error {
 	if reason := memcacheutil.KeyProblem(key); reason != "" {
 		return &KeyError{Key: key, Reason: reason}
@@ -931,7 +932,7 @@ func (b *Backend) perKey(ctx context.Context, op string, keys []string, call fun
 	return errors.Join(errs...)
 }
 
-// GetMutex returns the memcached lock for key (a lockmutex.MemcachedMutex
+// GetMutex returns the memcached lock for key (a memcachedmutex.Mutex
 // on the item "_lock"+key, with the backend's lock_timeout and
 // max_lock_attempts), or nil when distributed_lock is false. The region
 // calls it with the mangled key. Each call returns a new mutex value: one
@@ -945,7 +946,7 @@ func (b *Backend) GetMutex(key string) region.Mutex {
 		// key: lock on its digest instead (still one lock per key).
 		key = region.SHA1MangleKey(key)
 	}
-	return lockmutex.NewMemcachedMutex(b.client, key, lockmutex.MemcachedOptions{
+	return memcachedmutex.New(b.client, key, memcachedmutex.Options{
 		LockTimeout:     b.opts.LockTimeout,
 		MaxLockAttempts: b.opts.MaxLockAttempts,
 	})

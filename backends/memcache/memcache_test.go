@@ -17,6 +17,7 @@ import (
 	"github.com/dogpile-go/dogpile/backends/memcache"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/memcachedmutex"
 	"github.com/dogpile-go/dogpile/region"
 	"github.com/dogpile-go/dogpile/region/regiontest"
 )
@@ -653,9 +654,9 @@ func TestGetMutex(t *testing.T) {
 		t.Fatalf("distributed_lock false: GetMutex = %v, want nil", m)
 	}
 	b = newBackend(t, memcache.Options{Servers: s, DistributedLock: true, LockTimeout: 3 * time.Second, MaxLockAttempts: 2})
-	m, ok := b.GetMutex(p + "k").(*lockmutex.MemcachedMutex)
+	m, ok := b.GetMutex(p + "k").(*memcachedmutex.Mutex)
 	if !ok {
-		t.Fatalf("GetMutex = %T, want *lockmutex.MemcachedMutex", b.GetMutex(p+"k"))
+		t.Fatalf("GetMutex = %T, want *memcachedmutex.Mutex", b.GetMutex(p+"k"))
 	}
 	if m.LockKey() != "_lock"+p+"k" || m.LockTimeout() != 3*time.Second {
 		t.Fatalf("mutex key %q timeout %v", m.LockKey(), m.LockTimeout())

@@ -13,7 +13,7 @@ import (
 	"github.com/avast/retry-go/v4"
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/memcachedmutex"
 	"github.com/dogpile-go/dogpile/pickle"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -518,7 +518,7 @@ func (p *PythonBackend) DeleteMulti(ctx context.Context, keys []string) error {
 
 // GetMutex returns dogpile.cache's MemcachedLock for key when
 // distributed_lock is true (nil otherwise: the region's in-process lock):
-// a lockmutex.MemcachedMutex on the item "_lock" + key, on the server the
+// a memcachedmutex.Mutex on the item "_lock" + key, on the server the
 // Python client picks for that item, stored for lock_timeout (no expiry
 // when zero, as dogpile). Python takes the lock with add("_lock" + key, 1)
 // and releases it with delete; Go adds a random token and releases only
@@ -528,7 +528,7 @@ func (p *PythonBackend) GetMutex(key string) region.Mutex {
 	if !p.opts.DistributedLock {
 		return nil
 	}
-	return lockmutex.NewMemcachedMutex(p.b.client, key, lockmutex.MemcachedOptions{
+	return memcachedmutex.New(p.b.client, key, memcachedmutex.Options{
 		LockTimeout: p.opts.LockTimeout,
 		NoExpiry:    p.opts.LockTimeout <= 0,
 		KeyProblem:  p.b.opts.keyProblem,

@@ -22,7 +22,7 @@
 // for dogpile's JSON serializer); writes are SET, or SETEX with
 // redis_expiration_time, and MSET or a SETEX pipeline; reads GET and MGET.
 // With distributed_lock the creation lock is redis-py's Lock on "_lock" +
-// key (lockmutex.RedisPyLock), so Go and Python processes exclude each
+// key (redismutex.PyLock), so Go and Python processes exclude each
 // other. On a cluster the multi-key calls are grouped by hash slot and
 // pipelined.
 //

@@ -21,6 +21,7 @@ import (
 	"github.com/dogpile-go/dogpile/internal/pyrun"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -434,11 +435,11 @@ func TestPythonInteropLocks(t *testing.T) {
 			r := newRegion(t, nil, tp.name, args)
 			raw := rawClient(t, tp)
 			key := testservers.UniqueKey(t, "k")
-			goMutex := func(args region.Arguments) *lockmutex.RedisPyLock {
+			goMutex := func(args region.Arguments) *redismutex.PyLock {
 				t.Helper()
-				m, ok := r.ActualBackend().GetMutex(key).(*lockmutex.RedisPyLock)
+				m, ok := r.ActualBackend().GetMutex(key).(*redismutex.PyLock)
 				if !ok {
-					t.Fatalf("GetMutex = %T; want *lockmutex.RedisPyLock", r.ActualBackend().GetMutex(key))
+					t.Fatalf("GetMutex = %T; want *redismutex.PyLock", r.ActualBackend().GetMutex(key))
 				}
 				return m
 			}
@@ -494,7 +495,7 @@ func TestPythonInteropLocks(t *testing.T) {
 			// A Go lock that expired and was then taken by Python: Go's
 			// release finds it lost and leaves Python's lock alone.
 			rx := newRegion(t, nil, tp.name, with(args, region.Arguments{"lock_timeout": 0.3}))
-			g3, _ := rx.ActualBackend().GetMutex(key).(*lockmutex.RedisPyLock)
+			g3, _ := rx.ActualBackend().GetMutex(key).(*redismutex.PyLock)
 			if ok, err := g3.Acquire(ctx, false); !ok || err != nil {
 				t.Fatalf("Go Acquire = %v, %v", ok, err)
 			}

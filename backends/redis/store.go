@@ -10,7 +10,7 @@ import (
 	"github.com/bsm/redislock"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -25,7 +25,7 @@ type Store struct {
 	ownsClient bool
 	expiration time.Duration // redis_expiration_time; 0: none
 
-	lock  *lockmutex.RedisPyLockOptions // nil: no distributed lock
+	lock  *redismutex.PyLockOptions // nil: no distributed lock
 	locks *redislock.Client
 }
 
@@ -40,7 +40,7 @@ func newStore(c *config, client goredis.UniversalClient) *Store {
 	}
 	s.cluster, _ = client.(*goredis.ClusterClient)
 	if c.distributedLock {
-		s.lock = &lockmutex.RedisPyLockOptions{Timeout: c.lockTimeout, Sleep: c.lockSleep, BlockingTimeout: c.lockBlockingTimeout}
+		s.lock = &redismutex.PyLockOptions{Timeout: c.lockTimeout, Sleep: c.lockSleep, BlockingTimeout: c.lockBlockingTimeout}
 		s.locks = redislock.New(client)
 	}
 	return s
@@ -287,11 +287,11 @@ func (s *Store) DeleteMulti(ctx context.Context, keys []string) error {
 }
 
 // GetMutex returns redis-py's Lock on "_lock" + key when distributed_lock
-// is set (a *lockmutex.RedisPyLock), else nil: the region then uses its
+// is set (a *redismutex.PyLock), else nil: the region then uses its
 // in-process lock, as dogpile.cache uses a thread lock.
 func (s *Store) GetMutex(key string) region.Mutex {
 	if s.lock == nil {
 		return nil
 	}
-	return lockmutex.NewRedisPyLock(s.client, s.locks, key, *s.lock)
+	return redismutex.NewPyLock(s.client, s.locks, key, *s.lock)
 }

@@ -1,6 +1,6 @@
 // Package memcacheutil holds what the memcached code of the module shares:
 // the memcached backend (backends/memcache), the memcached lock
-// (lockmutex.MemcachedMutex) and the gocache memcache backend
+// (memcachedmutex.Mutex) and the gocache memcache backend
 // (backends/gocache): the key rules, the expiration field, and the
 // classification and retry of failed calls on gomemcache connections.
 package memcacheutil

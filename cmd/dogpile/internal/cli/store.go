@@ -11,6 +11,8 @@ import (
 
 	"github.com/dogpile-go/dogpile/internal/bench"
 	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/memcachedmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/redismutex"
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -329,12 +331,12 @@ func (a *App) mutexFor(r *region.Region, key string) (region.Mutex, string) {
 		return a.lockRegistry().Mutex(mkey), "in-process lock: it excludes only this dogpile process"
 	}
 	switch m := m.(type) {
-	case *lockmutex.MemcachedMutex:
+	case *memcachedmutex.Mutex:
 		if m.LockTimeout() == 0 {
 			return m, fmt.Sprintf("memcached lock item %s, no expiry (lock_timeout 0)", m.LockKey())
 		}
 		return m, fmt.Sprintf("memcached lock item %s, lock_timeout %s", m.LockKey(), m.LockTimeout())
-	case *lockmutex.RedisMutex:
+	case *redismutex.Mutex:
 		return m, fmt.Sprintf("Redis lock key %s, lock_timeout %s", m.LockKey(), m.LockTimeout())
 	}
 	return m, fmt.Sprintf("the backend's own lock, %T", m)

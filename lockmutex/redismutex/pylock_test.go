@@ -1,4 +1,4 @@
-package lockmutex
+package redismutex
 
 import (
 	"context"
@@ -12,13 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/internal/mutextest"
 )
 
-var _ distMutex = (*RedisPyLock)(nil)
+var _ mutextest.Mutex = (*PyLock)(nil)
 
-func newPyLock(t *testing.T, c redis.UniversalClient, key string, o RedisPyLockOptions) *RedisPyLock {
+func newPyLock(t *testing.T, c redis.UniversalClient, key string, o PyLockOptions) *PyLock {
 	t.Helper()
-	return NewRedisPyLock(c, nil, key, o)
+	return NewPyLock(c, nil, key, o)
 }
 
 func pttl(t *testing.T, c *redis.Client, key string) time.Duration {
@@ -32,18 +34,18 @@ func pttl(t *testing.T, c *redis.Client, key string) time.Duration {
 
 // Without a timeout the lock key never expires (redis-py's timeout=None);
 // its value is a token shaped like redis-py's.
-func TestRedisPyLockNoTimeout(t *testing.T) {
+func TestPyLockNoTimeout(t *testing.T) {
 	c := testservers.RedisClient(t)
 	key := testservers.UniqueKey(t, "")
-	a, other := newPyLock(t, c, key, RedisPyLockOptions{}), newPyLock(t, c, key, RedisPyLockOptions{})
+	a, other := newPyLock(t, c, key, PyLockOptions{}), newPyLock(t, c, key, PyLockOptions{})
 	if a.LockKey() != "_lock"+key || a.LockTimeout() != 0 {
 		t.Fatalf("LockKey, LockTimeout = %q, %v", a.LockKey(), a.LockTimeout())
 	}
-	if locked(t, a) {
+	if mutextest.Locked(t, a) {
 		t.Fatal("fresh key reads as locked")
 	}
-	mustAcquire(t, a, false)
-	if !locked(t, other) || !a.Held() {
+	mutextest.MustAcquire(t, a, false)
+	if !mutextest.Locked(t, other) || !a.Held() {
 		t.Fatal("acquired lock does not read as locked")
 	}
 	if d := pttl(t, c, a.LockKey()); d != -1 {
@@ -54,30 +56,30 @@ func TestRedisPyLockNoTimeout(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(token) {
 		t.Fatalf("lock token = %q, %v; want 32 hex digits", token, err)
 	}
-	mustNotAcquire(t, other)
-	if err := other.Release(context.Background()); !errors.Is(err, ErrNotHeld) {
-		t.Fatalf("loser's Release = %v; want ErrNotHeld", err)
+	mutextest.MustNotAcquire(t, other)
+	if err := other.Release(context.Background()); !errors.Is(err, lockmutex.ErrNotHeld) {
+		t.Fatalf("loser's Release = %v; want lockmutex.ErrNotHeld", err)
 	}
 	if err := a.Extend(context.Background()); err != nil {
 		t.Fatalf("Extend of a held lock without timeout = %v; want nil", err)
 	}
-	mustRelease(t, a)
-	if locked(t, other) {
+	mutextest.MustRelease(t, a)
+	if mutextest.Locked(t, other) {
 		t.Fatal("released lock still reads as locked")
 	}
-	if err := a.Extend(context.Background()); !errors.Is(err, ErrNotHeld) {
-		t.Fatalf("Extend after Release = %v; want ErrNotHeld", err)
+	if err := a.Extend(context.Background()); !errors.Is(err, lockmutex.ErrNotHeld) {
+		t.Fatalf("Extend after Release = %v; want lockmutex.ErrNotHeld", err)
 	}
-	mustAcquire(t, other, true)
-	mustRelease(t, other)
+	mutextest.MustAcquire(t, other, true)
+	mutextest.MustRelease(t, other)
 }
 
 // With a timeout the lock key gets it as its TTL, truncated to whole
 // milliseconds, and Extend restores it.
-func TestRedisPyLockTimeout(t *testing.T) {
+func TestPyLockTimeout(t *testing.T) {
 	c := testservers.RedisClient(t)
-	m := newPyLock(t, c, testservers.UniqueKey(t, ""), RedisPyLockOptions{Timeout: 1500*time.Millisecond + 700*time.Microsecond})
-	mustAcquire(t, m, false)
+	m := newPyLock(t, c, testservers.UniqueKey(t, ""), PyLockOptions{Timeout: 1500*time.Millisecond + 700*time.Microsecond})
+	mutextest.MustAcquire(t, m, false)
 	if d := pttl(t, c, m.LockKey()); d <= 0 || d > 1500*time.Millisecond {
 		t.Fatalf("PTTL after Acquire = %v; want in (0, 1.5s]", d)
 	}
@@ -88,36 +90,36 @@ func TestRedisPyLockTimeout(t *testing.T) {
 	if d := pttl(t, c, m.LockKey()); d <= 1200*time.Millisecond || d > 1500*time.Millisecond {
 		t.Fatalf("PTTL after Extend = %v; want close to 1.5s", d)
 	}
-	mustRelease(t, m)
+	mutextest.MustRelease(t, m)
 }
 
-func TestRedisPyLockNotReentrant(t *testing.T) {
+func TestPyLockNotReentrant(t *testing.T) {
 	c := testservers.RedisClient(t)
 	for _, timeout := range []time.Duration{0, time.Minute} {
-		m := newPyLock(t, c, testservers.UniqueKey(t, ""), RedisPyLockOptions{Timeout: timeout})
-		mustAcquire(t, m, false)
+		m := newPyLock(t, c, testservers.UniqueKey(t, ""), PyLockOptions{Timeout: timeout})
+		mutextest.MustAcquire(t, m, false)
 		for _, wait := range []bool{false, true} {
-			if ok, err := m.Acquire(context.Background(), wait); ok || !errors.Is(err, ErrAlreadyHeld) {
-				t.Fatalf("timeout %v: second Acquire(wait=%v) = %v, %v; want ErrAlreadyHeld", timeout, wait, ok, err)
+			if ok, err := m.Acquire(context.Background(), wait); ok || !errors.Is(err, lockmutex.ErrAlreadyHeld) {
+				t.Fatalf("timeout %v: second Acquire(wait=%v) = %v, %v; want lockmutex.ErrAlreadyHeld", timeout, wait, ok, err)
 			}
 		}
-		mustRelease(t, m)
+		mutextest.MustRelease(t, m)
 	}
 }
 
 // A lock that expired under its holder and was taken by another is left
 // alone by the first holder's Release and Extend.
-func TestRedisPyLockReleaseAfterExpiry(t *testing.T) {
+func TestPyLockReleaseAfterExpiry(t *testing.T) {
 	c := testservers.RedisClient(t)
 	key := testservers.UniqueKey(t, "")
-	a := newPyLock(t, c, key, RedisPyLockOptions{Timeout: 300 * time.Millisecond})
-	mustAcquire(t, a, false)
-	waitUnlocked(t, a, 10*time.Second)
-	b := newPyLock(t, c, key, RedisPyLockOptions{}) // no expiry
-	mustAcquire(t, b, false)
+	a := newPyLock(t, c, key, PyLockOptions{Timeout: 300 * time.Millisecond})
+	mutextest.MustAcquire(t, a, false)
+	mutextest.WaitUnlocked(t, a, 10*time.Second)
+	b := newPyLock(t, c, key, PyLockOptions{}) // no expiry
+	mutextest.MustAcquire(t, b, false)
 	bToken := c.Get(context.Background(), b.LockKey()).Val()
-	if err := a.Release(context.Background()); !errors.Is(err, ErrLockLost) || !errors.Is(err, ErrNotHeld) {
-		t.Fatalf("Release of an expired lock = %v; want ErrLockLost", err)
+	if err := a.Release(context.Background()); !errors.Is(err, lockmutex.ErrLockLost) || !errors.Is(err, lockmutex.ErrNotHeld) {
+		t.Fatalf("Release of an expired lock = %v; want lockmutex.ErrLockLost", err)
 	}
 	if a.Held() {
 		t.Fatal("a still counts as holding a lost lock")
@@ -125,33 +127,33 @@ func TestRedisPyLockReleaseAfterExpiry(t *testing.T) {
 	if v := c.Get(context.Background(), b.LockKey()).Val(); v != bToken {
 		t.Fatalf("after the old holder's Release the lock key holds %q; want b's token %q", v, bToken)
 	}
-	mustRelease(t, b)
+	mutextest.MustRelease(t, b)
 
 	// Extend finds the loss too.
-	mustAcquire(t, a, false)
-	waitUnlocked(t, a, 10*time.Second)
-	mustAcquire(t, b, false)
-	if err := a.Extend(context.Background()); !errors.Is(err, ErrLockLost) {
-		t.Fatalf("Extend of an expired lock = %v; want ErrLockLost", err)
+	mutextest.MustAcquire(t, a, false)
+	mutextest.WaitUnlocked(t, a, 10*time.Second)
+	mutextest.MustAcquire(t, b, false)
+	if err := a.Extend(context.Background()); !errors.Is(err, lockmutex.ErrLockLost) {
+		t.Fatalf("Extend of an expired lock = %v; want lockmutex.ErrLockLost", err)
 	}
 	if ttl := pttl(t, c, b.LockKey()); ttl != -1 {
 		t.Fatalf("the old holder's Extend gave the new holder's lock a TTL (%v)", ttl)
 	}
-	mustRelease(t, b)
+	mutextest.MustRelease(t, b)
 }
 
 // A waiting Acquire polls every Sleep, and gives up with (false, nil) once
 // BlockingTimeout would pass, as redis-py's acquire returns False.
-func TestRedisPyLockBlockingTimeout(t *testing.T) {
+func TestPyLockBlockingTimeout(t *testing.T) {
 	c := testservers.RedisClient(t)
 	key := testservers.UniqueKey(t, "")
-	a := newPyLock(t, c, key, RedisPyLockOptions{})
-	mustAcquire(t, a, false)
-	defer mustRelease(t, a)
+	a := newPyLock(t, c, key, PyLockOptions{})
+	mutextest.MustAcquire(t, a, false)
+	defer mutextest.MustRelease(t, a)
 
-	b := newPyLock(t, c, key, RedisPyLockOptions{Sleep: 200 * time.Millisecond, BlockingTimeout: time.Second})
+	b := newPyLock(t, c, key, PyLockOptions{Sleep: 200 * time.Millisecond, BlockingTimeout: time.Second})
 	start := time.Now()
-	ok, err := b.Acquire(testContext(t, 30*time.Second), true)
+	ok, err := b.Acquire(mutextest.Context(t, 30*time.Second), true)
 	elapsed := time.Since(start)
 	if ok || err != nil {
 		t.Fatalf("Acquire past the blocking timeout = %v, %v; want false, nil", ok, err)
@@ -166,18 +168,18 @@ func TestRedisPyLockBlockingTimeout(t *testing.T) {
 }
 
 // A waiter gets the lock on its first poll after the holder releases it.
-func TestRedisPyLockWaiterGetsReleasedLock(t *testing.T) {
+func TestPyLockWaiterGetsReleasedLock(t *testing.T) {
 	c := testservers.RedisClient(t)
 	key := testservers.UniqueKey(t, "")
-	a := newPyLock(t, c, key, RedisPyLockOptions{Timeout: time.Minute})
-	mustAcquire(t, a, false)
-	b := newPyLock(t, c, key, RedisPyLockOptions{Sleep: 20 * time.Millisecond})
+	a := newPyLock(t, c, key, PyLockOptions{Timeout: time.Minute})
+	mutextest.MustAcquire(t, a, false)
+	b := newPyLock(t, c, key, PyLockOptions{Sleep: 20 * time.Millisecond})
 	released := make(chan time.Time, 1)
 	time.AfterFunc(300*time.Millisecond, func() {
 		_ = a.Release(context.Background())
 		released <- time.Now()
 	})
-	mustAcquire(t, b, true)
+	mutextest.MustAcquire(t, b, true)
 	got := time.Now()
 	at := <-released
 	if got.Before(at) {
@@ -186,16 +188,16 @@ func TestRedisPyLockWaiterGetsReleasedLock(t *testing.T) {
 	if d := got.Sub(at); d > 5*time.Second {
 		t.Fatalf("the waiter got the lock %v after its release", d)
 	}
-	mustRelease(t, b)
+	mutextest.MustRelease(t, b)
 }
 
-func TestRedisPyLockContext(t *testing.T) {
+func TestPyLockContext(t *testing.T) {
 	c := testservers.RedisClient(t)
 	key := testservers.UniqueKey(t, "")
-	a := newPyLock(t, c, key, RedisPyLockOptions{})
-	mustAcquire(t, a, false)
-	defer mustRelease(t, a)
-	b := newPyLock(t, c, key, RedisPyLockOptions{})
+	a := newPyLock(t, c, key, PyLockOptions{})
+	mutextest.MustAcquire(t, a, false)
+	defer mutextest.MustRelease(t, a)
+	b := newPyLock(t, c, key, PyLockOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if ok, err := b.Acquire(ctx, true); ok || !errors.Is(err, context.DeadlineExceeded) {
@@ -206,17 +208,17 @@ func TestRedisPyLockContext(t *testing.T) {
 	}
 }
 
-func TestRedisPyLockMutualExclusion(t *testing.T) {
+func TestPyLockMutualExclusion(t *testing.T) {
 	c := testservers.RedisClient(t)
 	key := testservers.UniqueKey(t, "")
-	ctx := testContext(t, 2*time.Minute)
+	ctx := mutextest.Context(t, 2*time.Minute)
 	for _, timeout := range []time.Duration{0, time.Minute} {
 		var inside, maxInside, total atomic.Int32
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
 				for range 15 {
-					m := newPyLock(t, c, key, RedisPyLockOptions{Timeout: timeout, Sleep: time.Millisecond})
+					m := newPyLock(t, c, key, PyLockOptions{Timeout: timeout, Sleep: time.Millisecond})
 					if ok, err := m.Acquire(ctx, true); !ok || err != nil {
 						t.Errorf("Acquire = %v, %v", ok, err)
 						return
@@ -241,28 +243,28 @@ func TestRedisPyLockMutualExclusion(t *testing.T) {
 	}
 }
 
-func TestRedisPyLockServerDown(t *testing.T) {
+func TestPyLockServerDown(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: testservers.ClosedAddr(t), MaxRetries: -1, DialTimeout: time.Second})
 	defer c.Close()
 	for _, timeout := range []time.Duration{0, time.Minute} {
 		key := testservers.UniqueKey(t, "")
-		checkServerDown(t, testContext(t, 30*time.Second), NewRedisPyLock(c, nil, key, RedisPyLockOptions{Timeout: timeout}), key)
+		mutextest.CheckServerDown(t, mutextest.Context(t, 30*time.Second), NewPyLock(c, nil, key, PyLockOptions{Timeout: timeout}), key)
 	}
 }
 
-func TestRedisPyLockNilClient(t *testing.T) {
-	m := NewRedisPyLock(nil, nil, "k", RedisPyLockOptions{})
+func TestPyLockNilClient(t *testing.T) {
+	m := NewPyLock(nil, nil, "k", PyLockOptions{})
 	ctx := context.Background()
-	if _, err := m.Acquire(ctx, false); !errors.Is(err, ErrNilClient) {
-		t.Errorf("Acquire = %v; want ErrNilClient", err)
+	if _, err := m.Acquire(ctx, false); !errors.Is(err, lockmutex.ErrNilClient) {
+		t.Errorf("Acquire = %v; want lockmutex.ErrNilClient", err)
 	}
-	if _, err := m.Locked(ctx); !errors.Is(err, ErrNilClient) {
-		t.Errorf("Locked = %v; want ErrNilClient", err)
+	if _, err := m.Locked(ctx); !errors.Is(err, lockmutex.ErrNilClient) {
+		t.Errorf("Locked = %v; want lockmutex.ErrNilClient", err)
 	}
-	if err := m.Release(ctx); !errors.Is(err, ErrNilClient) {
-		t.Errorf("Release = %v; want ErrNilClient", err)
+	if err := m.Release(ctx); !errors.Is(err, lockmutex.ErrNilClient) {
+		t.Errorf("Release = %v; want lockmutex.ErrNilClient", err)
 	}
-	if err := m.Extend(ctx); !errors.Is(err, ErrNilClient) {
-		t.Errorf("Extend = %v; want ErrNilClient", err)
+	if err := m.Extend(ctx); !errors.Is(err, lockmutex.ErrNilClient) {
+		t.Errorf("Extend = %v; want lockmutex.ErrNilClient", err)
 	}
 }

@@ -1,4 +1,4 @@
-package lockmutex
+package memcachedmutex
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package lockmutex
+package redismutex
 
 import (
 	"context"
@@ -11,17 +11,20 @@ import (
 
 	"github.com/bsm/redislock"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/internal/distlock"
 )
 
-// DefaultRedisPyLockSleep is how often a waiting RedisPyLock.Acquire polls
-// when RedisPyLockOptions.Sleep is zero: redis-py's default sleep of 0.1
+// DefaultPyLockSleep is how often a waiting PyLock.Acquire polls
+// when PyLockOptions.Sleep is zero: redis-py's default sleep of 0.1
 // seconds, which dogpile.cache's lock_sleep defaults to as well.
-const DefaultRedisPyLockSleep = 100 * time.Millisecond
+const DefaultPyLockSleep = 100 * time.Millisecond
 
-// RedisPyLockOptions configure a RedisPyLock. They are redis-py's Lock
+// PyLockOptions configure a PyLock. They are redis-py's Lock
 // arguments as dogpile.cache's Redis backends pass them: the zero value
 // gives redis-py's defaults.
-type RedisPyLockOptions struct {
+type PyLockOptions struct {
 	// Timeout is the lifetime of the lock key (dogpile.cache's
 	// lock_timeout, redis-py's timeout). Zero means none: the key lives
 	// until it is released, as with redis-py's timeout=None, so a holder
@@ -32,7 +35,7 @@ type RedisPyLockOptions struct {
 	Timeout time.Duration
 
 	// Sleep is the pause between two attempts of a waiting Acquire
-	// (dogpile.cache's lock_sleep). Zero means DefaultRedisPyLockSleep.
+	// (dogpile.cache's lock_sleep). Zero means DefaultPyLockSleep.
 	Sleep time.Duration
 
 	// BlockingTimeout bounds how long a waiting Acquire tries
@@ -44,7 +47,7 @@ type RedisPyLockOptions struct {
 	BlockingTimeout time.Duration
 }
 
-// RedisPyLock is the lock of dogpile.cache's Redis backends: redis-py's
+// PyLock is the lock of dogpile.cache's Redis backends: redis-py's
 // Lock, which their get_mutex returns. Python and Go processes that use the
 // same Redis (or Redis Cluster, or Sentinel master) exclude each other with
 // it:
@@ -67,17 +70,17 @@ type RedisPyLockOptions struct {
 // taken with a plain SET NX and released with this package's
 // compare-and-delete script.
 //
-// A RedisPyLock value stands for one holder, like RedisMutex: it is not
-// reentrant (a second Acquire while held fails with ErrAlreadyHeld), and
-// Release and Extend refer to its own hold only. Its methods are safe for
-// concurrent use. It satisfies region.Mutex, and region.WithLockLeases
-// extends it while a creator runs when it has a Timeout.
-type RedisPyLock struct {
+// A PyLock value stands for one holder, like Mutex: it is not reentrant (a
+// second Acquire while held fails with lockmutex.ErrAlreadyHeld), and Release
+// and Extend refer to its own hold only. Its methods are safe for concurrent
+// use. It satisfies region.Mutex, and region.WithLockLeases extends it while
+// a creator runs when it has a Timeout.
+type PyLock struct {
 	client  redis.UniversalClient
 	locks   *redislock.Client
 	key     string
 	lockKey string
-	opts    RedisPyLockOptions
+	opts    PyLockOptions
 	err     error // non-nil: the lock is unusable (nil client)
 
 	mu        sync.Mutex
@@ -86,14 +89,14 @@ type RedisPyLock struct {
 	held      *redislock.Lock // the hold, when taken through redislock
 }
 
-// NewRedisPyLock returns the lock for key on the Redis server behind
+// NewPyLock returns the lock for key on the Redis server behind
 // client (a *redis.Client, *redis.ClusterClient, a Sentinel failover
 // client, ...). locks is the redislock client to take timed locks with;
 // nil makes one for client (a backend shares one between its locks).
 // Nothing is sent until Acquire.
-func NewRedisPyLock(client redis.UniversalClient, locks *redislock.Client, key string, opts RedisPyLockOptions) *RedisPyLock {
+func NewPyLock(client redis.UniversalClient, locks *redislock.Client, key string, opts PyLockOptions) *PyLock {
 	if opts.Sleep <= 0 {
-		opts.Sleep = DefaultRedisPyLockSleep
+		opts.Sleep = DefaultPyLockSleep
 	}
 	if opts.Timeout < 0 {
 		opts.Timeout = 0
@@ -101,9 +104,9 @@ func NewRedisPyLock(client redis.UniversalClient, locks *redislock.Client, key s
 	if opts.BlockingTimeout < 0 {
 		opts.BlockingTimeout = 0
 	}
-	l := &RedisPyLock{client: client, locks: locks, key: key, lockKey: LockKeyPrefix + key, opts: opts}
+	l := &PyLock{client: client, locks: locks, key: key, lockKey: lockmutex.LockKeyPrefix + key, opts: opts}
 	if client == nil {
-		l.err = fmt.Errorf("%w: redis lock for %q", ErrNilClient, l.lockKey)
+		l.err = fmt.Errorf("%w: redis lock for %q", lockmutex.ErrNilClient, l.lockKey)
 	} else if l.locks == nil {
 		l.locks = redislock.New(client)
 	}
@@ -111,17 +114,17 @@ func NewRedisPyLock(client redis.UniversalClient, locks *redislock.Client, key s
 }
 
 // Key returns the key the lock guards.
-func (l *RedisPyLock) Key() string { return l.key }
+func (l *PyLock) Key() string { return l.key }
 
 // LockKey returns the name of the lock key: "_lock" + Key().
-func (l *RedisPyLock) LockKey() string { return l.lockKey }
+func (l *PyLock) LockKey() string { return l.lockKey }
 
 // LockTimeout returns the lifetime of the lock key; zero means no expiry.
-func (l *RedisPyLock) LockTimeout() time.Duration { return l.opts.Timeout }
+func (l *PyLock) LockTimeout() time.Duration { return l.opts.Timeout }
 
 // Held reports whether this lock acquired the lock and has not released it
 // since. It does not ask the server.
-func (l *RedisPyLock) Held() bool {
+func (l *PyLock) Held() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.token != ""
@@ -129,7 +132,7 @@ func (l *RedisPyLock) Held() bool {
 
 // ttl is the lock timeout as redis-py sends it: whole milliseconds, at
 // least one.
-func (l *RedisPyLock) ttl() time.Duration {
+func (l *PyLock) ttl() time.Duration {
 	return max(l.opts.Timeout.Truncate(time.Millisecond), time.Millisecond)
 }
 
@@ -147,7 +150,7 @@ func newPyToken() string {
 // attempt would start after BlockingTimeout (returning false and a nil
 // error, as redis-py does). Server errors are returned at once, naming the
 // lock key.
-func (l *RedisPyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
+func (l *PyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 	if l.err != nil {
 		return false, l.err
 	}
@@ -157,7 +160,7 @@ func (l *RedisPyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 	l.mu.Lock()
 	if l.token != "" || l.acquiring {
 		l.mu.Unlock()
-		return false, fmt.Errorf("%w: %q", ErrAlreadyHeld, l.lockKey)
+		return false, fmt.Errorf("%w: %q", lockmutex.ErrAlreadyHeld, l.lockKey)
 	}
 	l.acquiring = true
 	l.mu.Unlock()
@@ -190,14 +193,14 @@ func (l *RedisPyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 		if !stopAt.IsZero() && time.Now().Add(l.opts.Sleep).After(stopAt) {
 			return false, nil
 		}
-		if err := sleep(ctx, l.opts.Sleep); err != nil {
+		if err := distlock.Sleep(ctx, l.opts.Sleep); err != nil {
 			return false, err
 		}
 	}
 }
 
 // try makes one attempt to set the lock key to token.
-func (l *RedisPyLock) try(ctx context.Context, token string) (*redislock.Lock, bool, error) {
+func (l *PyLock) try(ctx context.Context, token string) (*redislock.Lock, bool, error) {
 	if l.opts.Timeout <= 0 {
 		// No expiry: SET NX without PX, which redislock cannot send.
 		err := l.client.SetArgs(ctx, l.lockKey, token, redis.SetArgs{Mode: "NX"}).Err()
@@ -207,7 +210,7 @@ func (l *RedisPyLock) try(ctx context.Context, token string) (*redislock.Lock, b
 		case errors.Is(err, redis.Nil):
 			return nil, false, nil
 		}
-		return nil, false, fmt.Errorf("lockmutex: redis SET NX %q: %w", l.lockKey, err)
+		return nil, false, fmt.Errorf("redismutex: redis SET NX %q: %w", l.lockKey, err)
 	}
 	// With no retry strategy redislock makes exactly one attempt. On a
 	// context without a deadline it would set one of now + ttl, which
@@ -225,22 +228,22 @@ func (l *RedisPyLock) try(ctx context.Context, token string) (*redislock.Lock, b
 	case errors.Is(err, redislock.ErrNotObtained):
 		return nil, false, nil
 	}
-	return nil, false, fmt.Errorf("lockmutex: redis SET NX PX %q: %w", l.lockKey, err)
+	return nil, false, fmt.Errorf("redismutex: redis SET NX PX %q: %w", l.lockKey, err)
 }
 
 // current returns the token and redislock hold of the current hold, or an
-// ErrNotHeld error.
-func (l *RedisPyLock) current(op string) (string, *redislock.Lock, error) {
+// lockmutex.ErrNotHeld error.
+func (l *PyLock) current(op string) (string, *redislock.Lock, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.token == "" {
-		return "", nil, fmt.Errorf("%w: %s %q: this lock is not held", ErrNotHeld, op, l.lockKey)
+		return "", nil, fmt.Errorf("%w: %s %q: this lock is not held", lockmutex.ErrNotHeld, op, l.lockKey)
 	}
 	return l.token, l.held, nil
 }
 
 // forget drops the hold identified by token.
-func (l *RedisPyLock) forget(token string) {
+func (l *PyLock) forget(token string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.token == token {
@@ -248,14 +251,14 @@ func (l *RedisPyLock) forget(token string) {
 	}
 }
 
-// Release gives the lock up: the lock key is deleted only if it still
-// holds this lock's token. If it does not (the lock expired, and perhaps
-// another holder, in Go or Python, took it), nothing is changed and the
-// error matches ErrLockLost (and ErrNotHeld), as redis-py raises
+// Release gives the lock up: the lock key is deleted only if it still holds
+// this lock's token. If it does not (the lock expired, and perhaps another
+// holder, in Go or Python, took it), nothing is changed and the error matches
+// lockmutex.ErrLockLost (and lockmutex.ErrNotHeld), as redis-py raises
 // LockNotOwnedError. Release on a lock that is not held returns
-// ErrNotHeld. When the server cannot be reached the error is returned and
-// the lock still counts as held, so Release can be tried again.
-func (l *RedisPyLock) Release(ctx context.Context) error {
+// lockmutex.ErrNotHeld. When the server cannot be reached the error is
+// returned and the lock still counts as held, so Release can be tried again.
+func (l *PyLock) Release(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
@@ -275,11 +278,11 @@ func (l *RedisPyLock) Release(ctx context.Context) error {
 		released = n == 1
 	}
 	if err != nil {
-		return fmt.Errorf("lockmutex: release %q: redis: %w", l.lockKey, err)
+		return fmt.Errorf("redismutex: release %q: redis: %w", l.lockKey, err)
 	}
 	l.forget(token)
 	if !released {
-		return &lockLostError{key: l.lockKey, op: "release"}
+		return distlock.LockLost(l.lockKey, "release")
 	}
 	return nil
 }
@@ -288,10 +291,10 @@ func (l *RedisPyLock) Release(ctx context.Context) error {
 // still holds it, for creators that run longer than the timeout (see
 // region.WithLockLeases). The token is compared and the expiry set in one
 // step, so another holder's lock is never extended; a lost lock returns an
-// error matching ErrLockLost and no longer counts as held. A lock without
-// a Timeout never expires, so there is nothing to extend: Extend only
+// error matching lockmutex.ErrLockLost and no longer counts as held. A lock
+// without a Timeout never expires, so there is nothing to extend: Extend only
 // checks that the lock is held.
-func (l *RedisPyLock) Extend(ctx context.Context) error {
+func (l *PyLock) Extend(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
@@ -302,23 +305,23 @@ func (l *RedisPyLock) Extend(ctx context.Context) error {
 	err = held.Refresh(ctx, l.ttl(), nil)
 	if errors.Is(err, redislock.ErrNotObtained) {
 		l.forget(token)
-		return &lockLostError{key: l.lockKey, op: "extend"}
+		return distlock.LockLost(l.lockKey, "extend")
 	}
 	if err != nil {
-		return fmt.Errorf("lockmutex: extend %q: redis: %w", l.lockKey, err)
+		return fmt.Errorf("redismutex: extend %q: redis: %w", l.lockKey, err)
 	}
 	return nil
 }
 
 // Locked reports whether anyone holds the lock, that is whether the lock
 // key exists, as redis-py's locked() does. It does not take the lock.
-func (l *RedisPyLock) Locked(ctx context.Context) (bool, error) {
+func (l *PyLock) Locked(ctx context.Context) (bool, error) {
 	if l.err != nil {
 		return false, l.err
 	}
 	n, err := l.client.Exists(ctx, l.lockKey).Result()
 	if err != nil {
-		return false, fmt.Errorf("lockmutex: redis EXISTS %q: %w", l.lockKey, err)
+		return false, fmt.Errorf("redismutex: redis EXISTS %q: %w", l.lockKey, err)
 	}
 	return n > 0, nil
 }

@@ -1,4 +1,9 @@
-package lockmutex
+// Package mutextest is the test suite of the distributed mutexes
+// (lockmutex/memcachedmutex, lockmutex/redismutex): dogpile.cache's mutex
+// behaviours, run against a real server, plus the helpers their own tests
+// share. A package runs it with Run and a Kind, and calls RunHolderIfChild
+// from its TestMain for the killed-holder test.
+package mutextest
 
 import (
 	"bufio"
@@ -14,29 +19,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bradfitz/gomemcache/memcache"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/lockmutex"
 )
 
-// regionMutex is region.Mutex, restated here because lockmutex must not
-// import region.
-type regionMutex interface {
+// Mutex is what the suite tests: region.Mutex (restated, as lockmutex's
+// packages do not import region) and the methods every distributed mutex
+// has.
+type Mutex interface {
 	Acquire(ctx context.Context, wait bool) (bool, error)
 	Release(ctx context.Context) error
 	Locked(ctx context.Context) (bool, error)
-}
-
-var (
-	_ regionMutex = (*MemcachedMutex)(nil)
-	_ regionMutex = (*RedisMutex)(nil)
-)
-
-// distMutex is what the suite tests: the methods both distributed mutexes
-// have.
-type distMutex interface {
-	regionMutex
 	Extend(ctx context.Context) error
 	Held() bool
 	Key() string
@@ -44,48 +37,47 @@ type distMutex interface {
 	LockTimeout() time.Duration
 }
 
-var (
-	_ distMutex = (*MemcachedMutex)(nil)
-	_ distMutex = (*RedisMutex)(nil)
-)
-
-// mutexOpts are the options the suite varies; both option structs have
+// Opts are the options the suite varies; the mutexes' option structs have
 // these fields.
-type mutexOpts struct {
+type Opts struct {
 	LockTimeout     time.Duration
 	MaxLockAttempts int
 	RetryDelay      time.Duration
 	MaxRetryDelay   time.Duration
 }
 
-// lockKind is one distributed mutex implementation under test.
-type lockKind struct {
-	name     string
-	newMutex func(key string, o mutexOpts) distMutex
-	// rawGet reads the lock item directly from the server.
-	rawGet func(t *testing.T, lockKey string) (value string, ok bool)
+// Kind is one distributed mutex implementation under test.
+type Kind struct {
+	// NewMutex returns a mutex for key with the given options.
+	NewMutex func(key string, o Opts) Mutex
+	// RawGet reads the lock item directly from the server.
+	RawGet func(t *testing.T, lockKey string) (value string, ok bool)
 }
 
-// fastRetry makes blocking acquires poll often, for tests with contention.
-var fastRetry = mutexOpts{RetryDelay: time.Millisecond, MaxRetryDelay: 20 * time.Millisecond}
+// FastRetry makes blocking acquires poll often, for tests with contention.
+var FastRetry = Opts{RetryDelay: time.Millisecond, MaxRetryDelay: 20 * time.Millisecond}
 
-func testContext(t *testing.T, d time.Duration) context.Context {
+// Context returns a context that ends after d or with the test.
+func Context(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func mustAcquire(t *testing.T, m distMutex, wait bool) {
+// MustAcquire fails the test unless m gets the lock.
+func MustAcquire(t *testing.T, m Mutex, wait bool) {
 	t.Helper()
-	ok, err := m.Acquire(testContext(t, 30*time.Second), wait)
+	ok, err := m.Acquire(Context(t, 30*time.Second), wait)
 	if err != nil || !ok {
 		t.Fatalf("Acquire(%q, wait=%v) = %v, %v; want true, nil", m.LockKey(), wait, ok, err)
 	}
 }
 
-func mustNotAcquire(t *testing.T, m distMutex) {
+// MustNotAcquire fails the test unless a non-blocking Acquire of m finds
+// the lock held elsewhere (false, no error) and leaves m not holding it.
+func MustNotAcquire(t *testing.T, m Mutex) {
 	t.Helper()
-	ok, err := m.Acquire(testContext(t, 30*time.Second), false)
+	ok, err := m.Acquire(Context(t, 30*time.Second), false)
 	if err != nil || ok {
 		t.Fatalf("Acquire(%q, wait=false) = %v, %v; want false, nil (lock held elsewhere)", m.LockKey(), ok, err)
 	}
@@ -94,27 +86,29 @@ func mustNotAcquire(t *testing.T, m distMutex) {
 	}
 }
 
-func mustRelease(t *testing.T, m distMutex) {
+// MustRelease fails the test unless m releases its lock.
+func MustRelease(t *testing.T, m Mutex) {
 	t.Helper()
-	if err := m.Release(testContext(t, 30*time.Second)); err != nil {
+	if err := m.Release(Context(t, 30*time.Second)); err != nil {
 		t.Fatalf("Release(%q) = %v", m.LockKey(), err)
 	}
 }
 
-func locked(t *testing.T, m distMutex) bool {
+// Locked reports whether m's lock is held, failing the test on an error.
+func Locked(t *testing.T, m Mutex) bool {
 	t.Helper()
-	l, err := m.Locked(testContext(t, 30*time.Second))
+	l, err := m.Locked(Context(t, 30*time.Second))
 	if err != nil {
 		t.Fatalf("Locked(%q): %v", m.LockKey(), err)
 	}
 	return l
 }
 
-// waitUnlocked polls until m's lock item is gone, failing after limit.
-func waitUnlocked(t *testing.T, m distMutex, limit time.Duration) time.Duration {
+// WaitUnlocked polls until m's lock item is gone, failing after limit.
+func WaitUnlocked(t *testing.T, m Mutex, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for locked(t, m) {
+	for Locked(t, m) {
 		if time.Since(start) > limit {
 			t.Fatalf("lock %q still exists after %v", m.LockKey(), limit)
 		}
@@ -123,14 +117,13 @@ func waitUnlocked(t *testing.T, m distMutex, limit time.Duration) time.Duration 
 	return time.Since(start)
 }
 
-// runSuite runs dogpile.cache's mutex test behaviours against kind.
-// checkServerDown checks m (on key) against a server that does not answer:
+// CheckServerDown checks m (on key) against a server that does not answer:
 // every call fails with an error naming the key, and nothing is held.
-func checkServerDown(t *testing.T, ctx context.Context, m distMutex, key string) {
+func CheckServerDown(t *testing.T, ctx context.Context, m Mutex, key string) {
 	t.Helper()
 	for _, wait := range []bool{false, true} {
 		ok, err := m.Acquire(ctx, wait)
-		if ok || err == nil || errors.Is(err, ErrMaxLockAttempts) || !strings.Contains(err.Error(), key) {
+		if ok || err == nil || errors.Is(err, lockmutex.ErrMaxLockAttempts) || !strings.Contains(err.Error(), key) {
 			t.Errorf("Acquire(wait=%v) with the server down = %v, %v; want an error naming the key", wait, ok, err)
 		}
 	}
@@ -142,32 +135,35 @@ func checkServerDown(t *testing.T, ctx context.Context, m distMutex, key string)
 	}
 }
 
-func runSuite(t *testing.T, kind lockKind) {
+// Run runs dogpile.cache's mutex test behaviours against kind, as
+// parallel subtests of t. It needs the test servers (testservers); the
+// package's TestMain must call RunHolderIfChild.
+func Run(t *testing.T, kind Kind) {
 	t.Run("AcquireLockedRelease", func(t *testing.T) {
 		t.Parallel()
 		key := testservers.UniqueKey(t, "")
-		a, other := kind.newMutex(key, mutexOpts{}), kind.newMutex(key, mutexOpts{})
+		a, other := kind.NewMutex(key, Opts{}), kind.NewMutex(key, Opts{})
 		if a.Key() != key || a.LockKey() != "_lock"+key {
 			t.Fatalf("Key, LockKey = %q, %q; want %q, %q", a.Key(), a.LockKey(), key, "_lock"+key)
 		}
-		if a.LockTimeout() != DefaultLockTimeout {
-			t.Errorf("LockTimeout() = %v; want the default %v", a.LockTimeout(), DefaultLockTimeout)
+		if a.LockTimeout() != lockmutex.DefaultLockTimeout {
+			t.Errorf("LockTimeout() = %v; want the default %v", a.LockTimeout(), lockmutex.DefaultLockTimeout)
 		}
-		if locked(t, a) || a.Held() {
+		if Locked(t, a) || a.Held() {
 			t.Fatal("fresh key reads as locked")
 		}
-		mustAcquire(t, a, false)
-		if !a.Held() || !locked(t, a) || !locked(t, other) {
+		MustAcquire(t, a, false)
+		if !a.Held() || !Locked(t, a) || !Locked(t, other) {
 			t.Fatal("acquired lock does not read as locked")
 		}
-		if v, ok := kind.rawGet(t, "_lock"+key); !ok || v == "" {
+		if v, ok := kind.RawGet(t, "_lock"+key); !ok || v == "" {
 			t.Fatalf("lock item %q = %q, %v; want a token", "_lock"+key, v, ok)
 		}
-		mustRelease(t, a)
-		if a.Held() || locked(t, a) || locked(t, other) {
+		MustRelease(t, a)
+		if a.Held() || Locked(t, a) || Locked(t, other) {
 			t.Fatal("released lock still reads as locked")
 		}
-		if _, ok := kind.rawGet(t, "_lock"+key); ok {
+		if _, ok := kind.RawGet(t, "_lock"+key); ok {
 			t.Fatal("lock item still exists after Release")
 		}
 	})
@@ -175,62 +171,62 @@ func runSuite(t *testing.T, kind lockKind) {
 	t.Run("SecondMutexCannotAcquire", func(t *testing.T) {
 		t.Parallel()
 		key := testservers.UniqueKey(t, "")
-		a, b := kind.newMutex(key, mutexOpts{}), kind.newMutex(key, mutexOpts{})
-		mustAcquire(t, a, false)
-		mustNotAcquire(t, b)
-		if err := b.Release(context.Background()); !errors.Is(err, ErrNotHeld) {
-			t.Fatalf("Release by the loser = %v; want ErrNotHeld", err)
+		a, b := kind.NewMutex(key, Opts{}), kind.NewMutex(key, Opts{})
+		MustAcquire(t, a, false)
+		MustNotAcquire(t, b)
+		if err := b.Release(context.Background()); !errors.Is(err, lockmutex.ErrNotHeld) {
+			t.Fatalf("Release by the loser = %v; want lockmutex.ErrNotHeld", err)
 		}
-		if !locked(t, a) {
+		if !Locked(t, a) {
 			t.Fatal("loser's Release removed the winner's lock")
 		}
-		mustRelease(t, a)
-		mustAcquire(t, b, false)
-		mustNotAcquire(t, a)
-		mustRelease(t, b)
+		MustRelease(t, a)
+		MustAcquire(t, b, false)
+		MustNotAcquire(t, a)
+		MustRelease(t, b)
 	})
 
 	t.Run("ReacquireAfterRelease", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{})
+		m := kind.NewMutex(testservers.UniqueKey(t, ""), Opts{})
 		for range 3 {
-			mustAcquire(t, m, false)
-			mustRelease(t, m)
+			MustAcquire(t, m, false)
+			MustRelease(t, m)
 		}
-		mustAcquire(t, m, true)
-		mustRelease(t, m)
+		MustAcquire(t, m, true)
+		MustRelease(t, m)
 	})
 
 	t.Run("NotReentrant", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{})
-		mustAcquire(t, m, false)
+		m := kind.NewMutex(testservers.UniqueKey(t, ""), Opts{})
+		MustAcquire(t, m, false)
 		for _, wait := range []bool{false, true} {
 			ok, err := m.Acquire(context.Background(), wait)
-			if ok || !errors.Is(err, ErrAlreadyHeld) {
-				t.Fatalf("second Acquire(wait=%v) = %v, %v; want false, ErrAlreadyHeld", wait, ok, err)
+			if ok || !errors.Is(err, lockmutex.ErrAlreadyHeld) {
+				t.Fatalf("second Acquire(wait=%v) = %v, %v; want false, lockmutex.ErrAlreadyHeld", wait, ok, err)
 			}
 		}
 		if !m.Held() {
 			t.Fatal("failed second Acquire dropped the hold")
 		}
-		mustRelease(t, m)
+		MustRelease(t, m)
 	})
 
 	t.Run("ReleaseNotHeld", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{})
+		m := kind.NewMutex(testservers.UniqueKey(t, ""), Opts{})
 		ctx := context.Background()
-		if err := m.Release(ctx); !errors.Is(err, ErrNotHeld) || errors.Is(err, ErrLockLost) {
-			t.Fatalf("Release of a never-acquired mutex = %v; want ErrNotHeld", err)
+		if err := m.Release(ctx); !errors.Is(err, lockmutex.ErrNotHeld) || errors.Is(err, lockmutex.ErrLockLost) {
+			t.Fatalf("Release of a never-acquired mutex = %v; want lockmutex.ErrNotHeld", err)
 		}
-		if err := m.Extend(ctx); !errors.Is(err, ErrNotHeld) || errors.Is(err, ErrLockLost) {
-			t.Fatalf("Extend of a never-acquired mutex = %v; want ErrNotHeld", err)
+		if err := m.Extend(ctx); !errors.Is(err, lockmutex.ErrNotHeld) || errors.Is(err, lockmutex.ErrLockLost) {
+			t.Fatalf("Extend of a never-acquired mutex = %v; want lockmutex.ErrNotHeld", err)
 		}
-		mustAcquire(t, m, false)
-		mustRelease(t, m)
-		if err := m.Release(ctx); !errors.Is(err, ErrNotHeld) {
-			t.Fatalf("second Release = %v; want ErrNotHeld", err)
+		MustAcquire(t, m, false)
+		MustRelease(t, m)
+		if err := m.Release(ctx); !errors.Is(err, lockmutex.ErrNotHeld) {
+			t.Fatalf("second Release = %v; want lockmutex.ErrNotHeld", err)
 		} else if !strings.Contains(err.Error(), m.LockKey()) {
 			t.Errorf("error %q does not name the lock key %q", err, m.LockKey())
 		}
@@ -240,15 +236,15 @@ func runSuite(t *testing.T, kind lockKind) {
 		t.Parallel()
 		const goroutines, iterations = 10, 20
 		key := testservers.UniqueKey(t, "")
-		ctx := testContext(t, 2*time.Minute)
-		opts := fastRetry
+		ctx := Context(t, 2*time.Minute)
+		opts := FastRetry
 		opts.LockTimeout = time.Minute // must not expire under a slow critical section
 		var inside, maxInside, total atomic.Int32
 		var wg sync.WaitGroup
 		for range goroutines {
 			wg.Go(func() {
 				for range iterations {
-					m := kind.newMutex(key, opts) // one value per hold, as the region does
+					m := kind.NewMutex(key, opts) // one value per hold, as the region does
 					ok, err := m.Acquire(ctx, true)
 					if err != nil || !ok {
 						t.Errorf("Acquire = %v, %v", ok, err)
@@ -278,7 +274,7 @@ func runSuite(t *testing.T, kind lockKind) {
 		if got := total.Load(); got != goroutines*iterations {
 			t.Errorf("%d critical sections ran; want %d", got, goroutines*iterations)
 		}
-		if locked(t, kind.newMutex(key, mutexOpts{})) {
+		if Locked(t, kind.NewMutex(key, Opts{})) {
 			t.Error("lock still held after every goroutine released it")
 		}
 	})
@@ -286,25 +282,25 @@ func runSuite(t *testing.T, kind lockKind) {
 	t.Run("IndependentKeys", func(t *testing.T) {
 		t.Parallel()
 		key := testservers.UniqueKey(t, "")
-		a, b := kind.newMutex(key+"-a", mutexOpts{}), kind.newMutex(key+"-b", mutexOpts{})
-		mustAcquire(t, a, false)
-		mustAcquire(t, b, false)
-		mustRelease(t, a)
-		if !locked(t, b) {
+		a, b := kind.NewMutex(key+"-a", Opts{}), kind.NewMutex(key+"-b", Opts{})
+		MustAcquire(t, a, false)
+		MustAcquire(t, b, false)
+		MustRelease(t, a)
+		if !Locked(t, b) {
 			t.Fatal("releasing one key released another")
 		}
-		mustRelease(t, b)
+		MustRelease(t, b)
 	})
 
 	t.Run("ContextCancellation", func(t *testing.T) {
 		t.Parallel()
 		key := testservers.UniqueKey(t, "")
-		a := kind.newMutex(key, mutexOpts{})
-		mustAcquire(t, a, false)
-		defer mustRelease(t, a)
+		a := kind.NewMutex(key, Opts{})
+		MustAcquire(t, a, false)
+		defer MustRelease(t, a)
 
 		// Deadline while waiting (default backoff, whose pauses reach 500ms).
-		b := kind.newMutex(key, mutexOpts{})
+		b := kind.NewMutex(key, Opts{})
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -331,51 +327,51 @@ func runSuite(t *testing.T, kind lockKind) {
 		}
 
 		// Already cancelled: no attempt at all, even on a free key.
-		free := kind.newMutex(key+"-free", mutexOpts{})
+		free := kind.NewMutex(key+"-free", Opts{})
 		if ok, err := free.Acquire(ctx, true); ok || !errors.Is(err, context.Canceled) {
 			t.Fatalf("Acquire with a cancelled context = %v, %v; want false, context.Canceled", ok, err)
 		}
-		if locked(t, free) || b.Held() || free.Held() {
+		if Locked(t, free) || b.Held() || free.Held() {
 			t.Fatal("cancelled Acquire took a lock")
 		}
 		// b is usable afterwards.
-		mustNotAcquire(t, b)
+		MustNotAcquire(t, b)
 	})
 
 	t.Run("MaxLockAttempts", func(t *testing.T) {
 		t.Parallel()
 		key := testservers.UniqueKey(t, "")
-		a := kind.newMutex(key, mutexOpts{})
-		mustAcquire(t, a, false)
-		opts := fastRetry
+		a := kind.NewMutex(key, Opts{})
+		MustAcquire(t, a, false)
+		opts := FastRetry
 		opts.MaxLockAttempts = 3
-		b := kind.newMutex(key, opts)
-		ok, err := b.Acquire(testContext(t, 30*time.Second), true)
-		if ok || !errors.Is(err, ErrMaxLockAttempts) {
-			t.Fatalf("Acquire = %v, %v; want false, ErrMaxLockAttempts", ok, err)
+		b := kind.NewMutex(key, opts)
+		ok, err := b.Acquire(Context(t, 30*time.Second), true)
+		if ok || !errors.Is(err, lockmutex.ErrMaxLockAttempts) {
+			t.Fatalf("Acquire = %v, %v; want false, lockmutex.ErrMaxLockAttempts", ok, err)
 		}
 		if msg := err.Error(); !strings.Contains(msg, key) || !strings.Contains(msg, "3 attempts") {
 			t.Errorf("error %q should name the key %q and the 3 attempts", msg, key)
 		}
-		mustNotAcquire(t, b) // a non-blocking attempt is not an error
-		mustRelease(t, a)
-		mustAcquire(t, b, true)
-		mustRelease(t, b)
+		MustNotAcquire(t, b) // a non-blocking attempt is not an error
+		MustRelease(t, a)
+		MustAcquire(t, b, true)
+		MustRelease(t, b)
 	})
 
 	t.Run("ReleaseAfterExpiryKeepsNextHoldersLock", func(t *testing.T) {
 		t.Parallel()
 		key := testservers.UniqueKey(t, "")
-		a := kind.newMutex(key, mutexOpts{LockTimeout: time.Second})
-		mustAcquire(t, a, false)
-		waitUnlocked(t, a, 10*time.Second) // a's lock expires under it
-		b := kind.newMutex(key, mutexOpts{LockTimeout: time.Minute})
-		mustAcquire(t, b, false)
-		bToken, _ := kind.rawGet(t, b.LockKey())
+		a := kind.NewMutex(key, Opts{LockTimeout: time.Second})
+		MustAcquire(t, a, false)
+		WaitUnlocked(t, a, 10*time.Second) // a's lock expires under it
+		b := kind.NewMutex(key, Opts{LockTimeout: time.Minute})
+		MustAcquire(t, b, false)
+		bToken, _ := kind.RawGet(t, b.LockKey())
 
 		err := a.Release(context.Background())
-		if !errors.Is(err, ErrLockLost) || !errors.Is(err, ErrNotHeld) {
-			t.Fatalf("Release of an expired lock = %v; want ErrLockLost (and ErrNotHeld)", err)
+		if !errors.Is(err, lockmutex.ErrLockLost) || !errors.Is(err, lockmutex.ErrNotHeld) {
+			t.Fatalf("Release of an expired lock = %v; want lockmutex.ErrLockLost (and lockmutex.ErrNotHeld)", err)
 		}
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error %q does not name the key", err)
@@ -383,87 +379,87 @@ func runSuite(t *testing.T, kind lockKind) {
 		if a.Held() {
 			t.Error("a still counts as holding a lost lock")
 		}
-		if v, ok := kind.rawGet(t, b.LockKey()); !ok || v != bToken {
+		if v, ok := kind.RawGet(t, b.LockKey()); !ok || v != bToken {
 			t.Fatalf("after the old holder's Release the lock item is %q, %v; want b's token %q", v, ok, bToken)
 		}
-		if err := a.Extend(context.Background()); !errors.Is(err, ErrNotHeld) {
-			t.Fatalf("Extend after a lost Release = %v; want ErrNotHeld", err)
+		if err := a.Extend(context.Background()); !errors.Is(err, lockmutex.ErrNotHeld) {
+			t.Fatalf("Extend after a lost Release = %v; want lockmutex.ErrNotHeld", err)
 		}
-		if v, _ := kind.rawGet(t, b.LockKey()); v != bToken {
+		if v, _ := kind.RawGet(t, b.LockKey()); v != bToken {
 			t.Fatal("the old holder's Extend touched the new holder's lock")
 		}
-		mustNotAcquire(t, a)
-		mustRelease(t, b)
+		MustNotAcquire(t, a)
+		MustRelease(t, b)
 	})
 
 	t.Run("ReleaseAfterExpiryNobodyWaiting", func(t *testing.T) {
 		t.Parallel()
-		m := kind.newMutex(testservers.UniqueKey(t, ""), mutexOpts{LockTimeout: time.Second})
-		mustAcquire(t, m, false)
-		waitUnlocked(t, m, 10*time.Second)
-		if err := m.Release(context.Background()); !errors.Is(err, ErrLockLost) {
-			t.Fatalf("Release of an expired lock = %v; want ErrLockLost", err)
+		m := kind.NewMutex(testservers.UniqueKey(t, ""), Opts{LockTimeout: time.Second})
+		MustAcquire(t, m, false)
+		WaitUnlocked(t, m, 10*time.Second)
+		if err := m.Release(context.Background()); !errors.Is(err, lockmutex.ErrLockLost) {
+			t.Fatalf("Release of an expired lock = %v; want lockmutex.ErrLockLost", err)
 		}
-		mustAcquire(t, m, false) // usable again
-		mustRelease(t, m)
+		MustAcquire(t, m, false) // usable again
+		MustRelease(t, m)
 	})
 
 	t.Run("Extend", func(t *testing.T) {
 		t.Parallel()
 		const timeout = 3 * time.Second
 		key := testservers.UniqueKey(t, "")
-		a := kind.newMutex(key, mutexOpts{LockTimeout: timeout})
-		b := kind.newMutex(key, mutexOpts{})
-		ctx := testContext(t, time.Minute)
-		mustAcquire(t, a, false)
+		a := kind.NewMutex(key, Opts{LockTimeout: timeout})
+		b := kind.NewMutex(key, Opts{})
+		ctx := Context(t, time.Minute)
+		MustAcquire(t, a, false)
 		start := time.Now()
 		for time.Since(start) < timeout+timeout/2 {
 			time.Sleep(500 * time.Millisecond)
 			if err := a.Extend(ctx); err != nil {
 				t.Fatalf("Extend after %v: %v", time.Since(start), err)
 			}
-			mustNotAcquire(t, b)
+			MustNotAcquire(t, b)
 		}
 		// Stop extending: the lock expires and is lost.
-		waitUnlocked(t, a, timeout+5*time.Second)
-		mustAcquire(t, b, false)
-		if err := a.Extend(ctx); !errors.Is(err, ErrLockLost) {
-			t.Fatalf("Extend of a lost lock = %v; want ErrLockLost", err)
+		WaitUnlocked(t, a, timeout+5*time.Second)
+		MustAcquire(t, b, false)
+		if err := a.Extend(ctx); !errors.Is(err, lockmutex.ErrLockLost) {
+			t.Fatalf("Extend of a lost lock = %v; want lockmutex.ErrLockLost", err)
 		}
 		if a.Held() {
 			t.Fatal("a still counts as holding a lost lock")
 		}
-		if err := a.Release(ctx); !errors.Is(err, ErrNotHeld) || errors.Is(err, ErrLockLost) {
-			t.Fatalf("Release after a lost Extend = %v; want ErrNotHeld", err)
+		if err := a.Release(ctx); !errors.Is(err, lockmutex.ErrNotHeld) || errors.Is(err, lockmutex.ErrLockLost) {
+			t.Fatalf("Release after a lost Extend = %v; want lockmutex.ErrNotHeld", err)
 		}
-		if !locked(t, b) {
+		if !Locked(t, b) {
 			t.Fatal("the old holder removed the new holder's lock")
 		}
-		mustRelease(t, b)
+		MustRelease(t, b)
 	})
 
 	t.Run("KilledHolder", func(t *testing.T) {
 		t.Parallel()
 		const timeout = 2 * time.Second
 		key := testservers.UniqueKey(t, "")
-		t0 := startKilledHolder(t, kind.name, key, timeout)
+		t0 := startKilledHolder(t, key, timeout)
 
-		b := kind.newMutex(key, mutexOpts{LockTimeout: time.Minute, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 100 * time.Millisecond})
-		if !locked(t, b) {
+		b := kind.NewMutex(key, Opts{LockTimeout: time.Minute, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 100 * time.Millisecond})
+		if !Locked(t, b) {
 			t.Fatal("the killed holder's lock is gone at once")
 		}
 		// Checking "not before the timeout" only means something while the
 		// lock cannot have expired yet.
 		if time.Since(t0) < timeout-300*time.Millisecond {
-			mustNotAcquire(t, b)
+			MustNotAcquire(t, b)
 		} else {
 			t.Logf("slow machine: %v passed before the first check; skipping the non-blocking check", time.Since(t0))
 		}
-		mustAcquire(t, b, true)
+		MustAcquire(t, b, true)
 		elapsed := time.Since(t0)
 		t.Logf("acquired %v after the holder took the lock (timeout %v)", elapsed, timeout)
 		// The lock lives at least its timeout (memcached: see
-		// MemcachedOptions.LockTimeout). t0 is a little after the child
+		// memcachedmutex.Options.LockTimeout). t0 is a little after the child
 		// took it, hence the slack.
 		if low := timeout - 250*time.Millisecond; elapsed < low {
 			t.Errorf("acquired after %v; the dead holder's lock should have lasted at least %v", elapsed, low)
@@ -471,13 +467,12 @@ func runSuite(t *testing.T, kind lockKind) {
 		if high := timeout + 5*time.Second; elapsed > high {
 			t.Errorf("acquired after %v; want within %v", elapsed, high)
 		}
-		mustRelease(t, b)
+		MustRelease(t, b)
 	})
 }
 
-// Environment of the lock holder child process (see TestMain).
+// Environment of the lock holder child process (see RunHolderIfChild).
 const (
-	envHolderKind    = "DOGPILE_LOCKMUTEX_TEST_HOLDER" // "memcached" or "redis"
 	envHolderKey     = "DOGPILE_LOCKMUTEX_TEST_HOLDER_KEY"
 	envHolderTimeout = "DOGPILE_LOCKMUTEX_TEST_HOLDER_TIMEOUT"
 )
@@ -485,9 +480,9 @@ const (
 // startKilledHolder runs this test binary as a child process that takes
 // key's lock with the given timeout and prints "locked"; then it kills the
 // child with SIGKILL. It returns when the child printed "locked".
-func startKilledHolder(t *testing.T, kind, key string, timeout time.Duration) time.Time {
+func startKilledHolder(t *testing.T, key string, timeout time.Duration) time.Time {
 	t.Helper()
-	cmd := testservers.Child(envHolderKind+"="+kind, envHolderKey+"="+key, envHolderTimeout+"="+timeout.String())
+	cmd := testservers.Child(envHolderKey+"="+key, envHolderTimeout+"="+timeout.String())
 	stdin, err := cmd.StdinPipe() // the child exits when this closes
 	if err != nil {
 		t.Fatal(err)
@@ -532,9 +527,21 @@ func startKilledHolder(t *testing.T, kind, key string, timeout time.Duration) ti
 	return time.Time{}
 }
 
+// RunHolderIfChild makes a package's TestMain the lock holder child of
+// Run's killed-holder test when this process is one: it takes the lock of
+// the mutex newMutex returns (for the key, with the lock timeout the parent
+// asked for, on the test servers), prints "locked", waits to be killed and
+// exits. In any other process it returns at once.
+func RunHolderIfChild(newMutex func(key string, lockTimeout time.Duration) (Mutex, error)) {
+	if os.Getenv(envHolderKey) == "" {
+		return
+	}
+	os.Exit(runHolder(newMutex))
+}
+
 // runHolder is the child process of startKilledHolder: it takes the lock,
 // prints "locked" and waits to be killed (or for its stdin to close).
-func runHolder() int {
+func runHolder(newMutex func(key string, lockTimeout time.Duration) (Mutex, error)) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(os.Stderr, "lock holder: "+format+"\n", args...)
 		return 1
@@ -544,24 +551,9 @@ func runHolder() int {
 	if err != nil {
 		return fail("bad timeout: %v", err)
 	}
-	var m distMutex
-	switch kind := os.Getenv(envHolderKind); kind {
-	case "memcached":
-		addrs, err := testservers.MemcachedAddrs()
-		if err != nil {
-			return fail("%v", err)
-		}
-		m = NewMemcachedMutex(memcache.New(addrs...), key, MemcachedOptions{LockTimeout: timeout})
-	case "redis":
-		addr, err := testservers.RedisAddr()
-		if err != nil {
-			return fail("%v", err)
-		}
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		defer c.Close()
-		m = NewRedisMutex(c, key, RedisOptions{LockTimeout: timeout})
-	default:
-		return fail("unknown kind %q", kind)
+	m, err := newMutex(key, timeout)
+	if err != nil {
+		return fail("%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -577,22 +569,4 @@ func runHolder() int {
 	case <-time.After(2 * time.Minute):
 	}
 	return 0
-}
-
-func TestBackoff(t *testing.T) {
-	s := newSettings(0, 0, 10*time.Millisecond, 80*time.Millisecond)
-	for attempt, nominal := range map[int]time.Duration{1: 10, 2: 20, 3: 40, 4: 80, 5: 80, 100: 80} {
-		nominal *= time.Millisecond
-		for range 50 {
-			if d := s.backoff(attempt); d < nominal/2 || d > nominal {
-				t.Fatalf("backoff(%d) = %v; want in [%v, %v]", attempt, d, nominal/2, nominal)
-			}
-		}
-	}
-	if s := newSettings(-1, -1, -1, -1); s != (settings{DefaultLockTimeout, 0, DefaultRetryDelay, DefaultMaxRetryDelay}) {
-		t.Errorf("defaults = %+v", s)
-	}
-	if s := newSettings(0, 0, time.Second, time.Millisecond); s.maxRetryDelay != time.Second {
-		t.Errorf("MaxRetryDelay below RetryDelay not raised: %+v", s)
-	}
 }

@@ -1,4 +1,4 @@
-package lockmutex
+package memcachedmutex
 
 import (
 	"context"
@@ -12,17 +12,18 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/internal/mutextest"
 )
 
-func memcachedKind(t *testing.T) lockKind {
+func memcachedKind(t *testing.T) mutextest.Kind {
 	t.Helper()
 	c := newMemcachedClient(t)
-	return lockKind{
-		name: "memcached",
-		newMutex: func(key string, o mutexOpts) distMutex {
-			return NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: o.LockTimeout, MaxLockAttempts: o.MaxLockAttempts, RetryDelay: o.RetryDelay, MaxRetryDelay: o.MaxRetryDelay})
+	return mutextest.Kind{
+		NewMutex: func(key string, o mutextest.Opts) mutextest.Mutex {
+			return New(c, key, Options{LockTimeout: o.LockTimeout, MaxLockAttempts: o.MaxLockAttempts, RetryDelay: o.RetryDelay, MaxRetryDelay: o.MaxRetryDelay})
 		},
-		rawGet: func(t *testing.T, lockKey string) (string, bool) {
+		RawGet: func(t *testing.T, lockKey string) (string, bool) {
 			t.Helper()
 			it, err := c.Get(lockKey)
 			if errors.Is(err, memcache.ErrCacheMiss) {
@@ -36,19 +37,19 @@ func memcachedKind(t *testing.T) lockKind {
 	}
 }
 
-func TestMemcachedMutex(t *testing.T) {
-	runSuite(t, memcachedKind(t))
+func TestMutex(t *testing.T) {
+	mutextest.Run(t, memcachedKind(t))
 }
 
-func TestMemcachedMutexServerDown(t *testing.T) {
+func TestMutexServerDown(t *testing.T) {
 	c := memcache.New(testservers.ClosedAddr(t))
 	key := testservers.UniqueKey(t, "")
-	m := NewMemcachedMutex(c, key, MemcachedOptions{})
+	m := New(c, key, Options{})
 	ctx := context.Background()
-	checkServerDown(t, ctx, m, key)
+	mutextest.CheckServerDown(t, ctx, m, key)
 }
 
-func TestMemcachedMutexInvalidKey(t *testing.T) {
+func TestMutexInvalidKey(t *testing.T) {
 	c := memcache.New(testservers.ClosedAddr(t)) // never contacted
 	ctx := context.Background()
 	for _, key := range []string{
@@ -58,34 +59,34 @@ func TestMemcachedMutexInvalidKey(t *testing.T) {
 		"del\x7f",
 		"caf\xc3\xa9", // UTF-8: refused, as by the memcached backend's CheckKey
 		"high\x80",
-		strings.Repeat("k", 250-len(LockKeyPrefix)+1),
+		strings.Repeat("k", 250-len(lockmutex.LockKeyPrefix)+1),
 	} {
-		m := NewMemcachedMutex(c, key, MemcachedOptions{})
+		m := New(c, key, Options{})
 		ok, err := m.Acquire(ctx, true)
-		if ok || !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Acquire(%q) = %v, %v; want ErrInvalidKey", key, ok, err)
+		if ok || !errors.Is(err, lockmutex.ErrInvalidKey) {
+			t.Errorf("Acquire(%q) = %v, %v; want lockmutex.ErrInvalidKey", key, ok, err)
 			continue
 		}
 		if !strings.Contains(err.Error(), strings.TrimSpace(key[:min(len(key), 3)])) {
 			t.Errorf("error %q does not name the key %q", err, key)
 		}
-		if _, err := m.Locked(ctx); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Locked(%q) = %v; want ErrInvalidKey", key, err)
+		if _, err := m.Locked(ctx); !errors.Is(err, lockmutex.ErrInvalidKey) {
+			t.Errorf("Locked(%q) = %v; want lockmutex.ErrInvalidKey", key, err)
 		}
-		if err := m.Release(ctx); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Release(%q) = %v; want ErrInvalidKey", key, err)
+		if err := m.Release(ctx); !errors.Is(err, lockmutex.ErrInvalidKey) {
+			t.Errorf("Release(%q) = %v; want lockmutex.ErrInvalidKey", key, err)
 		}
-		if err := m.Extend(ctx); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("Extend(%q) = %v; want ErrInvalidKey", key, err)
+		if err := m.Extend(ctx); !errors.Is(err, lockmutex.ErrInvalidKey) {
+			t.Errorf("Extend(%q) = %v; want lockmutex.ErrInvalidKey", key, err)
 		}
 	}
 	// The longest legal key is accepted.
-	if m := NewMemcachedMutex(c, strings.Repeat("k", 250-len(LockKeyPrefix)), MemcachedOptions{}); m.keyErr != nil {
+	if m := New(c, strings.Repeat("k", 250-len(lockmutex.LockKeyPrefix)), Options{}); m.keyErr != nil {
 		t.Errorf("250-byte lock key rejected: %v", m.keyErr)
 	}
-	m := NewMemcachedMutex(nil, "k", MemcachedOptions{})
-	if _, err := m.Acquire(ctx, false); !errors.Is(err, ErrNilClient) {
-		t.Errorf("Acquire with a nil client = %v; want ErrNilClient", err)
+	m := New(nil, "k", Options{})
+	if _, err := m.Acquire(ctx, false); !errors.Is(err, lockmutex.ErrNilClient) {
+		t.Errorf("Acquire with a nil client = %v; want lockmutex.ErrNilClient", err)
 	}
 }
 
@@ -101,13 +102,13 @@ func TestMemcachedExpiration(t *testing.T) {
 		{6 * time.Second, 8},
 		{30*24*time.Hour - 2*time.Second, 30 * 24 * 3600},
 	} {
-		m := NewMemcachedMutex(memcache.New(), "k", MemcachedOptions{LockTimeout: tc.timeout})
+		m := New(memcache.New(), "k", Options{LockTimeout: tc.timeout})
 		if got := m.expiration(); got != tc.want {
 			t.Errorf("LockTimeout %v: expiration %d; want %d", tc.timeout, got, tc.want)
 		}
 	}
 	// Beyond 30 days memcached wants an absolute Unix time.
-	m := NewMemcachedMutex(memcache.New(), "k", MemcachedOptions{LockTimeout: 31 * 24 * time.Hour})
+	m := New(memcache.New(), "k", Options{LockTimeout: 31 * 24 * time.Hour})
 	want := time.Now().Add(31*24*time.Hour + 2*time.Second).Unix()
 	if got := int64(m.expiration()); got < want-5 || got > want+5 {
 		t.Errorf("31 days: expiration %d; want about %d", got, want)
@@ -117,29 +118,23 @@ func TestMemcachedExpiration(t *testing.T) {
 // The region's lock leases (region.WithLockLeases) extend mutexes with
 // exactly these methods; a change of signature would silently turn leases
 // off.
-var (
-	_ interface {
-		Extend(context.Context) error
-		LockTimeout() time.Duration
-	} = (*MemcachedMutex)(nil)
-	_ interface {
-		Extend(context.Context) error
-		LockTimeout() time.Duration
-	} = (*RedisMutex)(nil)
-)
+var _ interface {
+	Extend(context.Context) error
+	LockTimeout() time.Duration
+} = (*Mutex)(nil)
 
 // TestMemcachedExtendAfterLossIsNotHeld: the region stops extending a lease
-// when Extend returns an error matching ErrNotHeld, so a lost lock must give
+// when Extend returns an error matching lockmutex.ErrNotHeld, so a lost lock must give
 // one, whether it expired, was taken over, or vanished with a server restart.
 func TestMemcachedExtendAfterLossIsNotHeld(t *testing.T) {
 	c := newMemcachedClient(t)
-	ctx := testContext(t, time.Minute)
+	ctx := mutextest.Context(t, time.Minute)
 	key := testservers.UniqueKey(t, "")
-	m := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: time.Second})
+	m := New(c, key, Options{LockTimeout: time.Second})
 	if m.LockTimeout() != time.Second {
 		t.Fatalf("LockTimeout() = %v", m.LockTimeout())
 	}
-	mustAcquire(t, m, false)
+	mutextest.MustAcquire(t, m, false)
 	if err := m.Extend(ctx); err != nil {
 		t.Fatalf("Extend while held: %v", err)
 	}
@@ -148,31 +143,31 @@ func TestMemcachedExtendAfterLossIsNotHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := m.Extend(ctx)
-	if !errors.Is(err, ErrNotHeld) || !errors.Is(err, ErrLockLost) {
-		t.Fatalf("Extend of a vanished lock = %v; want ErrNotHeld and ErrLockLost", err)
+	if !errors.Is(err, lockmutex.ErrNotHeld) || !errors.Is(err, lockmutex.ErrLockLost) {
+		t.Fatalf("Extend of a vanished lock = %v; want lockmutex.ErrNotHeld and lockmutex.ErrLockLost", err)
 	}
-	if err := m.Extend(ctx); !errors.Is(err, ErrNotHeld) {
-		t.Fatalf("second Extend = %v; want ErrNotHeld", err)
+	if err := m.Extend(ctx); !errors.Is(err, lockmutex.ErrNotHeld) {
+		t.Fatalf("second Extend = %v; want lockmutex.ErrNotHeld", err)
 	}
 	// Taken over by another holder: Extend leaves the new holder's lock alone.
-	mustAcquire(t, m, false)
+	mutextest.MustAcquire(t, m, false)
 	if err := c.Delete(m.LockKey()); err != nil {
 		t.Fatal(err)
 	}
-	other := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: 10 * time.Second})
-	mustAcquire(t, other, false)
+	other := New(c, key, Options{LockTimeout: 10 * time.Second})
+	mutextest.MustAcquire(t, other, false)
 	before, err := c.Get(m.LockKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Extend(ctx); !errors.Is(err, ErrNotHeld) {
-		t.Fatalf("Extend of a lock taken over = %v; want ErrNotHeld", err)
+	if err := m.Extend(ctx); !errors.Is(err, lockmutex.ErrNotHeld) {
+		t.Fatalf("Extend of a lock taken over = %v; want lockmutex.ErrNotHeld", err)
 	}
 	after, err := c.Get(m.LockKey())
 	if err != nil || after.CasID != before.CasID {
 		t.Fatalf("the lost holder's Extend touched the new holder's item (%v)", err)
 	}
-	mustRelease(t, other)
+	mutextest.MustRelease(t, other)
 }
 
 // fillPool leaves several idle connections in c's pool, as a busy process
@@ -193,18 +188,18 @@ func fillPool(t *testing.T, c *memcache.Client) {
 	wg.Wait()
 }
 
-// TestMemcachedMutexRestartedServer restarts memcached between lock calls:
+// TestMutexRestartedServer restarts memcached between lock calls:
 // the client's pooled connections are dead, and the mutex must not fail
 // because of them (it sends the command again on a new connection).
-func TestMemcachedMutexRestartedServer(t *testing.T) {
+func TestMutexRestartedServer(t *testing.T) {
 	addr, srv := testservers.StartMemcached(t)
 	c := memcache.New(addr)
 	c.Timeout = 2 * time.Second
 	c.MaxIdleConns = 4
 	t.Cleanup(func() { _ = c.Close() })
-	ctx := testContext(t, time.Minute)
+	ctx := mutextest.Context(t, time.Minute)
 	key := testservers.UniqueKey(t, "")
-	m := NewMemcachedMutex(c, key, MemcachedOptions{LockTimeout: 10 * time.Second})
+	m := New(c, key, Options{LockTimeout: 10 * time.Second})
 
 	fillPool(t, c)
 	srv.Restart()
@@ -219,22 +214,22 @@ func TestMemcachedMutexRestartedServer(t *testing.T) {
 	}
 	fillPool(t, c)
 	srv.Restart()
-	if err := m.Extend(ctx); !errors.Is(err, ErrLockLost) {
-		t.Fatalf("Extend after a restart = %v; want ErrLockLost, not a connection error", err)
+	if err := m.Extend(ctx); !errors.Is(err, lockmutex.ErrLockLost) {
+		t.Fatalf("Extend after a restart = %v; want lockmutex.ErrLockLost, not a connection error", err)
 	}
 
-	mustAcquire(t, m, true)
+	mutextest.MustAcquire(t, m, true)
 	fillPool(t, c)
 	srv.Restart()
-	if err := m.Release(ctx); !errors.Is(err, ErrLockLost) {
-		t.Fatalf("Release after a restart = %v; want ErrLockLost, not a connection error", err)
+	if err := m.Release(ctx); !errors.Is(err, lockmutex.ErrLockLost) {
+		t.Fatalf("Release after a restart = %v; want lockmutex.ErrLockLost, not a connection error", err)
 	}
 
 	// With a live lock item: the restart kills the pool, a second client
 	// puts the item back on the new process, and Extend and Release must
 	// reach it through the first client's dead connections.
-	mustAcquire(t, m, false)
-	token, err := m.h.current(m.LockKey(), "test")
+	mutextest.MustAcquire(t, m, false)
+	token, err := m.h.Current(m.LockKey(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}

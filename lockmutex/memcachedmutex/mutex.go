@@ -1,4 +1,14 @@
-package lockmutex
+// Package memcachedmutex is dogpile.cache's and Keystone's memcached lock:
+// a mutex held while the item "_lock" + key exists on the memcached
+// servers, created with memcached's add, so it excludes every process that
+// uses the same servers. It satisfies region.Mutex; backends/memcache and
+// backends/gocache return it from GetMutex.
+//
+// The errors it returns match lockmutex's sentinels (lockmutex.ErrLockLost,
+// lockmutex.ErrMaxLockAttempts, ...) with errors.Is; see package lockmutex
+// for the rules every distributed mutex follows (tokens, lock timeouts,
+// backoff, contexts).
+package memcachedmutex
 
 import (
 	"context"
@@ -9,11 +19,12 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/dogpile-go/dogpile/internal/memcacheutil"
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/internal/distlock"
 )
 
-// MemcachedOptions configure a MemcachedMutex. The zero value gives the
-// defaults.
-type MemcachedOptions struct {
+// Options configure a Mutex. The zero value gives the defaults.
+type Options struct {
 	// LockTimeout is how long the lock item lives at least: a holder that
 	// dies without releasing blocks others for about this long. memcached
 	// 1.6 keeps time in whole seconds with a clock (current_time) that its
@@ -24,22 +35,22 @@ type MemcachedOptions struct {
 	// LockTimeout rounded up to whole seconds plus two, so the lock never
 	// expires before LockTimeout has passed, even across such a step (a
 	// holder may rely on it that long), and lasts at most about two
-	// seconds longer. Zero means DefaultLockTimeout (5s).
+	// seconds longer. Zero means lockmutex.DefaultLockTimeout (5s).
 	LockTimeout time.Duration
 
 	// MaxLockAttempts bounds the attempts of a blocking Acquire; when they
-	// are used up, Acquire fails with ErrMaxLockAttempts. Zero means no
-	// limit (wait until the lock is free or ctx ends). Keystone's default
-	// is 15.
+	// are used up, Acquire fails with lockmutex.ErrMaxLockAttempts. Zero
+	// means no limit (wait until the lock is free or ctx ends). Keystone's
+	// default is 15.
 	MaxLockAttempts int
 
 	// RetryDelay is the first pause between two attempts of a blocking
 	// Acquire; the pauses double up to MaxRetryDelay and are jittered.
-	// Zero means DefaultRetryDelay (10ms).
+	// Zero means lockmutex.DefaultRetryDelay (10ms).
 	RetryDelay time.Duration
 
 	// MaxRetryDelay caps the pause between two attempts. Zero means
-	// DefaultMaxRetryDelay (500ms).
+	// lockmutex.DefaultMaxRetryDelay (500ms).
 	MaxRetryDelay time.Duration
 
 	// NoExpiry stores the lock item without an expiration, as
@@ -56,16 +67,16 @@ type MemcachedOptions struct {
 	KeyProblem func(key string) string
 }
 
-// MemcachedMutex is a lock shared by every process that talks to the same
+// Mutex is a lock shared by every process that talks to the same
 // memcached servers: dogpile.cache's and Keystone's memcached lock. It holds
 // the lock while an item named "_lock" + key exists; the item holds a random
 // token that identifies this holder, and expires after the lock timeout so
 // that a crashed holder cannot block others forever.
 //
-// A MemcachedMutex value stands for one holder: it is not reentrant, and
-// Release, Extend and Held refer to its own hold only. Its methods are safe
-// to call from several goroutines, but a second Acquire while the value
-// holds the lock (or is acquiring it) fails with ErrAlreadyHeld.
+// A Mutex value stands for one holder: it is not reentrant, and Release,
+// Extend and Held refer to its own hold only. Its methods are safe to call
+// from several goroutines, but a second Acquire while the value holds the
+// lock (or is acquiring it) fails with lockmutex.ErrAlreadyHeld.
 //
 // gomemcache calls take no context: ctx is checked before every call to
 // memcached and during the pauses of a blocking Acquire, and each call is
@@ -78,37 +89,39 @@ type MemcachedOptions struct {
 // calls (the lock items themselves are gone with the old process: a held
 // lock reads as lost). Timeouts and refused connections are not retried.
 //
-// A MemcachedMutex satisfies region.Mutex.
-type MemcachedMutex struct {
+// A Mutex satisfies region.Mutex.
+type Mutex struct {
 	client   *memcache.Client
 	key      string
 	lockKey  string
 	keyErr   error // non-nil: lockKey cannot be sent to memcached
 	noExpiry bool
-	s        settings
-	h        holder
+	s        distlock.Settings
+	h        distlock.Holder
 }
 
-// NewMemcachedMutex returns a mutex for key on the memcached servers behind
-// client. Nothing is sent until Acquire. When "_lock" + key is not a legal
+// New returns a mutex for key on the memcached servers behind client.
+// Nothing is sent until Acquire. When "_lock" + key is not a legal
 // memcached key (over 250 bytes, or containing anything but printable
 // non-space ASCII: spaces, control characters and bytes of 0x80 or more
-// are refused, as by the memcached backend's CheckKey), every method returns an error wrapping ErrInvalidKey; callers
-// are expected to mangle keys (for example with a SHA-1 key mangler) first.
-func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOptions) *MemcachedMutex {
-	m := &MemcachedMutex{
+// are refused, as by the memcached backend's CheckKey), every method
+// returns an error wrapping lockmutex.ErrInvalidKey; callers are expected
+// to mangle keys (for example with a SHA-1 key mangler) first. A nil
+// client gives a mutex whose every method returns lockmutex.ErrNilClient.
+func New(client *memcache.Client, key string, opts Options) *Mutex {
+	m := &Mutex{
 		client:   client,
 		key:      key,
-		lockKey:  LockKeyPrefix + key,
-		s:        newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+		lockKey:  lockmutex.LockKeyPrefix + key,
+		s:        distlock.NewSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
 		noExpiry: opts.NoExpiry,
 	}
 	switch {
 	case client == nil:
-		m.keyErr = fmt.Errorf("%w: memcached mutex for %q", ErrNilClient, m.lockKey)
+		m.keyErr = fmt.Errorf("%w: memcached mutex for %q", lockmutex.ErrNilClient, m.lockKey)
 	case opts.KeyProblem != nil:
 		if reason := opts.KeyProblem(m.lockKey); reason != "" {
-			m.keyErr = fmt.Errorf("%w: memcached key %q: %s", ErrInvalidKey, m.lockKey, reason)
+			m.keyErr = fmt.Errorf("%w: memcached key %q: %s", lockmutex.ErrInvalidKey, m.lockKey, reason)
 		}
 	default:
 		m.keyErr = checkMemcachedKey(m.lockKey)
@@ -120,48 +133,48 @@ func NewMemcachedMutex(client *memcache.Client, key string, opts MemcachedOption
 // not (memcacheutil.KeyProblem: the memcached backend's rules).
 func checkMemcachedKey(k string) error {
 	if reason := memcacheutil.KeyProblem(k); reason != "" {
-		return fmt.Errorf("%w: memcached key %q: %s", ErrInvalidKey, k, reason)
+		return fmt.Errorf("%w: memcached key %q: %s", lockmutex.ErrInvalidKey, k, reason)
 	}
 	return nil
 }
 
 // Key returns the key the mutex guards.
-func (m *MemcachedMutex) Key() string { return m.key }
+func (m *Mutex) Key() string { return m.key }
 
 // LockKey returns the name of the lock item: "_lock" + Key().
-func (m *MemcachedMutex) LockKey() string { return m.lockKey }
+func (m *Mutex) LockKey() string { return m.lockKey }
 
 // LockTimeout returns the lifetime of the lock item, as configured (before
 // memcached's rounding up to whole seconds), or zero for an item without
-// expiry (MemcachedOptions.NoExpiry; region lock leases then have nothing
+// expiry (Options.NoExpiry; region lock leases then have nothing
 // to extend).
-func (m *MemcachedMutex) LockTimeout() time.Duration {
+func (m *Mutex) LockTimeout() time.Duration {
 	if m.noExpiry {
 		return 0 // the item never expires: nothing to extend
 	}
-	return m.s.lockTimeout
+	return m.s.LockTimeout
 }
 
 // Held reports whether this mutex acquired the lock and has not released it
 // since. It does not ask the server, so the lock may have expired meanwhile;
 // Extend checks.
-func (m *MemcachedMutex) Held() bool { return m.h.held() }
+func (m *Mutex) Held() bool { return m.h.Held() }
 
 // clockStepMargin is what a lock item's lifetime adds to the lock timeout:
 // memcached's clock can advance 2 s in one step (see
-// MemcachedOptions.LockTimeout).
+// Options.LockTimeout).
 const clockStepMargin = 2
 
 // expiration is the memcached expiration for a new or extended lock item:
 // the lock timeout rounded up to whole seconds, plus two seconds for
 // memcached's clock, which can step 2 s at once (see
-// MemcachedOptions.LockTimeout).
-func (m *MemcachedMutex) expiration() int32 {
+// Options.LockTimeout).
+func (m *Mutex) expiration() int32 {
 	if m.noExpiry {
 		return 0
 	}
 	// Longer than memcached's relative range: an absolute time.
-	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.lockTimeout)) + clockStepMargin)
+	return memcacheutil.Expiration(int64(memcacheutil.Seconds(m.s.LockTimeout)) + clockStepMargin)
 }
 
 // Acquire takes the lock with memcached's add, which stores the lock item
@@ -169,13 +182,13 @@ func (m *MemcachedMutex) expiration() int32 {
 // reports whether it got the lock. With wait == true it retries, with
 // jittered exponential backoff, until it gets the lock, ctx ends (returning
 // ctx.Err()) or MaxLockAttempts attempts have failed (returning an error
-// wrapping ErrMaxLockAttempts). Server errors are returned at once, wrapped
-// with the lock key.
-func (m *MemcachedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+// wrapping lockmutex.ErrMaxLockAttempts). Server errors are returned at
+// once, wrapped with the lock key.
+func (m *Mutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 	if m.keyErr != nil {
 		return false, m.keyErr
 	}
-	return m.h.acquire(ctx, m.s, m.lockKey, wait, func(ctx context.Context, token string) (bool, error) {
+	return m.h.Acquire(ctx, m.s, m.lockKey, wait, func(ctx context.Context, token string) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
@@ -195,7 +208,7 @@ func (m *MemcachedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 			}
 			return false, nil
 		default:
-			return false, fmt.Errorf("lockmutex: memcached add %q: %w", m.lockKey, err)
+			return false, fmt.Errorf("memcachedmutex: memcached add %q: %w", m.lockKey, err)
 		}
 	})
 }
@@ -206,13 +219,13 @@ func (m *MemcachedMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 // every pooled connection is dead). Timeouts and refused connections are
 // not repeated. retried reports whether call was repeated, so that callers
 // can allow for a first attempt that reached the server after all.
-func (m *MemcachedMutex) retry(call func() error) (retried bool, err error) {
+func (m *Mutex) retry(call func() error) (retried bool, err error) {
 	return memcacheutil.Retry(memcacheutil.Attempts(m.client.MaxIdleConns), call)
 }
 
 // get reads the lock item with gets (value and CAS id), retrying on stale
 // connections.
-func (m *MemcachedMutex) get() (item *memcache.Item, retried bool, err error) {
+func (m *Mutex) get() (item *memcache.Item, retried bool, err error) {
 	retried, err = m.retry(func() (err error) {
 		item, err = m.client.Get(m.lockKey)
 		return err
@@ -232,23 +245,23 @@ func (m *MemcachedMutex) get() (item *memcache.Item, retried bool, err error) {
 // deleted, and the cas applies only if nobody changed the item since the
 // gets. If the item is missing, holds another token, or changed in between,
 // the lock was lost: Release changes nothing and returns an error matching
-// ErrLockLost (and ErrNotHeld).
+// lockmutex.ErrLockLost (and lockmutex.ErrNotHeld).
 //
-// Release on a mutex that does not hold the lock returns ErrNotHeld. When
-// the server cannot be reached the error is returned and the mutex still
-// counts as holding the lock, so Release can be tried again (the item
-// expires by itself anyway).
-func (m *MemcachedMutex) Release(ctx context.Context) error {
+// Release on a mutex that does not hold the lock returns
+// lockmutex.ErrNotHeld. When the server cannot be reached the error is
+// returned and the mutex still counts as holding the lock, so Release can
+// be tried again (the item expires by itself anyway).
+func (m *Mutex) Release(ctx context.Context) error {
 	if m.keyErr != nil {
 		return m.keyErr
 	}
-	token, err := m.h.current(m.lockKey, "release")
+	token, err := m.h.Current(m.lockKey, "release")
 	if err != nil {
 		return err
 	}
 	err = m.compareAndSwap(ctx, token, "release", -1)
-	if err == nil || errors.Is(err, ErrLockLost) {
-		m.h.forget(token)
+	if err == nil || errors.Is(err, lockmutex.ErrLockLost) {
+		m.h.Forget(token)
 	}
 	return err
 }
@@ -257,19 +270,19 @@ func (m *MemcachedMutex) Release(ctx context.Context) error {
 // mutex still holds the lock, for holders that work longer than the lock
 // timeout. It uses the same gets / cas pair as Release, so it never extends
 // another holder's lock. A lock that was lost returns an error matching
-// ErrLockLost, and the mutex no longer counts as holding it; a mutex that
-// does not hold the lock returns ErrNotHeld.
-func (m *MemcachedMutex) Extend(ctx context.Context) error {
+// lockmutex.ErrLockLost, and the mutex no longer counts as holding it; a
+// mutex that does not hold the lock returns lockmutex.ErrNotHeld.
+func (m *Mutex) Extend(ctx context.Context) error {
 	if m.keyErr != nil {
 		return m.keyErr
 	}
-	token, err := m.h.current(m.lockKey, "extend")
+	token, err := m.h.Current(m.lockKey, "extend")
 	if err != nil {
 		return err
 	}
 	err = m.compareAndSwap(ctx, token, "extend", m.expiration())
-	if errors.Is(err, ErrLockLost) {
-		m.h.forget(token)
+	if errors.Is(err, lockmutex.ErrLockLost) {
+		m.h.Forget(token)
 	}
 	return err
 }
@@ -282,7 +295,7 @@ func (m *MemcachedMutex) Extend(ctx context.Context) error {
 // before the connection broke. compareAndSwap then looks once more: if the
 // item still holds the token, the lock is still ours and the cas is made
 // again; if a release finds it gone, it is released.
-func (m *MemcachedMutex) compareAndSwap(ctx context.Context, token, op string, expiration int32) error {
+func (m *Mutex) compareAndSwap(ctx context.Context, token, op string, expiration int32) error {
 	ambiguous := false
 	for {
 		if err := ctx.Err(); err != nil {
@@ -294,11 +307,11 @@ func (m *MemcachedMutex) compareAndSwap(ctx context.Context, token, op string, e
 			if ambiguous && expiration < 0 {
 				return nil // our earlier cas removed it
 			}
-			return &lockLostError{key: m.lockKey, op: op}
+			return distlock.LockLost(m.lockKey, op)
 		case err != nil:
-			return fmt.Errorf("lockmutex: %s %q: memcached gets: %w", op, m.lockKey, err)
+			return fmt.Errorf("memcachedmutex: %s %q: memcached gets: %w", op, m.lockKey, err)
 		case string(item.Value) != token:
-			return &lockLostError{key: m.lockKey, op: op}
+			return distlock.LockLost(m.lockKey, op)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -317,16 +330,16 @@ func (m *MemcachedMutex) compareAndSwap(ctx context.Context, token, op string, e
 				continue
 			}
 			// Changed, expired or evicted since the gets: someone else's now.
-			return &lockLostError{key: m.lockKey, op: op}
+			return distlock.LockLost(m.lockKey, op)
 		default:
-			return fmt.Errorf("lockmutex: %s %q: memcached cas: %w", op, m.lockKey, err)
+			return fmt.Errorf("memcachedmutex: %s %q: memcached cas: %w", op, m.lockKey, err)
 		}
 	}
 }
 
 // Locked reports whether anyone (this mutex or another) holds the lock,
 // that is whether the lock item exists. It does not take the lock.
-func (m *MemcachedMutex) Locked(ctx context.Context) (bool, error) {
+func (m *Mutex) Locked(ctx context.Context) (bool, error) {
 	if m.keyErr != nil {
 		return false, m.keyErr
 	}
@@ -340,6 +353,6 @@ func (m *MemcachedMutex) Locked(ctx context.Context) (bool, error) {
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return false, nil
 	default:
-		return false, fmt.Errorf("lockmutex: memcached get %q: %w", m.lockKey, err)
+		return false, fmt.Errorf("memcachedmutex: memcached get %q: %w", m.lockKey, err)
 	}
 }

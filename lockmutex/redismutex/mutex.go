@@ -1,4 +1,19 @@
-package lockmutex
+// Package redismutex holds the Redis locks behind the region's dogpile
+// lock, each held while the key "_lock" + key exists on the Redis server
+// (or cluster, or Sentinel master), so they exclude every process that uses
+// it:
+//
+//   - Mutex: SET NX PX with a random token, released and extended by Lua
+//     scripts that compare the token (backends/gocache's gocache.redis);
+//   - PyLock: redis-py's Lock, as dogpile.cache's Redis backends use it
+//     (optional expiry, a fixed polling interval), so that Go and Python
+//     processes share one creation lock per key (backends/redis).
+//
+// Both satisfy region.Mutex. The errors they return match lockmutex's
+// sentinels (lockmutex.ErrLockLost, lockmutex.ErrMaxLockAttempts, ...)
+// with errors.Is; see package lockmutex for the rules every distributed
+// mutex follows (tokens, lock timeouts, backoff, contexts).
+package redismutex
 
 import (
 	"context"
@@ -6,32 +21,35 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/lockmutex"
+	"github.com/dogpile-go/dogpile/lockmutex/internal/distlock"
 )
 
-// RedisOptions configure a RedisMutex. The zero value gives the defaults.
-type RedisOptions struct {
+// Options configure a Mutex. The zero value gives the defaults.
+type Options struct {
 	// LockTimeout is how long the lock key lives: a holder that dies
 	// without releasing blocks others for at most this long. Redis expires
 	// keys with millisecond precision (at least 1ms). Zero means
-	// DefaultLockTimeout (5s).
+	// lockmutex.DefaultLockTimeout (5s).
 	LockTimeout time.Duration
 
 	// MaxLockAttempts bounds the attempts of a blocking Acquire; when they
-	// are used up, Acquire fails with ErrMaxLockAttempts. Zero means no
-	// limit (wait until the lock is free or ctx ends).
+	// are used up, Acquire fails with lockmutex.ErrMaxLockAttempts. Zero
+	// means no limit (wait until the lock is free or ctx ends).
 	MaxLockAttempts int
 
 	// RetryDelay is the first pause between two attempts of a blocking
 	// Acquire; the pauses double up to MaxRetryDelay and are jittered.
-	// Zero means DefaultRetryDelay (10ms).
+	// Zero means lockmutex.DefaultRetryDelay (10ms).
 	RetryDelay time.Duration
 
 	// MaxRetryDelay caps the pause between two attempts. Zero means
-	// DefaultMaxRetryDelay (500ms).
+	// lockmutex.DefaultMaxRetryDelay (500ms).
 	MaxRetryDelay time.Duration
 }
 
-// RedisMutex is a lock shared by every process that talks to the same Redis
+// Mutex is a lock shared by every process that talks to the same Redis
 // server (or cluster): the lock is held while the key "_lock" + key exists.
 // The key holds a random token that identifies this holder and expires after
 // the lock timeout, so that a crashed holder cannot block others forever.
@@ -39,19 +57,19 @@ type RedisOptions struct {
 // re-expire the key in one step, so a holder whose lock expired can never
 // remove or extend the next holder's lock.
 //
-// A RedisMutex value stands for one holder: it is not reentrant, and
+// A Mutex value stands for one holder: it is not reentrant, and
 // Release, Extend and Held refer to its own hold only. Its methods are safe
 // to call from several goroutines, but a second Acquire while the value
-// holds the lock (or is acquiring it) fails with ErrAlreadyHeld.
+// holds the lock (or is acquiring it) fails with lockmutex.ErrAlreadyHeld.
 //
-// A RedisMutex satisfies region.Mutex.
-type RedisMutex struct {
+// A Mutex satisfies region.Mutex.
+type Mutex struct {
 	client  redis.UniversalClient
 	key     string
 	lockKey string
 	err     error // non-nil: the mutex is unusable (nil client)
-	s       settings
-	h       holder
+	s       distlock.Settings
+	h       distlock.Holder
 }
 
 // releaseScript deletes KEYS[1] if it holds ARGV[1] (the token).
@@ -71,56 +89,56 @@ end
 return 0
 `)
 
-// NewRedisMutex returns a mutex for key on the Redis server behind client
+// New returns a mutex for key on the Redis server behind client
 // (a *redis.Client, *redis.ClusterClient, *redis.Ring, ...). Nothing is sent
 // until Acquire.
-func NewRedisMutex(client redis.UniversalClient, key string, opts RedisOptions) *RedisMutex {
-	m := &RedisMutex{
+func New(client redis.UniversalClient, key string, opts Options) *Mutex {
+	m := &Mutex{
 		client:  client,
 		key:     key,
-		lockKey: LockKeyPrefix + key,
-		s:       newSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
+		lockKey: lockmutex.LockKeyPrefix + key,
+		s:       distlock.NewSettings(opts.LockTimeout, opts.MaxLockAttempts, opts.RetryDelay, opts.MaxRetryDelay),
 	}
 	if client == nil {
-		m.err = fmt.Errorf("%w: redis mutex for %q", ErrNilClient, m.lockKey)
+		m.err = fmt.Errorf("%w: redis mutex for %q", lockmutex.ErrNilClient, m.lockKey)
 	}
 	return m
 }
 
 // Key returns the key the mutex guards.
-func (m *RedisMutex) Key() string { return m.key }
+func (m *Mutex) Key() string { return m.key }
 
 // LockKey returns the name of the lock key: "_lock" + Key().
-func (m *RedisMutex) LockKey() string { return m.lockKey }
+func (m *Mutex) LockKey() string { return m.lockKey }
 
 // LockTimeout returns the lifetime of the lock key.
-func (m *RedisMutex) LockTimeout() time.Duration { return m.s.lockTimeout }
+func (m *Mutex) LockTimeout() time.Duration { return m.s.LockTimeout }
 
 // Held reports whether this mutex acquired the lock and has not released it
 // since. It does not ask the server, so the lock may have expired meanwhile;
 // Extend checks.
-func (m *RedisMutex) Held() bool { return m.h.held() }
+func (m *Mutex) Held() bool { return m.h.Held() }
 
 // ttl is the lock timeout as sent to Redis: rounded up to whole
 // milliseconds.
-func (m *RedisMutex) ttl() time.Duration {
-	return (m.s.lockTimeout + time.Millisecond - 1).Truncate(time.Millisecond)
+func (m *Mutex) ttl() time.Duration {
+	return (m.s.LockTimeout + time.Millisecond - 1).Truncate(time.Millisecond)
 }
 
 // Acquire takes the lock with SET "_lock"+key token NX PX timeout. With
 // wait == false it makes one attempt and reports whether it got the lock.
 // With wait == true it retries, with jittered exponential backoff, until it
 // gets the lock, ctx ends (returning ctx.Err()) or MaxLockAttempts attempts
-// have failed (returning an error wrapping ErrMaxLockAttempts). Server
-// errors are returned at once, wrapped with the lock key.
-func (m *RedisMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+// have failed (returning an error wrapping lockmutex.ErrMaxLockAttempts).
+// Server errors are returned at once, wrapped with the lock key.
+func (m *Mutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 	if m.err != nil {
 		return false, m.err
 	}
-	return m.h.acquire(ctx, m.s, m.lockKey, wait, func(ctx context.Context, token string) (bool, error) {
+	return m.h.Acquire(ctx, m.s, m.lockKey, wait, func(ctx context.Context, token string) (bool, error) {
 		ok, err := m.client.SetNX(ctx, m.lockKey, token, m.ttl()).Result()
 		if err != nil {
-			return false, fmt.Errorf("lockmutex: redis SET NX %q: %w", m.lockKey, err)
+			return false, fmt.Errorf("redismutex: redis SET NX %q: %w", m.lockKey, err)
 		}
 		return ok, nil
 	})
@@ -129,25 +147,26 @@ func (m *RedisMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 // Release gives the lock up: a Lua script deletes the lock key only if it
 // still holds this mutex's token. If it does not (the lock expired, and
 // perhaps another holder took it), nothing is changed and Release returns an
-// error matching ErrLockLost (and ErrNotHeld). Release on a mutex that does
-// not hold the lock returns ErrNotHeld. When the server cannot be reached
-// the error is returned and the mutex still counts as holding the lock, so
-// Release can be tried again (the key expires by itself anyway).
-func (m *RedisMutex) Release(ctx context.Context) error {
+// error matching lockmutex.ErrLockLost (and lockmutex.ErrNotHeld). Release on
+// a mutex that does not hold the lock returns lockmutex.ErrNotHeld. When the
+// server cannot be reached the error is returned and the mutex still counts
+// as holding the lock, so Release can be tried again (the key expires by
+// itself anyway).
+func (m *Mutex) Release(ctx context.Context) error {
 	if m.err != nil {
 		return m.err
 	}
-	token, err := m.h.current(m.lockKey, "release")
+	token, err := m.h.Current(m.lockKey, "release")
 	if err != nil {
 		return err
 	}
 	n, err := releaseScript.Run(ctx, m.client, []string{m.lockKey}, token).Int64()
 	if err != nil {
-		return fmt.Errorf("lockmutex: release %q: redis: %w", m.lockKey, err)
+		return fmt.Errorf("redismutex: release %q: redis: %w", m.lockKey, err)
 	}
-	m.h.forget(token)
+	m.h.Forget(token)
 	if n == 0 {
-		return &lockLostError{key: m.lockKey, op: "release"}
+		return distlock.LockLost(m.lockKey, "release")
 	}
 	return nil
 }
@@ -155,37 +174,38 @@ func (m *RedisMutex) Release(ctx context.Context) error {
 // Extend restarts the lock key's lifetime (LockTimeout from now) if this
 // mutex still holds the lock, for holders that work longer than the lock
 // timeout. A Lua script compares the token and sets the expiry in one step,
-// so Extend never extends another holder's lock. A lock that was lost
-// returns an error matching ErrLockLost, and the mutex no longer counts as
-// holding it; a mutex that does not hold the lock returns ErrNotHeld.
-func (m *RedisMutex) Extend(ctx context.Context) error {
+// so Extend never extends another holder's lock. A lock that was lost returns
+// an error matching lockmutex.ErrLockLost, and the mutex no longer counts as
+// holding it; a mutex that does not hold the lock returns
+// lockmutex.ErrNotHeld.
+func (m *Mutex) Extend(ctx context.Context) error {
 	if m.err != nil {
 		return m.err
 	}
-	token, err := m.h.current(m.lockKey, "extend")
+	token, err := m.h.Current(m.lockKey, "extend")
 	if err != nil {
 		return err
 	}
 	n, err := extendScript.Run(ctx, m.client, []string{m.lockKey}, token, m.ttl().Milliseconds()).Int64()
 	if err != nil {
-		return fmt.Errorf("lockmutex: extend %q: redis: %w", m.lockKey, err)
+		return fmt.Errorf("redismutex: extend %q: redis: %w", m.lockKey, err)
 	}
 	if n == 0 {
-		m.h.forget(token)
-		return &lockLostError{key: m.lockKey, op: "extend"}
+		m.h.Forget(token)
+		return distlock.LockLost(m.lockKey, "extend")
 	}
 	return nil
 }
 
 // Locked reports whether anyone (this mutex or another) holds the lock,
 // that is whether the lock key exists. It does not take the lock.
-func (m *RedisMutex) Locked(ctx context.Context) (bool, error) {
+func (m *Mutex) Locked(ctx context.Context) (bool, error) {
 	if m.err != nil {
 		return false, m.err
 	}
 	n, err := m.client.Exists(ctx, m.lockKey).Result()
 	if err != nil {
-		return false, fmt.Errorf("lockmutex: redis EXISTS %q: %w", m.lockKey, err)
+		return false, fmt.Errorf("redismutex: redis EXISTS %q: %w", m.lockKey, err)
 	}
 	return n > 0, nil
 }

@@ -1,4 +1,4 @@
-package lockmutex
+package memcachedmutex
 
 import (
 	"bufio"
@@ -204,7 +204,7 @@ func TestMemcachedLockSurvivesClockStep(t *testing.T) {
 		t.Run(timeout.String(), func(t *testing.T) {
 			secs := int64((timeout + time.Second - 1) / time.Second)
 			for _, extend := range []bool{false, true} {
-				m := NewMemcachedMutex(c, testservers.UniqueKey(t, "k"), MemcachedOptions{LockTimeout: timeout})
+				m := New(c, testservers.UniqueKey(t, "k"), Options{LockTimeout: timeout})
 				if ok, err := m.Acquire(ctx, false); err != nil || !ok {
 					t.Fatalf("Acquire = %v, %v", ok, err)
 				}
@@ -240,7 +240,7 @@ func TestMemcachedLockSurvivesClockStep(t *testing.T) {
 
 	// The item's lifetime is bounded too: it is gone ceil(timeout)+2 ticks
 	// after it was written (a holder that died blocks others no longer).
-	m := NewMemcachedMutex(c, "bounded", MemcachedOptions{LockTimeout: time.Second})
+	m := New(c, "bounded", Options{LockTimeout: time.Second})
 	if ok, err := m.Acquire(ctx, false); err != nil || !ok {
 		t.Fatalf("Acquire = %v, %v", ok, err)
 	}
@@ -261,7 +261,7 @@ func TestMemcachedLockLifetimeOnRealServer(t *testing.T) {
 	c := memcache.New(addr)
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := context.Background()
-	m := NewMemcachedMutex(c, testservers.UniqueKey(t, "k"), MemcachedOptions{LockTimeout: time.Second})
+	m := New(c, testservers.UniqueKey(t, "k"), Options{LockTimeout: time.Second})
 	start := time.Now()
 	if ok, err := m.Acquire(ctx, false); err != nil || !ok {
 		t.Fatalf("Acquire = %v, %v", ok, err)
