@@ -104,7 +104,7 @@ func TestRegionAgainstOsloCache(t *testing.T) {
 					for _, s := range want.([]any) {
 						servers = append(servers, s.(string))
 					}
-					if want, err = memcacheServers(servers); err != nil {
+					if want, err = memcacheServers(servers, s.Backend); err != nil {
 						t.Fatal(err)
 					}
 					if !reflect.DeepEqual(x, want) {

@@ -218,7 +218,7 @@ func (m *mapper) backendArguments() {
 		}
 		m.argFrom[name] = it.pos
 		if name == "url" && slices.Contains(memcacheBackends, m.backend) {
-			servers, err := memcacheServers(parseList(value))
+			servers, err := memcacheServers(parseList(value), m.backend)
 			if err != nil {
 				m.errs = append(m.errs, &OptionError{Pos: it.pos, Section: cacheSection, Option: "backend_argument", Value: it.text, Kind: ErrBadValue, Msg: "url: " + err.Error()})
 				continue
@@ -269,7 +269,7 @@ func (m *mapper) memcached() {
 		}
 	} else {
 		ov := m.use("memcache_servers")
-		servers, err := memcacheServers(ov.v.([]string))
+		servers, err := memcacheServers(ov.v.([]string), m.backend)
 		if err != nil {
 			m.fail(ErrBadValue, "memcache_servers", "%v", err)
 		} else {
@@ -566,11 +566,18 @@ func (m *mapper) unused() {
 	}
 }
 
-// memcacheServers normalizes memcached server addresses to host:port (the
-// default port 11211 added when missing): python-memcached's
-// inet6:[host]:port and inet:host:port lose their prefix, [host]:port stays;
-// a bare IPv6 address needs brackets. unix:/path is kept as it is.
-func memcacheServers(specs []string) ([]string, error) {
+// memcacheServers normalizes memcached server addresses to the form the
+// backend's client reads, host:port (the default port 11211 added when
+// missing): inet:host:port loses its prefix; an IPv6 address is
+// inet6:[host]:port for the python-memcached backends (the only IPv6 form
+// python-memcached reads) and [host]:port for the others (pymemcache's and
+// gomemcache's); a bare IPv6 address needs brackets. unix:/path is kept as
+// it is.
+func memcacheServers(specs []string, backend string) ([]string, error) {
+	inet6Prefix := ""
+	if slices.Contains(pythonMemcachedBackends, backend) {
+		inet6Prefix = "inet6:"
+	}
 	out := make([]string, 0, len(specs))
 	for _, spec := range specs {
 		s := strings.TrimSpace(spec)
@@ -598,7 +605,11 @@ func memcacheServers(specs []string) ([]string, error) {
 		if strings.Contains(host, ":") && !strings.HasPrefix(s, "[") {
 			return nil, fmt.Errorf("server %q: an IPv6 address needs brackets, as inet6:[::1]:11211 or [::1]:11211", spec)
 		}
-		out = append(out, net.JoinHostPort(host, strconv.Itoa(port)))
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		if strings.Contains(host, ":") {
+			addr = inet6Prefix + addr
+		}
+		out = append(out, addr)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no servers")
