@@ -284,6 +284,14 @@ func TestCachedValueMetadata(t *testing.T) {
 			t.Errorf("DecodeCachedValue(%#v): error %v, want ErrNotCachedValue", v, err)
 		}
 	}
+	// Metadata whose "v" is the metadata dict itself (found by
+	// FuzzDecodeCachedValue): the error names its type rather than
+	// printing it forever.
+	selfRef := []byte("\x8c\x11dogpile.cache.api\x8c\vCachedValue\x94\x93\x942}\x94(\x8c\x02ct\x94G00000000\x8c\x01v\x94h\x02u\x86\x94\x81\x94.")
+	_, _, _, err := pickle.DecodeCachedValue(selfRef)
+	if !errors.Is(err, pickle.ErrNotCachedValue) || !strings.Contains(err.Error(), `"v" is a dict`) {
+		t.Errorf("metadata holding itself: error %v, want ErrNotCachedValue naming a dict", err)
+	}
 }
 
 func TestSerializer(t *testing.T) {
