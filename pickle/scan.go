@@ -109,9 +109,6 @@ const (
 	kCachedValueClass                  // the class dogpile.cache.api.CachedValue
 )
 
-// maxNewobjPatches bounds the NEWOBJ opcodes rewritten for og-rek.
-const maxNewobjPatches = 4
-
 type entry struct {
 	kind   uint8
 	off, n int32
@@ -122,10 +119,30 @@ type scanResult struct {
 	// needOgrek names a construct that only og-rek decodes correctly;
 	// needGopickle one that only gopickle does. Empty when none.
 	needOgrek, needGopickle string
-	// newobj holds the offsets of NEWOBJ opcodes applied to CachedValue,
-	// newobjs how many: og-rek reads the pickle once they are REDUCE.
-	newobj  [maxNewobjPatches]int
+	// newobjs counts the NEWOBJ opcodes applied to CachedValue (see
+	// scanner.edits): og-rek reads the pickle once they are REDUCE.
 	newobjs int
+	// startsWithProto tells whether the first opcode is PROTO; lastProto
+	// is the argument of the last PROTO opcode, -1 when there is none.
+	// og-rek applies the protocol of the last PROTO it read, in this
+	// pickle or an earlier one on the same decoder, to the calls it
+	// resolves (see pooledOgrek).
+	startsWithProto bool
+	lastProto       int
+	// memoSlots is the number of memo slots the pickle stores.
+	memoSlots int
+	// textMemoIndex tells whether a protocol 0 PUT or GET spells its
+	// index in another way than the decimal digits Python writes ("p01");
+	// og-rek keys its memo by that text.
+	textMemoIndex bool
+}
+
+// An edit is a change the scan asks for in the bytes og-rek reads: the
+// opcode at pos becomes REDUCE (a NEWOBJ applied to CachedValue) or, when
+// memo >= 0, BINPUT or LONG_BINPUT of slot memo (a MEMOIZE; see
+// pooledOgrek for why). Either way one opcode stands for one.
+type edit struct {
+	pos, memo int32
 }
 
 type scanner struct {
@@ -133,6 +150,7 @@ type scanner struct {
 	stack []entry
 	marks []int // stack indexes of the MARKs, innermost last
 	memo  []entry
+	edits []edit // in the order of pos
 	res   scanResult
 }
 
@@ -142,18 +160,32 @@ var scanners = sync.Pool{New: func() any { return new(scanner) }}
 // ErrCorrupt, or are *UnsupportedError for classes and constructs that
 // cannot cross.
 func scan(data []byte) (scanResult, error) {
-	if len(data) > maxInput {
-		return scanResult{}, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrLimit, len(data), maxInput)
-	}
-	s := scanners.Get().(*scanner)
-	s.data, s.stack, s.marks, s.memo, s.res = data, s.stack[:0], s.marks[:0], s.memo[:0], scanResult{}
-	err := s.run()
+	s, err := startScan(data)
 	res := s.res
+	s.release()
+	return res, err
+}
+
+// startScan is scan keeping the scanner, whose edits the decoding reads;
+// the caller releases it.
+func startScan(data []byte) (*scanner, error) {
+	s := scanners.Get().(*scanner)
+	s.data, s.stack, s.marks, s.memo, s.edits = data, s.stack[:0], s.marks[:0], s.memo[:0], s.edits[:0]
+	s.res = scanResult{lastProto: -1}
+	if len(data) > maxInput {
+		return s, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrLimit, len(data), maxInput)
+	}
+	err := s.run()
+	s.res.memoSlots = len(s.memo)
+	return s, err
+}
+
+// release returns the scanner to the pool, unless a large pickle grew it.
+func (s *scanner) release() {
 	s.data = nil
-	if cap(s.stack) <= 1024 && cap(s.memo) <= 1024 {
+	if cap(s.stack) <= 1024 && cap(s.memo) <= 1024 && cap(s.edits) <= 4096 {
 		scanners.Put(s)
 	}
-	return res, err
 }
 
 func (s *scanner) corrupt(pos int, format string, args ...any) error {
@@ -246,6 +278,9 @@ func (s *scanner) memoIndex(pos int, op byte, arg []byte) (int, error) {
 		v, err := strconv.ParseUint(string(arg), 10, 32)
 		if err != nil {
 			return 0, s.corrupt(pos, "opcode %s: bad memo index %q", opName(op), arg)
+		}
+		if len(arg) > 1 && arg[0] == '0' {
+			s.res.textMemoIndex = true
 		}
 		idx = v
 	case opBinput, opBinget:
@@ -511,8 +546,8 @@ func (s *scanner) run() error {
 			if cls, err = s.pop(at, op, n); err == nil {
 				// CachedValue.__new__(CachedValue, payload, metadata) is
 				// CachedValue(payload, metadata): REDUCE, which og-rek reads.
-				if op == opNewobj && cls.kind == kCachedValueClass && s.res.newobjs < maxNewobjPatches {
-					s.res.newobj[s.res.newobjs] = at
+				if op == opNewobj && cls.kind == kCachedValueClass {
+					s.edits = append(s.edits, edit{pos: int32(at), memo: -1})
 					s.res.newobjs++
 				} else {
 					s.gopickleOnly(op)
@@ -545,7 +580,10 @@ func (s *scanner) run() error {
 				err = s.memoPut(at, op, idx)
 			}
 		case opMemoize:
-			err = s.memoPut(at, op, len(s.memo))
+			idx := len(s.memo)
+			if err = s.memoPut(at, op, idx); err == nil {
+				s.edits = append(s.edits, edit{pos: int32(at), memo: int32(idx)})
+			}
 		case opFrame:
 			var a []byte
 			if a, err = s.arg(pos, op, 8); err == nil {
@@ -561,6 +599,8 @@ func (s *scanner) run() error {
 				if a[0] > HighestProtocol {
 					return fmt.Errorf("%w: at byte %d: pickle protocol %d (this package reads 0 to %d)", ErrUnsupported, at, a[0], HighestProtocol)
 				}
+				s.res.lastProto = int(a[0])
+				s.res.startsWithProto = s.res.startsWithProto || at == 0
 			}
 		case opBuild:
 			return &UnsupportedError{Type: "object state (BUILD)", Reason: "only dogpile.cache.api.CachedValue and builtin types are read"}

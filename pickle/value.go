@@ -151,16 +151,10 @@ func (d *converter) toAny(x any, depth int) (any, error) {
 		return nil, err
 	}
 	switch v := x.(type) {
-	case string:
-		return v, nil
-	case int64:
-		return v, nil
+	case string, int64, float64, bool:
+		return x, nil // immutable: shared, not boxed again
 	case int:
 		return int64(v), nil
-	case float64:
-		return v, nil
-	case bool:
-		return v, nil
 	case nil, ogorek.None:
 		return nil, nil
 	case *big.Int:
@@ -327,14 +321,25 @@ func dictRange(x any, f func(k, v any) error) error {
 			}
 		}
 	case ogorek.Dict:
-		var err error
-		v.Iter()(func(k, it any) bool {
-			err = f(k, it)
-			return err == nil
-		})
-		return err
+		for _, kv := range pyDictItems(v) {
+			if err := f(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// pyDictItems lists the items of an ogórek.Dict (og-rek reads dicts so
+// only when a key cannot be a Go map key). Collecting them first keeps
+// dictRange's callback from escaping to the heap at every call.
+func pyDictItems(d ogorek.Dict) [][2]any {
+	items := make([][2]any, 0, d.Len())
+	d.Iter()(func(k, v any) bool {
+		items = append(items, [2]any{k, v})
+		return true
+	})
+	return items
 }
 
 // listItems returns the items of a list, tuple, set, frozenset or
