@@ -184,6 +184,10 @@ func FuzzDecode(f *testing.F) {
 		if err := v.Decode(&s); err != nil && !classified(err) {
 			t.Fatalf("Decode into a struct: unclassified error %v", err)
 		}
+		var m map[any]any
+		if err := v.Decode(&m); err != nil && !classified(err) {
+			t.Fatalf("Decode into map[any]any: unclassified error %v", err)
+		}
 		// What was read writes and reads back the same, in every protocol.
 		for p := range pickle.HighestProtocol + 1 {
 			again, err := pickle.Marshal(x, p)

@@ -197,6 +197,21 @@ func TestDecodeMismatchNamesThePath(t *testing.T) {
 	}
 }
 
+// TestDecodeTupleKeysIntoMap: a dict with tuple keys ({(1, 2): 3}, as
+// Python 3.11 writes it in protocol 2) decoded into a Go map whose keys
+// are interfaces fails with an *UnsupportedError rather than a panic.
+func TestDecodeTupleKeysIntoMap(t *testing.T) {
+	data := []byte("\x80\x02}q\x00(K\x01K\x02\x86q\x01K\x03X\x01\x00\x00\x00aq\x02}q\x03X\x01\x00\x00\x00bq\x04K\x01su.")
+	var m map[any]any
+	if err := pickle.Unmarshal(data, &m); !errors.Is(err, pickle.ErrUnsupported) || !strings.Contains(err.Error(), "tuple keys") {
+		t.Errorf("into map[any]any: error %v, want ErrUnsupported naming tuple keys", err)
+	}
+	var s map[string]any
+	if err := pickle.Unmarshal(data, &s); err == nil {
+		t.Error("into map[string]any: no error")
+	}
+}
+
 func TestMarshalRefusesWhatPythonCannotHold(t *testing.T) {
 	for _, v := range []any{
 		make(chan int),

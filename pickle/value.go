@@ -645,6 +645,10 @@ func (d *converter) intoMap(rv reflect.Value, x any, depth int) error {
 		if err := d.into(key, k, depth+1); err != nil {
 			return atPath(err, "(key)")
 		}
+		if !key.Comparable() {
+			// An interface key holding a tuple's []any.
+			return &UnsupportedError{Type: "dict with " + pyTypeName(k) + " keys", Reason: "Go map keys must be comparable"}
+		}
 		elem.SetZero()
 		if err := d.into(elem, v, depth+1); err != nil {
 			return atKey(err, fmt.Sprint(key.Interface()))
