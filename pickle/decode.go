@@ -26,6 +26,8 @@ import (
 //     sets (protocol 4's EMPTY_SET), LONG4 or the 8-byte-length opcodes,
 //     and a list referenced twice through the memo reads back empty the
 //     second time.
+//     og-rek also ignores POP_MARK (which Python writes for a tuple that
+//     contains itself), leaving the MARK on its stack.
 //   - gopickle decodes all of those, but passes protocol 0 text through
 //     undecoded and drops the state argument of copy_reg._reconstructor.
 //
@@ -93,6 +95,13 @@ var (
 // another from its reader, so a pooled decoder keeps all of that, its
 // bufio.Reader reset onto each new input.
 //
+// og-rek reads the pickle with the scan's edits (see edit): every memo
+// store becomes BINPUT or LONG_BINPUT of the slot a fresh decoder would
+// store, or goes when no GET reads that slot, which is the rule: Python
+// memoizes every str, list and dict from protocol 1 on and reads a slot
+// back only for an object it meets twice. Each store skipped saves og-rek
+// a map assignment (and, for protocol 0's PUT, a string).
+//
 // What one pickle leaves in a decoder, and why the next does not see it:
 //
 //   - The memo. og-rek has no way to clear it, so slots of earlier
@@ -100,13 +109,11 @@ var (
 //     stored earlier in the same pickle, so an old slot is overwritten
 //     before it is read; it only keeps an old value alive until then
 //     (bounded: a decoder goes back to the pool only after a pickle of at
-//     most maxPooledInput bytes and maxPooledMemo slots). MEMOIZE, which
-//     every pickle of protocol 4 or 5 uses, stores at the memo's length,
-//     which old slots would shift: og-rek reads each as BINPUT (or
-//     LONG_BINPUT) of the slot a fresh decoder would use, which the scan
-//     computes (see edit). A protocol 0 PUT or GET whose index is not
-//     spelled as Python spells it ("p01") is read by a fresh decoder,
-//     since og-rek keys the memo by the text.
+//     most maxPooledInput bytes and maxPooledMemo slots). MEMOIZE stores
+//     at the memo's length, which old slots would shift: that is why it
+//     is read as BINPUT. A protocol 0 PUT or GET whose index is not
+//     spelled as Python spells it ("p01") is read unedited by a fresh
+//     decoder, since og-rek keys the memo by the text.
 //   - The stack: empty after a pickle that decoded, since the scan checks
 //     that STOP leaves exactly one value, which Decode returns. A decoder
 //     that failed (or panicked) is not reused.
@@ -179,9 +186,9 @@ func loadOgrek(data []byte, s *scanner, config *ogorek.DecoderConfig) (any, erro
 // decoder is kept for the next pickle when config is ogrekConfig and data
 // decoded.
 func (d *pooledOgrek) decode(data []byte, s *scanner, config *ogorek.DecoderConfig) (v any, err error) {
-	d.src.reset(data, s.edits)
-	d.buf.Reset(&d.src)
 	res := &s.res
+	d.src.reset(data, s, res.textMemoIndex)
+	d.buf.Reset(&d.src)
 	dec := d.dec
 	if config != ogrekConfig || res.textMemoIndex {
 		dec = ogorek.NewDecoderWithConfig(d.buf, config)
@@ -190,7 +197,7 @@ func (d *pooledOgrek) decode(data []byte, s *scanner, config *ogorek.DecoderConf
 		dec = d.dec
 	}
 	defer func() {
-		d.src.reset(nil, nil)
+		d.src.reset(nil, nil, false)
 		d.buf.Reset(&d.src)
 		if dec != d.dec {
 			return
@@ -213,15 +220,22 @@ func (d *pooledOgrek) decode(data []byte, s *scanner, config *ogorek.DecoderConf
 
 // editedReader reads data with the scan's edits applied (see edit).
 type editedReader struct {
-	data    []byte
-	off     int    // next byte of data
-	edits   []edit // edits not yet applied
-	pending [5]byte
-	pend    []byte // what is left of pending to read
+	data     []byte
+	off      int    // next byte of data
+	edits    []edit // edits not yet applied
+	memoRead []bool // which memo slots a GET reads
+	keepMemo bool   // memo stores pass unchanged
+	pending  [5]byte
+	pend     []byte // what is left of an edit's bytes to read
 }
 
-func (r *editedReader) reset(data []byte, edits []edit) {
-	r.data, r.off, r.edits, r.pend = data, 0, edits, nil
+// reset sets r to read data with the edits of the scan s (nil: none).
+// keepMemo leaves memo stores as they are.
+func (r *editedReader) reset(data []byte, s *scanner, keepMemo bool) {
+	r.data, r.off, r.edits, r.memoRead, r.keepMemo, r.pend = data, 0, nil, nil, keepMemo, nil
+	if s != nil {
+		r.edits, r.memoRead = s.edits, s.memoRead
+	}
 }
 
 func (r *editedReader) Read(p []byte) (int, error) {
@@ -248,11 +262,15 @@ func (r *editedReader) Read(p []byte) (int, error) {
 		}
 		e := r.edits[0]
 		r.edits = r.edits[1:]
-		r.off++ // the opcode replaced
+		r.off += int(e.n)
 		switch {
 		case e.memo < 0:
 			r.pending[0] = opReduce
 			r.pend = r.pending[:1]
+		case r.keepMemo:
+			r.pend = r.data[e.pos : e.pos+e.n]
+		case !r.memoRead[e.memo]:
+			// Nothing reads the slot: og-rek need not store it.
 		case e.memo < 256:
 			r.pending[0], r.pending[1] = opBinput, byte(e.memo)
 			r.pend = r.pending[:2]

@@ -197,6 +197,20 @@ func TestDecodeMismatchNamesThePath(t *testing.T) {
 	}
 }
 
+// TestPopMark: POP_MARK discards the values above its MARK, as Python's
+// pickle.loads does (og-rek ignores it, so gopickle reads these).
+func TestPopMark(t *testing.T) {
+	for data, want := range map[string]any{
+		"\x80\x02](K\x01(K\x02K\x031e.": []any{int64(1)},
+		"\x80\x02(K\x01K\x021K\x03.":     int64(3),
+	} {
+		var got any
+		if err := pickle.Unmarshal([]byte(data), &got); err != nil || !equal(got, want) {
+			t.Errorf("%q: %#v, %v; want %#v", data, got, err, want)
+		}
+	}
+}
+
 // TestDecodeTupleKeysIntoMap: a dict with tuple keys ({(1, 2): 3}, as
 // Python 3.11 writes it in protocol 2) decoded into a Go map whose keys
 // are interfaces fails with an *UnsupportedError rather than a panic.

@@ -137,12 +137,14 @@ type scanResult struct {
 	textMemoIndex bool
 }
 
-// An edit is a change the scan asks for in the bytes og-rek reads: the
-// opcode at pos becomes REDUCE (a NEWOBJ applied to CachedValue) or, when
-// memo >= 0, BINPUT or LONG_BINPUT of slot memo (a MEMOIZE; see
-// pooledOgrek for why). Either way one opcode stands for one.
+// An edit is a change the scan asks for in the bytes og-rek reads (see
+// editedReader): the opcode at pos, n bytes with its argument, is a
+// NEWOBJ applied to CachedValue when memo < 0, which og-rek reads as
+// REDUCE; else it stores memo slot memo (PUT, BINPUT, LONG_BINPUT or
+// MEMOIZE), which og-rek reads as BINPUT or LONG_BINPUT of that slot, or
+// not at all when nothing reads the slot (see pooledOgrek for why).
 type edit struct {
-	pos, memo int32
+	pos, memo, n int32
 }
 
 type scanner struct {
@@ -150,8 +152,10 @@ type scanner struct {
 	stack []entry
 	marks []int // stack indexes of the MARKs, innermost last
 	memo  []entry
-	edits []edit // in the order of pos
-	res   scanResult
+	// memoRead[i] tells whether a GET reads memo slot i anywhere.
+	memoRead []bool
+	edits    []edit // in the order of pos
+	res      scanResult
 }
 
 var scanners = sync.Pool{New: func() any { return new(scanner) }}
@@ -170,7 +174,7 @@ func scan(data []byte) (scanResult, error) {
 // the caller releases it.
 func startScan(data []byte) (*scanner, error) {
 	s := scanners.Get().(*scanner)
-	s.data, s.stack, s.marks, s.memo, s.edits = data, s.stack[:0], s.marks[:0], s.memo[:0], s.edits[:0]
+	s.data, s.stack, s.marks, s.memo, s.memoRead, s.edits = data, s.stack[:0], s.marks[:0], s.memo[:0], s.memoRead[:0], s.edits[:0]
 	s.res = scanResult{lastProto: -1}
 	if len(data) > maxInput {
 		return s, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrLimit, len(data), maxInput)
@@ -183,7 +187,7 @@ func startScan(data []byte) (*scanner, error) {
 // release returns the scanner to the pool, unless a large pickle grew it.
 func (s *scanner) release() {
 	s.data = nil
-	if cap(s.stack) <= 1024 && cap(s.memo) <= 1024 && cap(s.edits) <= 4096 {
+	if cap(s.stack) <= 1024 && cap(s.memo) <= 1024 && cap(s.memoRead) <= 1024 && cap(s.edits) <= 4096 {
 		scanners.Put(s)
 	}
 }
@@ -299,6 +303,7 @@ func (s *scanner) memoPut(pos int, op byte, idx int) error {
 	case idx < len(s.memo):
 	case idx == len(s.memo):
 		s.memo = append(s.memo, entry{})
+		s.memoRead = append(s.memoRead, false)
 	default:
 		// Picklers number memo slots 0, 1, 2, ...; a gap is not a pickle
 		// any of them wrote, and bounding the index bounds the memo.
@@ -312,6 +317,7 @@ func (s *scanner) memoGet(pos int, op byte, idx int) error {
 	if idx >= len(s.memo) || s.memo[idx].kind == 0 {
 		return s.corrupt(pos, "opcode %s: memo slot %d was never stored", opName(op), idx)
 	}
+	s.memoRead[idx] = true
 	e := s.memo[idx]
 	if e.kind == kList {
 		s.sharedList()
@@ -384,6 +390,9 @@ func (s *scanner) run() error {
 			}
 			s.stack = s.stack[:len(s.stack)-1]
 		case opPopMark:
+			// og-rek ignores POP_MARK, leaving the MARK and the values
+			// above it on its stack.
+			s.gopickleOnly(op)
 			_, err = s.popMark(at, op, 0)
 		case opDup:
 			var e entry
@@ -547,7 +556,7 @@ func (s *scanner) run() error {
 				// CachedValue.__new__(CachedValue, payload, metadata) is
 				// CachedValue(payload, metadata): REDUCE, which og-rek reads.
 				if op == opNewobj && cls.kind == kCachedValueClass {
-					s.edits = append(s.edits, edit{pos: int32(at), memo: -1})
+					s.edits = append(s.edits, edit{pos: int32(at), memo: -1, n: 1})
 					s.res.newobjs++
 				} else {
 					s.gopickleOnly(op)
@@ -576,13 +585,13 @@ func (s *scanner) run() error {
 			}
 			if op == opGet || op == opBinget || op == opLongBinget {
 				err = s.memoGet(at, op, idx)
-			} else {
-				err = s.memoPut(at, op, idx)
+			} else if err = s.memoPut(at, op, idx); err == nil {
+				s.edits = append(s.edits, edit{pos: int32(at), memo: int32(idx), n: int32(pos - at)})
 			}
 		case opMemoize:
 			idx := len(s.memo)
 			if err = s.memoPut(at, op, idx); err == nil {
-				s.edits = append(s.edits, edit{pos: int32(at), memo: int32(idx)})
+				s.edits = append(s.edits, edit{pos: int32(at), memo: int32(idx), n: 1})
 			}
 		case opFrame:
 			var a []byte
