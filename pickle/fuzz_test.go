@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"sort"
@@ -158,6 +159,18 @@ func FuzzDecode(f *testing.F) {
 		validateErr := (pickle.Serializer{}).Validate(data)
 		if validateErr != nil && !classified(validateErr) {
 			t.Fatalf("Validate: unclassified error %v", validateErr)
+		}
+		hint, hintErr := (pickle.Serializer{}).ValidateHint(data)
+		if fmt.Sprint(hintErr) != fmt.Sprint(validateErr) {
+			t.Fatalf("ValidateHint: %v; Validate: %v", hintErr, validateErr)
+		}
+		if hint != 0 {
+			var want, got any
+			werr := pickle.Unmarshal(data, &want)
+			gerr := (pickle.Serializer{}).UnmarshalHint(data, hint, &got)
+			if fmt.Sprint(werr) != fmt.Sprint(gerr) || !hasNaNKey(want) && !equal(want, got) {
+				t.Fatalf("UnmarshalHint: %#v, %v; Unmarshal: %#v, %v", got, gerr, want, werr)
+			}
 		}
 		v, err := pickle.Parse(data)
 		if err != nil {

@@ -85,14 +85,21 @@ func (b *SerializedBackend) decodeInto(ctx context.Context, key string, data []b
 		b.corrupt(ctx, key, err)
 		return CachedValue{}, false
 	}
-	v, canValidate := b.serializer.(Validator)
-	if canValidate {
-		if err := v.Validate(payload); err != nil {
-			b.corrupt(ctx, key, fmt.Errorf("%w: %s payload: %v", ErrCorruptValue, b.serializer.Name(), err))
-			return CachedValue{}, false
-		}
+	var hint uint64
+	canValidate := true
+	switch v := b.serializer.(type) {
+	case HintingValidator:
+		hint, err = v.ValidateHint(payload)
+	case Validator:
+		err = v.Validate(payload)
+	default:
+		canValidate = false
 	}
-	*s = Serialized{Data: payload, Serializer: b.serializer, validated: canValidate}
+	if err != nil {
+		b.corrupt(ctx, key, fmt.Errorf("%w: %s payload: %v", ErrCorruptValue, b.serializer.Name(), err))
+		return CachedValue{}, false
+	}
+	*s = Serialized{Data: payload, Serializer: b.serializer, validated: canValidate, hint: hint}
 	return CachedValue{Payload: s, Metadata: md}, true
 }
 
