@@ -242,7 +242,7 @@ func TestValidateHint(t *testing.T) {
 func TestPopMark(t *testing.T) {
 	for data, want := range map[string]any{
 		"\x80\x02](K\x01(K\x02K\x031e.": []any{int64(1)},
-		"\x80\x02(K\x01K\x021K\x03.":     int64(3),
+		"\x80\x02(K\x01K\x021K\x03.":    int64(3),
 	} {
 		var got any
 		if err := pickle.Unmarshal([]byte(data), &got); err != nil || !equal(got, want) {
