@@ -100,7 +100,11 @@ var (
 // store, or goes when no GET reads that slot, which is the rule: Python
 // memoizes every str, list and dict from protocol 1 on and reads a slot
 // back only for an object it meets twice. Each store skipped saves og-rek
-// a map assignment (and, for protocol 0's PUT, a string).
+// a map assignment (and, for protocol 0's PUT, a string). FRAME goes too
+// (og-rek skips it, allocating its 8-byte argument), and BINUNICODE (every
+// str in protocols 1 to 3, and from 256 bytes on in 4 and 5), which og-rek
+// reads byte by byte into a growing slice, reads as BINSTRING, copied at
+// once into the same Go string.
 //
 // What one pickle leaves in a decoder, and why the next does not see it:
 //
@@ -264,9 +268,13 @@ func (r *editedReader) Read(p []byte) (int, error) {
 		r.edits = r.edits[1:]
 		r.off += int(e.n)
 		switch {
-		case e.memo < 0:
+		case e.kind == editReduce:
 			r.pending[0] = opReduce
 			r.pend = r.pending[:1]
+		case e.kind == editBinstring:
+			r.pending[0] = opBinstring
+			r.pend = r.pending[:1]
+		case e.kind == editDrop:
 		case r.keepMemo:
 			r.pend = r.data[e.pos : e.pos+e.n]
 		case !r.memoRead[e.memo]:

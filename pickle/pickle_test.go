@@ -199,16 +199,20 @@ func TestDecodeMismatchNamesThePath(t *testing.T) {
 	}
 }
 
-// TestValidateHint: what Marshal writes, in every protocol, gets a hint
-// (og-rek reads it as it is, no second scan); Python's pickles with a
-// memo, and NEWOBJ, do not. Either way UnmarshalHint reads what Unmarshal
+// TestValidateHint: what Marshal writes gets a hint (og-rek reads it as
+// it is, no second scan), but for the str of protocols 1 to 3 and long
+// ones, which og-rek reads faster edited; Python's pickles with a memo,
+// and NEWOBJ, do not. Either way UnmarshalHint reads what Unmarshal
 // reads.
 func TestValidateHint(t *testing.T) {
 	s := pickle.Serializer{}
 	for p := range pickle.HighestProtocol + 1 {
-		data := mustMarshal(t, map[string]any{"name": "adà", "roles": []any{"a", []byte("b")}, "n": int64(1) << 40}, p)
-		if h, err := s.ValidateHint(data); err != nil || h == 0 {
-			t.Errorf("protocol %d, Marshal: hint %#x, %v; want a hint", p, h, err)
+		for _, str := range []string{"adà", strings.Repeat("x", 256)} {
+			data := mustMarshal(t, map[string]any{"name": str, "roles": []any{"a", []byte("b")}, "n": int64(1) << 40}, p)
+			h, err := s.ValidateHint(data)
+			if want := p == 0 || p >= 4 && len(str) < 256; err != nil || (h != 0) != want {
+				t.Errorf("protocol %d, Marshal, %d-byte str: hint %#x, %v; want one: %v", p, len(str), h, err, want)
+			}
 		}
 	}
 	seeds := loadSeeds(t)

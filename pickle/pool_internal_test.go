@@ -51,7 +51,7 @@ func freshOgrek(data []byte) (tree string, err error, ok bool) {
 	}
 	patched := bytes.Clone(data)
 	for _, e := range s.edits {
-		if e.memo < 0 {
+		if e.kind == editReduce {
 			patched[e.pos] = opReduce
 		}
 	}

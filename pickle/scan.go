@@ -131,6 +131,8 @@ type scanResult struct {
 	lastProto       int
 	// memoSlots is the number of memo slots the pickle stores.
 	memoSlots int
+	// edited tells whether og-rek is to read the pickle with edits.
+	edited bool
 	// textMemoIndex tells whether a protocol 0 PUT or GET spells its
 	// index in another way than the decimal digits Python writes ("p01");
 	// og-rek keys its memo by that text.
@@ -138,14 +140,31 @@ type scanResult struct {
 }
 
 // An edit is a change the scan asks for in the bytes og-rek reads (see
-// editedReader): the opcode at pos, n bytes with its argument, is a
-// NEWOBJ applied to CachedValue when memo < 0, which og-rek reads as
-// REDUCE; else it stores memo slot memo (PUT, BINPUT, LONG_BINPUT or
-// MEMOIZE), which og-rek reads as BINPUT or LONG_BINPUT of that slot, or
-// not at all when nothing reads the slot (see pooledOgrek for why).
+// editedReader): the opcode at pos, n bytes with its argument, is read as
+// something else, which og-rek reads faster or at all (see pooledOgrek).
 type edit struct {
-	pos, memo, n int32
+	pos, n int32
+	kind   uint8
+	memo   int32 // the slot an editMemo stores
 }
+
+// Kinds of edits.
+const (
+	// editReduce: a NEWOBJ applied to CachedValue, which og-rek lacks,
+	// read as REDUCE: CachedValue(payload, metadata).
+	editReduce uint8 = iota + 1
+	// editBinstring: BINUNICODE read as BINSTRING, which has the same
+	// argument and gives og-rek's reader the same Go string (not being
+	// strict about Python 2 str), copied at once rather than byte by
+	// byte.
+	editBinstring
+	// editDrop: FRAME, which og-rek skips anyway, not read at all.
+	editDrop
+	// editMemo: a memo store (PUT, BINPUT, LONG_BINPUT, MEMOIZE), read as
+	// BINPUT or LONG_BINPUT of slot memo, or not at all when no GET reads
+	// that slot.
+	editMemo
+)
 
 type scanner struct {
 	data  []byte
@@ -180,7 +199,7 @@ func startScan(data []byte) (*scanner, error) {
 		return s, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrLimit, len(data), maxInput)
 	}
 	err := s.run()
-	s.res.memoSlots = len(s.memo)
+	s.res.memoSlots, s.res.edited = len(s.memo), len(s.edits) > 0
 	return s, err
 }
 
@@ -461,6 +480,9 @@ func (s *scanner) run() error {
 			start := pos + width
 			if body, pos, err = s.counted(pos, op, width, false); err == nil {
 				s.push(entry{kind: kStr, off: int32(start), n: int32(len(body))})
+				if op == opBinunicode {
+					s.edits = append(s.edits, edit{pos: int32(at), n: 1, kind: editBinstring})
+				}
 			}
 		case opUnicode, opString:
 			var l []byte
@@ -556,7 +578,7 @@ func (s *scanner) run() error {
 				// CachedValue.__new__(CachedValue, payload, metadata) is
 				// CachedValue(payload, metadata): REDUCE, which og-rek reads.
 				if op == opNewobj && cls.kind == kCachedValueClass {
-					s.edits = append(s.edits, edit{pos: int32(at), memo: -1, n: 1})
+					s.edits = append(s.edits, edit{pos: int32(at), n: 1, kind: editReduce})
 					s.res.newobjs++
 				} else {
 					s.gopickleOnly(op)
@@ -586,12 +608,12 @@ func (s *scanner) run() error {
 			if op == opGet || op == opBinget || op == opLongBinget {
 				err = s.memoGet(at, op, idx)
 			} else if err = s.memoPut(at, op, idx); err == nil {
-				s.edits = append(s.edits, edit{pos: int32(at), memo: int32(idx), n: int32(pos - at)})
+				s.edits = append(s.edits, edit{pos: int32(at), n: int32(pos - at), kind: editMemo, memo: int32(idx)})
 			}
 		case opMemoize:
 			idx := len(s.memo)
 			if err = s.memoPut(at, op, idx); err == nil {
-				s.edits = append(s.edits, edit{pos: int32(at), memo: int32(idx), n: 1})
+				s.edits = append(s.edits, edit{pos: int32(at), n: 1, kind: editMemo, memo: int32(idx)})
 			}
 		case opFrame:
 			var a []byte
@@ -599,6 +621,8 @@ func (s *scanner) run() error {
 				pos += 8
 				if n := binary.LittleEndian.Uint64(a); n > uint64(len(data)-pos) {
 					err = s.corrupt(at, "FRAME of %d bytes, %d are left", n, len(data)-pos)
+				} else {
+					s.edits = append(s.edits, edit{pos: int32(at), n: 9, kind: editDrop})
 				}
 			}
 		case opProto:

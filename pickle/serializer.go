@@ -58,9 +58,10 @@ func (Serializer) Validate(data []byte) error {
 
 // ValidateHint is Validate, also returning a hint for UnmarshalHint
 // (region.HintingValidator): non-zero when og-rek reads data as it is
-// (no memo, no NEWOBJ, nothing only gopickle reads), as for every pickle
-// Marshal writes, so that decoding it needs no second look at its
-// opcodes.
+// (no memo, no NEWOBJ, no FRAME, no BINUNICODE, nothing only gopickle
+// reads), as for the pickles Marshal writes of protocol 4 and 5 with no
+// str of 256 bytes or more, so that decoding it needs no second look at
+// its opcodes.
 func (Serializer) ValidateHint(data []byte) (uint64, error) {
 	res, err := scan(data)
 	if err != nil {
@@ -85,8 +86,8 @@ func (Serializer) UnmarshalHint(data []byte, hint uint64, into any) error {
 	return v.Decode(into)
 }
 
-// A hint packs the scanResult of a plain pickle: one og-rek reads with no
-// edits, or 0.
+// A hint packs the scanResult of a pickle og-rek reads with no edits, or
+// is 0.
 const (
 	hintPlain           = 1 << 0
 	hintStartsWithProto = 1 << 1
@@ -95,7 +96,7 @@ const (
 )
 
 func (r *scanResult) hint() uint64 {
-	if r.needGopickle != "" || r.newobjs != 0 || r.memoSlots != 0 || r.textMemoIndex {
+	if r.needGopickle != "" || r.edited {
 		return 0
 	}
 	h := uint64(hintPlain) | uint64(r.lastProto+1)<<hintProtoShift
