@@ -202,19 +202,31 @@ func (d *converter) toAny(x any, depth int) (any, error) {
 func (d *converter) strDict(x any, depth int) (map[string]any, bool, error) {
 	switch v := x.(type) {
 	case map[any]any:
-		for k := range v {
-			if _, isStr := strOf(k); !isStr {
-				return nil, false, nil
-			}
-		}
+		// One pass, converting as it checks the keys: a key that is not a
+		// str (rare) throws the work away, and the values it converted
+		// are counted again by anyDict.
 		if err := d.enter(depth); err != nil {
 			return nil, true, err
 		}
+		nodes, copied := d.nodes, d.copied
 		m := make(map[string]any, len(v))
 		for k, it := range v {
-			ks, _ := strOf(k)
+			ks, isStr := strOf(k)
+			if !isStr {
+				d.nodes, d.copied = nodes-1, copied
+				return nil, false, nil
+			}
 			e, err := d.toAny(it, depth+1)
 			if err != nil {
+				if errors.Is(err, ErrLimit) {
+					return nil, true, err
+				}
+				// Another key may not be a str: then the dict reads as
+				// map[any]any, and this error is anyDict's to report.
+				if !allStrKeys(v) {
+					d.nodes, d.copied = nodes-1, copied
+					return nil, false, nil
+				}
 				return nil, true, atKey(err, ks)
 			}
 			m[ks] = e
@@ -265,6 +277,15 @@ func (d *converter) strDict(x any, depth int) (map[string]any, bool, error) {
 		return m, true, err
 	}
 	return nil, false, nil
+}
+
+func allStrKeys(m map[any]any) bool {
+	for k := range m {
+		if _, isStr := strOf(k); !isStr {
+			return false
+		}
+	}
+	return true
 }
 
 // anyDict converts a dict with a key that is not a str into map[any]any;
