@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"strconv"
+	"math"
 	"sync"
 )
 
@@ -298,14 +298,19 @@ func (s *scanner) memoIndex(pos int, op byte, arg []byte) (int, error) {
 	var idx uint64
 	switch op {
 	case opPut, opGet:
-		v, err := strconv.ParseUint(string(arg), 10, 32)
-		if err != nil {
+		// Decimal digits, as strconv.ParseUint(arg, 10, 32) reads them
+		// (a short loop: protocol 0 has one PUT per value).
+		if len(arg) == 0 {
 			return 0, s.corrupt(pos, "opcode %s: bad memo index %q", opName(op), arg)
+		}
+		for _, c := range arg {
+			if idx = idx*10 + uint64(c-'0'); c < '0' || c > '9' || idx > math.MaxUint32 {
+				return 0, s.corrupt(pos, "opcode %s: bad memo index %q", opName(op), arg)
+			}
 		}
 		if len(arg) > 1 && arg[0] == '0' {
 			s.res.textMemoIndex = true
 		}
-		idx = v
 	case opBinput, opBinget:
 		idx = uint64(arg[0])
 	default:
