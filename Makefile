@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePythonItem$$' -fuzztime $(FUZZTIME) ./backends/memcache/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pickle/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCachedValue$$' -fuzztime $(FUZZTIME) ./pickle/
+	$(GO) test -run '^$$' -fuzz '^FuzzPooledDecoder$$' -fuzztime $(FUZZTIME) ./pickle/
 	$(GO) test -run '^$$' -fuzz '^FuzzBoundedArguments$$' -fuzztime $(FUZZTIME) ./backends/memory/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./backends/redis/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONValue$$' -fuzztime $(FUZZTIME) ./cmd/dogpile/internal/cli/

@@ -89,12 +89,19 @@ func metadata(md any) (time.Time, int, error) {
 	if ct == nil || v == nil {
 		return time.Time{}, 0, fmt.Errorf(`%w: metadata lacks "ct" or "v"`, ErrNotCachedValue)
 	}
+	// Only numbers are printed: any other value may contain itself.
 	secs, ok := floatOf(ct)
-	if !ok || math.IsNaN(secs) || math.Abs(secs) > 1<<40 {
-		return time.Time{}, 0, fmt.Errorf(`%w: metadata "ct" is %v, not a time in seconds`, ErrNotCachedValue, ct)
+	if !ok {
+		return time.Time{}, 0, fmt.Errorf(`%w: metadata "ct" is a %s, not a time in seconds`, ErrNotCachedValue, pyTypeName(ct))
+	}
+	if math.IsNaN(secs) || math.Abs(secs) > 1<<40 {
+		return time.Time{}, 0, fmt.Errorf(`%w: metadata "ct" is %v, not a time in seconds`, ErrNotCachedValue, secs)
 	}
 	version, ok, err := intOf(v)
-	if !ok || err != nil || version < math.MinInt32 || version > math.MaxInt32 {
+	if !ok {
+		return time.Time{}, 0, fmt.Errorf(`%w: metadata "v" is a %s, not a version number`, ErrNotCachedValue, pyTypeName(v))
+	}
+	if err != nil || version < math.MinInt32 || version > math.MaxInt32 {
 		return time.Time{}, 0, fmt.Errorf(`%w: metadata "v" is %v, not a version number`, ErrNotCachedValue, v)
 	}
 	return secondsTime(secs), int(version), nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"sort"
@@ -159,6 +160,18 @@ func FuzzDecode(f *testing.F) {
 		if validateErr != nil && !classified(validateErr) {
 			t.Fatalf("Validate: unclassified error %v", validateErr)
 		}
+		hint, hintErr := (pickle.Serializer{}).ValidateHint(data)
+		if fmt.Sprint(hintErr) != fmt.Sprint(validateErr) {
+			t.Fatalf("ValidateHint: %v; Validate: %v", hintErr, validateErr)
+		}
+		if hint != 0 {
+			var want, got any
+			werr := pickle.Unmarshal(data, &want)
+			gerr := (pickle.Serializer{}).UnmarshalHint(data, hint, &got)
+			if fmt.Sprint(werr) != fmt.Sprint(gerr) || !hasNaNKey(want) && !equal(want, got) {
+				t.Fatalf("UnmarshalHint: %#v, %v; Unmarshal: %#v, %v", got, gerr, want, werr)
+			}
+		}
 		v, err := pickle.Parse(data)
 		if err != nil {
 			if !classified(err) {
@@ -183,6 +196,10 @@ func FuzzDecode(f *testing.F) {
 		}
 		if err := v.Decode(&s); err != nil && !classified(err) {
 			t.Fatalf("Decode into a struct: unclassified error %v", err)
+		}
+		var m map[any]any
+		if err := v.Decode(&m); err != nil && !classified(err) {
+			t.Fatalf("Decode into map[any]any: unclassified error %v", err)
 		}
 		// What was read writes and reads back the same, in every protocol.
 		for p := range pickle.HighestProtocol + 1 {

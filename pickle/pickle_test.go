@@ -2,6 +2,7 @@ package pickle_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"net/netip"
@@ -17,8 +18,9 @@ import (
 )
 
 var (
-	_ region.Serializer = pickle.Serializer{}
-	_ region.Validator  = pickle.Serializer{}
+	_ region.Serializer       = pickle.Serializer{}
+	_ region.Validator        = pickle.Serializer{}
+	_ region.HintingValidator = pickle.Serializer{}
 )
 
 func mustMarshal(t testing.TB, v any, protocol int) []byte {
@@ -197,6 +199,77 @@ func TestDecodeMismatchNamesThePath(t *testing.T) {
 	}
 }
 
+// TestValidateHint: what Marshal writes gets a hint (og-rek reads it as
+// it is, no second scan), but for the str of protocols 1 to 3 and long
+// ones, which og-rek reads faster edited; Python's pickles with a memo,
+// and NEWOBJ, do not. Either way UnmarshalHint reads what Unmarshal
+// reads.
+func TestValidateHint(t *testing.T) {
+	s := pickle.Serializer{}
+	for p := range pickle.HighestProtocol + 1 {
+		for _, str := range []string{"adà", strings.Repeat("x", 256)} {
+			data := mustMarshal(t, map[string]any{"name": str, "roles": []any{"a", []byte("b")}, "n": int64(1) << 40}, p)
+			h, err := s.ValidateHint(data)
+			if want := p == 0 || p >= 4 && len(str) < 256; err != nil || (h != 0) != want {
+				t.Errorf("protocol %d, Marshal, %d-byte str: hint %#x, %v; want one: %v", p, len(str), h, err, want)
+			}
+		}
+	}
+	seeds := loadSeeds(t)
+	for _, name := range []string{"lib/dogpile-serializer:user", "lib/pymemcache:user"} {
+		if h, err := s.ValidateHint(seeds[name]); err != nil || h != 0 {
+			t.Errorf("%s: hint %#x, %v; want 0", name, h, err)
+		}
+	}
+	if _, err := s.ValidateHint([]byte("\x80\x04K")); !errors.Is(err, pickle.ErrCorrupt) {
+		t.Errorf("truncated: %v, want ErrCorrupt", err)
+	}
+	for name, data := range seeds {
+		if strings.Contains(name, "set") {
+			continue // read in no fixed order
+		}
+		h, err := s.ValidateHint(data)
+		if err != nil {
+			continue
+		}
+		var want, got any
+		werr := s.Unmarshal(data, &want)
+		gerr := s.UnmarshalHint(data, h, &got)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) || !equal(want, got) {
+			t.Errorf("%s (hint %#x): UnmarshalHint %#v, %v; Unmarshal %#v, %v", name, h, got, gerr, want, werr)
+		}
+	}
+}
+
+// TestPopMark: POP_MARK discards the values above its MARK, as Python's
+// pickle.loads does (og-rek ignores it, so gopickle reads these).
+func TestPopMark(t *testing.T) {
+	for data, want := range map[string]any{
+		"\x80\x02](K\x01(K\x02K\x031e.": []any{int64(1)},
+		"\x80\x02(K\x01K\x021K\x03.":    int64(3),
+	} {
+		var got any
+		if err := pickle.Unmarshal([]byte(data), &got); err != nil || !equal(got, want) {
+			t.Errorf("%q: %#v, %v; want %#v", data, got, err, want)
+		}
+	}
+}
+
+// TestDecodeTupleKeysIntoMap: a dict with tuple keys ({(1, 2): 3}, as
+// Python 3.11 writes it in protocol 2) decoded into a Go map whose keys
+// are interfaces fails with an *UnsupportedError rather than a panic.
+func TestDecodeTupleKeysIntoMap(t *testing.T) {
+	data := []byte("\x80\x02}q\x00(K\x01K\x02\x86q\x01K\x03X\x01\x00\x00\x00aq\x02}q\x03X\x01\x00\x00\x00bq\x04K\x01su.")
+	var m map[any]any
+	if err := pickle.Unmarshal(data, &m); !errors.Is(err, pickle.ErrUnsupported) || !strings.Contains(err.Error(), "tuple keys") {
+		t.Errorf("into map[any]any: error %v, want ErrUnsupported naming tuple keys", err)
+	}
+	var s map[string]any
+	if err := pickle.Unmarshal(data, &s); err == nil {
+		t.Error("into map[string]any: no error")
+	}
+}
+
 func TestMarshalRefusesWhatPythonCannotHold(t *testing.T) {
 	for _, v := range []any{
 		make(chan int),
@@ -283,6 +356,14 @@ func TestCachedValueMetadata(t *testing.T) {
 		if _, _, _, err := pickle.DecodeCachedValue(mustMarshal(t, v, 4)); !errors.Is(err, pickle.ErrNotCachedValue) {
 			t.Errorf("DecodeCachedValue(%#v): error %v, want ErrNotCachedValue", v, err)
 		}
+	}
+	// Metadata whose "v" is the metadata dict itself (found by
+	// FuzzDecodeCachedValue): the error names its type rather than
+	// printing it forever.
+	selfRef := []byte("\x8c\x11dogpile.cache.api\x8c\vCachedValue\x94\x93\x942}\x94(\x8c\x02ct\x94G00000000\x8c\x01v\x94h\x02u\x86\x94\x81\x94.")
+	_, _, _, err := pickle.DecodeCachedValue(selfRef)
+	if !errors.Is(err, pickle.ErrNotCachedValue) || !strings.Contains(err.Error(), `"v" is a dict`) {
+		t.Errorf("metadata holding itself: error %v, want ErrNotCachedValue naming a dict", err)
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"strconv"
+	"math"
 	"sync"
 )
 
@@ -109,9 +109,6 @@ const (
 	kCachedValueClass                  // the class dogpile.cache.api.CachedValue
 )
 
-// maxNewobjPatches bounds the NEWOBJ opcodes rewritten for og-rek.
-const maxNewobjPatches = 4
-
 type entry struct {
 	kind   uint8
 	off, n int32
@@ -122,18 +119,62 @@ type scanResult struct {
 	// needOgrek names a construct that only og-rek decodes correctly;
 	// needGopickle one that only gopickle does. Empty when none.
 	needOgrek, needGopickle string
-	// newobj holds the offsets of NEWOBJ opcodes applied to CachedValue,
-	// newobjs how many: og-rek reads the pickle once they are REDUCE.
-	newobj  [maxNewobjPatches]int
+	// newobjs counts the NEWOBJ opcodes applied to CachedValue (see
+	// scanner.edits): og-rek reads the pickle once they are REDUCE.
 	newobjs int
+	// startsWithProto tells whether the first opcode is PROTO; lastProto
+	// is the argument of the last PROTO opcode, -1 when there is none.
+	// og-rek applies the protocol of the last PROTO it read, in this
+	// pickle or an earlier one on the same decoder, to the calls it
+	// resolves (see pooledOgrek).
+	startsWithProto bool
+	lastProto       int
+	// memoSlots is the number of memo slots the pickle stores.
+	memoSlots int
+	// edited tells whether og-rek is to read the pickle with edits.
+	edited bool
+	// textMemoIndex tells whether a protocol 0 PUT or GET spells its
+	// index in another way than the decimal digits Python writes ("p01");
+	// og-rek keys its memo by that text.
+	textMemoIndex bool
 }
+
+// An edit is a change the scan asks for in the bytes og-rek reads (see
+// editedReader): the opcode at pos, n bytes with its argument, is read as
+// something else, which og-rek reads faster or at all (see pooledOgrek).
+type edit struct {
+	pos, n int32
+	kind   uint8
+	memo   int32 // the slot an editMemo stores
+}
+
+// Kinds of edits.
+const (
+	// editReduce: a NEWOBJ applied to CachedValue, which og-rek lacks,
+	// read as REDUCE: CachedValue(payload, metadata).
+	editReduce uint8 = iota + 1
+	// editBinstring: BINUNICODE read as BINSTRING, which has the same
+	// argument and gives og-rek's reader the same Go string (not being
+	// strict about Python 2 str), copied at once rather than byte by
+	// byte.
+	editBinstring
+	// editDrop: FRAME, which og-rek skips anyway, not read at all.
+	editDrop
+	// editMemo: a memo store (PUT, BINPUT, LONG_BINPUT, MEMOIZE), read as
+	// BINPUT or LONG_BINPUT of slot memo, or not at all when no GET reads
+	// that slot.
+	editMemo
+)
 
 type scanner struct {
 	data  []byte
 	stack []entry
 	marks []int // stack indexes of the MARKs, innermost last
 	memo  []entry
-	res   scanResult
+	// memoRead[i] tells whether a GET reads memo slot i anywhere.
+	memoRead []bool
+	edits    []edit // in the order of pos
+	res      scanResult
 }
 
 var scanners = sync.Pool{New: func() any { return new(scanner) }}
@@ -142,18 +183,32 @@ var scanners = sync.Pool{New: func() any { return new(scanner) }}
 // ErrCorrupt, or are *UnsupportedError for classes and constructs that
 // cannot cross.
 func scan(data []byte) (scanResult, error) {
-	if len(data) > maxInput {
-		return scanResult{}, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrLimit, len(data), maxInput)
-	}
-	s := scanners.Get().(*scanner)
-	s.data, s.stack, s.marks, s.memo, s.res = data, s.stack[:0], s.marks[:0], s.memo[:0], scanResult{}
-	err := s.run()
+	s, err := startScan(data)
 	res := s.res
+	s.release()
+	return res, err
+}
+
+// startScan is scan keeping the scanner, whose edits the decoding reads;
+// the caller releases it.
+func startScan(data []byte) (*scanner, error) {
+	s := scanners.Get().(*scanner)
+	s.data, s.stack, s.marks, s.memo, s.memoRead, s.edits = data, s.stack[:0], s.marks[:0], s.memo[:0], s.memoRead[:0], s.edits[:0]
+	s.res = scanResult{lastProto: -1}
+	if len(data) > maxInput {
+		return s, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrLimit, len(data), maxInput)
+	}
+	err := s.run()
+	s.res.memoSlots, s.res.edited = len(s.memo), len(s.edits) > 0
+	return s, err
+}
+
+// release returns the scanner to the pool, unless a large pickle grew it.
+func (s *scanner) release() {
 	s.data = nil
-	if cap(s.stack) <= 1024 && cap(s.memo) <= 1024 {
+	if cap(s.stack) <= 1024 && cap(s.memo) <= 1024 && cap(s.memoRead) <= 1024 && cap(s.edits) <= 4096 {
 		scanners.Put(s)
 	}
-	return res, err
 }
 
 func (s *scanner) corrupt(pos int, format string, args ...any) error {
@@ -243,11 +298,19 @@ func (s *scanner) memoIndex(pos int, op byte, arg []byte) (int, error) {
 	var idx uint64
 	switch op {
 	case opPut, opGet:
-		v, err := strconv.ParseUint(string(arg), 10, 32)
-		if err != nil {
+		// Decimal digits, as strconv.ParseUint(arg, 10, 32) reads them
+		// (a short loop: protocol 0 has one PUT per value).
+		if len(arg) == 0 {
 			return 0, s.corrupt(pos, "opcode %s: bad memo index %q", opName(op), arg)
 		}
-		idx = v
+		for _, c := range arg {
+			if idx = idx*10 + uint64(c-'0'); c < '0' || c > '9' || idx > math.MaxUint32 {
+				return 0, s.corrupt(pos, "opcode %s: bad memo index %q", opName(op), arg)
+			}
+		}
+		if len(arg) > 1 && arg[0] == '0' {
+			s.res.textMemoIndex = true
+		}
 	case opBinput, opBinget:
 		idx = uint64(arg[0])
 	default:
@@ -264,6 +327,7 @@ func (s *scanner) memoPut(pos int, op byte, idx int) error {
 	case idx < len(s.memo):
 	case idx == len(s.memo):
 		s.memo = append(s.memo, entry{})
+		s.memoRead = append(s.memoRead, false)
 	default:
 		// Picklers number memo slots 0, 1, 2, ...; a gap is not a pickle
 		// any of them wrote, and bounding the index bounds the memo.
@@ -277,6 +341,7 @@ func (s *scanner) memoGet(pos int, op byte, idx int) error {
 	if idx >= len(s.memo) || s.memo[idx].kind == 0 {
 		return s.corrupt(pos, "opcode %s: memo slot %d was never stored", opName(op), idx)
 	}
+	s.memoRead[idx] = true
 	e := s.memo[idx]
 	if e.kind == kList {
 		s.sharedList()
@@ -349,6 +414,9 @@ func (s *scanner) run() error {
 			}
 			s.stack = s.stack[:len(s.stack)-1]
 		case opPopMark:
+			// og-rek ignores POP_MARK, leaving the MARK and the values
+			// above it on its stack.
+			s.gopickleOnly(op)
 			_, err = s.popMark(at, op, 0)
 		case opDup:
 			var e entry
@@ -417,6 +485,9 @@ func (s *scanner) run() error {
 			start := pos + width
 			if body, pos, err = s.counted(pos, op, width, false); err == nil {
 				s.push(entry{kind: kStr, off: int32(start), n: int32(len(body))})
+				if op == opBinunicode {
+					s.edits = append(s.edits, edit{pos: int32(at), n: 1, kind: editBinstring})
+				}
 			}
 		case opUnicode, opString:
 			var l []byte
@@ -511,8 +582,8 @@ func (s *scanner) run() error {
 			if cls, err = s.pop(at, op, n); err == nil {
 				// CachedValue.__new__(CachedValue, payload, metadata) is
 				// CachedValue(payload, metadata): REDUCE, which og-rek reads.
-				if op == opNewobj && cls.kind == kCachedValueClass && s.res.newobjs < maxNewobjPatches {
-					s.res.newobj[s.res.newobjs] = at
+				if op == opNewobj && cls.kind == kCachedValueClass {
+					s.edits = append(s.edits, edit{pos: int32(at), n: 1, kind: editReduce})
 					s.res.newobjs++
 				} else {
 					s.gopickleOnly(op)
@@ -541,17 +612,22 @@ func (s *scanner) run() error {
 			}
 			if op == opGet || op == opBinget || op == opLongBinget {
 				err = s.memoGet(at, op, idx)
-			} else {
-				err = s.memoPut(at, op, idx)
+			} else if err = s.memoPut(at, op, idx); err == nil {
+				s.edits = append(s.edits, edit{pos: int32(at), n: int32(pos - at), kind: editMemo, memo: int32(idx)})
 			}
 		case opMemoize:
-			err = s.memoPut(at, op, len(s.memo))
+			idx := len(s.memo)
+			if err = s.memoPut(at, op, idx); err == nil {
+				s.edits = append(s.edits, edit{pos: int32(at), n: 1, kind: editMemo, memo: int32(idx)})
+			}
 		case opFrame:
 			var a []byte
 			if a, err = s.arg(pos, op, 8); err == nil {
 				pos += 8
 				if n := binary.LittleEndian.Uint64(a); n > uint64(len(data)-pos) {
 					err = s.corrupt(at, "FRAME of %d bytes, %d are left", n, len(data)-pos)
+				} else {
+					s.edits = append(s.edits, edit{pos: int32(at), n: 9, kind: editDrop})
 				}
 			}
 		case opProto:
@@ -561,6 +637,8 @@ func (s *scanner) run() error {
 				if a[0] > HighestProtocol {
 					return fmt.Errorf("%w: at byte %d: pickle protocol %d (this package reads 0 to %d)", ErrUnsupported, at, a[0], HighestProtocol)
 				}
+				s.res.lastProto = int(a[0])
+				s.res.startsWithProto = s.res.startsWithProto || at == 0
 			}
 		case opBuild:
 			return &UnsupportedError{Type: "object state (BUILD)", Reason: "only dogpile.cache.api.CachedValue and builtin types are read"}

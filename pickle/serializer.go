@@ -3,7 +3,7 @@ package pickle
 import "fmt"
 
 // Serializer is a region serializer (region.Serializer and
-// region.Validator) writing Python pickles: the payload format of
+// region.HintingValidator) writing Python pickles: the payload format of
 // dogpile.cache's Redis backend and of any region configured with
 // serializer=pickle.dumps, so that Go and Python regions share values.
 //
@@ -54,4 +54,69 @@ func (Serializer) Unmarshal(data []byte, into any) error { return Unmarshal(data
 func (Serializer) Validate(data []byte) error {
 	_, err := scan(data)
 	return err
+}
+
+// ValidateHint is Validate, also returning a hint for UnmarshalHint
+// (region.HintingValidator): non-zero when og-rek reads data as it is
+// (no memo, no NEWOBJ, no FRAME, no BINUNICODE, nothing only gopickle
+// reads), as for the pickles Marshal writes of protocol 4 and 5 with no
+// str of 256 bytes or more, so that decoding it needs no second look at
+// its opcodes.
+func (Serializer) ValidateHint(data []byte) (uint64, error) {
+	res, err := scan(data)
+	if err != nil {
+		return 0, err
+	}
+	return res.hint(), nil
+}
+
+// UnmarshalHint is Unmarshal of data that ValidateHint accepted and
+// returned hint for; with hint 0 it is Unmarshal.
+func (Serializer) UnmarshalHint(data []byte, hint uint64, into any) error {
+	res, ok := hintResult(hint)
+	if !ok {
+		return Unmarshal(data, into)
+	}
+	s := scanner{res: res}
+	root, err := loadScanned(data, &s)
+	if err != nil {
+		return err
+	}
+	v := Value{root: root, size: len(data)}
+	return v.Decode(into)
+}
+
+// A hint packs the scanResult of a pickle og-rek reads with no edits, or
+// is 0.
+const (
+	hintPlain           = 1 << 0
+	hintStartsWithProto = 1 << 1
+	hintNeedOgrek       = 1 << 2
+	hintProtoShift      = 8 // the last PROTO's argument plus one (0: none)
+)
+
+func (r *scanResult) hint() uint64 {
+	if r.needGopickle != "" || r.edited {
+		return 0
+	}
+	h := uint64(hintPlain) | uint64(r.lastProto+1)<<hintProtoShift
+	if r.startsWithProto {
+		h |= hintStartsWithProto
+	}
+	if r.needOgrek != "" {
+		h |= hintNeedOgrek
+	}
+	return h
+}
+
+func hintResult(h uint64) (scanResult, bool) {
+	proto := int(h>>hintProtoShift) - 1
+	if h&hintPlain == 0 || proto > HighestProtocol || h>>hintProtoShift > 0xff {
+		return scanResult{}, false
+	}
+	r := scanResult{startsWithProto: h&hintStartsWithProto != 0, lastProto: proto}
+	if h&hintNeedOgrek != 0 {
+		r.needOgrek = "protocol 0 text or copy_reg._reconstructor"
+	}
+	return r, true
 }

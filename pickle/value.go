@@ -151,16 +151,10 @@ func (d *converter) toAny(x any, depth int) (any, error) {
 		return nil, err
 	}
 	switch v := x.(type) {
-	case string:
-		return v, nil
-	case int64:
-		return v, nil
+	case string, int64, float64, bool:
+		return x, nil // immutable: shared, not boxed again
 	case int:
 		return int64(v), nil
-	case float64:
-		return v, nil
-	case bool:
-		return v, nil
 	case nil, ogorek.None:
 		return nil, nil
 	case *big.Int:
@@ -208,19 +202,31 @@ func (d *converter) toAny(x any, depth int) (any, error) {
 func (d *converter) strDict(x any, depth int) (map[string]any, bool, error) {
 	switch v := x.(type) {
 	case map[any]any:
-		for k := range v {
-			if _, isStr := strOf(k); !isStr {
-				return nil, false, nil
-			}
-		}
+		// One pass, converting as it checks the keys: a key that is not a
+		// str (rare) throws the work away, and the values it converted
+		// are counted again by anyDict.
 		if err := d.enter(depth); err != nil {
 			return nil, true, err
 		}
+		nodes, copied := d.nodes, d.copied
 		m := make(map[string]any, len(v))
 		for k, it := range v {
-			ks, _ := strOf(k)
+			ks, isStr := strOf(k)
+			if !isStr {
+				d.nodes, d.copied = nodes-1, copied
+				return nil, false, nil
+			}
 			e, err := d.toAny(it, depth+1)
 			if err != nil {
+				if errors.Is(err, ErrLimit) {
+					return nil, true, err
+				}
+				// Another key may not be a str: then the dict reads as
+				// map[any]any, and this error is anyDict's to report.
+				if !allStrKeys(v) {
+					d.nodes, d.copied = nodes-1, copied
+					return nil, false, nil
+				}
 				return nil, true, atKey(err, ks)
 			}
 			m[ks] = e
@@ -271,6 +277,15 @@ func (d *converter) strDict(x any, depth int) (map[string]any, bool, error) {
 		return m, true, err
 	}
 	return nil, false, nil
+}
+
+func allStrKeys(m map[any]any) bool {
+	for k := range m {
+		if _, isStr := strOf(k); !isStr {
+			return false
+		}
+	}
+	return true
 }
 
 // anyDict converts a dict with a key that is not a str into map[any]any;
@@ -327,14 +342,25 @@ func dictRange(x any, f func(k, v any) error) error {
 			}
 		}
 	case ogorek.Dict:
-		var err error
-		v.Iter()(func(k, it any) bool {
-			err = f(k, it)
-			return err == nil
-		})
-		return err
+		for _, kv := range pyDictItems(v) {
+			if err := f(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// pyDictItems lists the items of an ogórek.Dict (og-rek reads dicts so
+// only when a key cannot be a Go map key). Collecting them first keeps
+// dictRange's callback from escaping to the heap at every call.
+func pyDictItems(d ogorek.Dict) [][2]any {
+	items := make([][2]any, 0, d.Len())
+	d.Iter()(func(k, v any) bool {
+		items = append(items, [2]any{k, v})
+		return true
+	})
+	return items
 }
 
 // listItems returns the items of a list, tuple, set, frozenset or
@@ -639,6 +665,10 @@ func (d *converter) intoMap(rv reflect.Value, x any, depth int) error {
 		key.SetZero()
 		if err := d.into(key, k, depth+1); err != nil {
 			return atPath(err, "(key)")
+		}
+		if !key.Comparable() {
+			// An interface key holding a tuple's []any.
+			return &UnsupportedError{Type: "dict with " + pyTypeName(k) + " keys", Reason: "Go map keys must be comparable"}
 		}
 		elem.SetZero()
 		if err := d.into(elem, v, depth+1); err != nil {

@@ -73,6 +73,18 @@ type Mutex interface {
 	Locked(ctx context.Context) (bool, error)
 }
 
+// OrderedBytesReader is an optional fast path for byte backends that can
+// read many keys straight into a slice in key order, cheaper than into
+// GetSerializedMulti's map (the Redis backends: one command per key or
+// hash tag, answered in order). SerializedBackend uses it when the region
+// reads many keys (GetMulti, GetMultiAs, GetOrCreateMulti).
+type OrderedBytesReader interface {
+	// GetSerializedOrdered reads keys: values[i] holds keys[i]'s value,
+	// nil when the key is absent (a value that is present is never nil,
+	// even when empty).
+	GetSerializedOrdered(ctx context.Context, keys []string) (values [][]byte, err error)
+}
+
 // ValueReader is an optional fast path for in-process backends: Lookup
 // returns a pointer to the stored CachedValue, or nil when key is absent.
 // The region only reads through the pointer. It saves copying the value

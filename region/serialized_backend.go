@@ -85,14 +85,21 @@ func (b *SerializedBackend) decodeInto(ctx context.Context, key string, data []b
 		b.corrupt(ctx, key, err)
 		return CachedValue{}, false
 	}
-	v, canValidate := b.serializer.(Validator)
-	if canValidate {
-		if err := v.Validate(payload); err != nil {
-			b.corrupt(ctx, key, fmt.Errorf("%w: %s payload: %v", ErrCorruptValue, b.serializer.Name(), err))
-			return CachedValue{}, false
-		}
+	var hint uint64
+	canValidate := true
+	switch v := b.serializer.(type) {
+	case HintingValidator:
+		hint, err = v.ValidateHint(payload)
+	case Validator:
+		err = v.Validate(payload)
+	default:
+		canValidate = false
 	}
-	*s = Serialized{Data: payload, Serializer: b.serializer, validated: canValidate}
+	if err != nil {
+		b.corrupt(ctx, key, fmt.Errorf("%w: %s payload: %v", ErrCorruptValue, b.serializer.Name(), err))
+		return CachedValue{}, false
+	}
+	*s = Serialized{Data: payload, Serializer: b.serializer, validated: canValidate, hint: hint}
 	return CachedValue{Payload: s, Metadata: md}, true
 }
 
@@ -155,19 +162,38 @@ func (b *SerializedBackend) GetMulti(ctx context.Context, keys []string) (map[st
 	return out, nil
 }
 
-// getMultiOrdered is GetMulti in key order, without building a map: the
-// region's read path when this backend is not wrapped in proxies. found[i]
-// tells whether cvs[i], the value of keys[i], was read and parsed. A key
-// asked for twice is parsed twice (and, if corrupt, reported twice).
+// getMultiOrdered is GetMulti in key order, without building a map (nor,
+// when the byte backend is an OrderedBytesReader, having it build one):
+// the region's read path when this backend is not wrapped in proxies.
+// found[i] tells whether cvs[i], the value of keys[i], was read and
+// parsed. A key asked for twice is parsed twice (and, if corrupt,
+// reported twice).
 func (b *SerializedBackend) getMultiOrdered(ctx context.Context, keys []string) (cvs []CachedValue, found []bool, err error) {
-	raw, err := b.bytes.GetSerializedMulti(ctx, keys)
+	var values [][]byte
+	var raw map[string][]byte
+	if o, ok := b.bytes.(OrderedBytesReader); ok {
+		values, err = o.GetSerializedOrdered(ctx, keys)
+		if err == nil && len(values) != len(keys) {
+			err = fmt.Errorf("region: %T.GetSerializedOrdered returned %d values for %d keys", b.bytes, len(values), len(keys))
+		}
+	} else {
+		raw, err = b.bytes.GetSerializedMulti(ctx, keys)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	cvs, found = make([]CachedValue, len(keys)), make([]bool, len(keys))
 	payloads := make([]Serialized, len(keys))
 	for i, k := range keys {
-		if data, ok := raw[k]; ok {
+		var data []byte
+		ok := false
+		if values != nil {
+			data = values[i]
+			ok = data != nil
+		} else {
+			data, ok = raw[k]
+		}
+		if ok {
 			cvs[i], found[i] = b.decodeInto(ctx, k, data, &payloads[i])
 		}
 	}

@@ -136,6 +136,23 @@ type Validator interface {
 	Validate(data []byte) error
 }
 
+// HintingValidator is a Validator whose check learns something about the
+// bytes that saves work when the same bytes are decoded (package pickle:
+// that og-rek reads them as they are, so the decoding need not scan them
+// again). SerializedBackend validates a payload it reads with
+// ValidateHint, keeps the hint with the *Serialized payload and decodes
+// it with UnmarshalHint.
+type HintingValidator interface {
+	Validator
+	// ValidateHint is Validate, also returning a hint for UnmarshalHint.
+	// The hint is the serializer's own; 0 should mean that it learned
+	// nothing.
+	ValidateHint(data []byte) (hint uint64, err error)
+	// UnmarshalHint is Unmarshal of data that ValidateHint accepted and
+	// returned hint for.
+	UnmarshalHint(data []byte, hint uint64, into any) error
+}
+
 // DefaultSerializer is the serializer byte backends use unless the region or
 // the backend names another.
 var DefaultSerializer Serializer = MsgpackSerializer{}
@@ -156,16 +173,25 @@ func SerializerByName(name string) (Serializer, error) {
 // bytes and the serializer that reads them. It stays encoded until the
 // caller's type is known: GetAs[T] decodes it straight into a T, Get decodes
 // it into a generic value (maps become map[string]any).
+//
+// A payload read from a byte backend has passed the serializer's Validate
+// (when it has one); do not change Data, which is decoded on that basis.
 type Serialized struct {
 	Data       []byte
 	Serializer Serializer
-	validated  bool // Data passed the serializer's Validate
+	validated  bool   // Data passed the serializer's Validate
+	hint       uint64 // what its HintingValidator learned, when validated
 }
 
 // Decode decodes the payload into the value pointed to by into.
 func (s *Serialized) Decode(into any) error {
-	if u, ok := s.Serializer.(validatedUnmarshaler); ok && s.validated {
-		return u.unmarshalValidated(s.Data, into)
+	if s.validated {
+		switch u := s.Serializer.(type) {
+		case HintingValidator:
+			return u.UnmarshalHint(s.Data, s.hint, into)
+		case validatedUnmarshaler:
+			return u.unmarshalValidated(s.Data, into)
+		}
 	}
 	return s.Serializer.Unmarshal(s.Data, into)
 }

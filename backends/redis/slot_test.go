@@ -47,3 +47,23 @@ func TestKeySlotMatchesServer(t *testing.T) {
 		}
 	}
 }
+
+// Keys with the same hash tag share a slot: the tag is what keySlot
+// hashes.
+func TestHashTag(t *testing.T) {
+	for key, want := range map[string]string{
+		"{user1000}.following": "user1000",
+		"foo{{bar}}zap":        "{bar",
+		"x{y}z{w}":             "y",
+	} {
+		tag, ok := hashTag(key)
+		if !ok || tag != want || keySlot(key) != keySlot(tag) {
+			t.Errorf("hashTag(%q) = %q, %v; want %q (slots %d, %d)", key, tag, ok, want, keySlot(key), keySlot(tag))
+		}
+	}
+	for _, key := range []string{"", "foo", "foo{}{bar}", "{", "}{", "tag{}"} {
+		if tag, ok := hashTag(key); ok {
+			t.Errorf("hashTag(%q) = %q; want none", key, tag)
+		}
+	}
+}

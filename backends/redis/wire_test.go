@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	_ "github.com/dogpile-go/dogpile/backends/gocache"
+	"github.com/dogpile-go/dogpile/backends/redis"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -177,6 +178,58 @@ func TestClusterMultiBySlot(t *testing.T) {
 		if v != region.NoValue {
 			t.Fatalf("key %d still there after DeleteMulti", i)
 		}
+	}
+}
+
+// GetSerializedOrdered (the region's GetMulti path) and
+// GetSerializedMulti read on every topology what is stored, in key order:
+// keys with and without hash tags, missing keys, an empty value, a key
+// asked for twice.
+func TestOrderedReads(t *testing.T) {
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			r := newRegion(t, jsonRegion, tp.name, tp.args(t))
+			store, ok := region.BackendAs[*redis.Store](r.ActualBackend())
+			if !ok {
+				t.Fatalf("backend %T is not a *redis.Store", r.ActualBackend())
+			}
+			raw := rawClient(t, tp)
+			prefix := testservers.UniqueKey(t, "")
+			keys := []string{prefix + "a", prefix + "{t1}:b", prefix + "missing", prefix + "{t1}:c", prefix + "empty",
+				prefix + "{t2}:d", prefix + "a", prefix + "{t1}:missing", prefix + "e"}
+			stored := map[string]string{prefix + "a": "A", prefix + "{t1}:b": "B", prefix + "{t1}:c": "C",
+				prefix + "empty": "", prefix + "{t2}:d": "D", prefix + "e": "E"}
+			for k, v := range stored {
+				if err := raw.Set(ctx, k, v, time.Minute).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Cleanup(func() {
+				for k := range stored {
+					raw.Del(context.Background(), k)
+				}
+			})
+			values, err := store.GetSerializedOrdered(ctx, keys)
+			if err != nil || len(values) != len(keys) {
+				t.Fatalf("GetSerializedOrdered = %d values, %v", len(values), err)
+			}
+			for i, k := range keys {
+				want, ok := stored[k]
+				if got := values[i]; (got != nil) != ok || string(got) != want {
+					t.Errorf("%s: read %q (present %v), want %q (present %v)", k, got, got != nil, want, ok)
+				}
+			}
+			m, err := store.GetSerializedMulti(ctx, keys)
+			if err != nil || len(m) != len(stored) {
+				t.Fatalf("GetSerializedMulti = %d values, %v; want %d", len(m), err, len(stored))
+			}
+			for k, v := range stored {
+				if got, ok := m[k]; !ok || string(got) != v {
+					t.Errorf("GetSerializedMulti[%s] = %q, %v; want %q", k, got, ok, v)
+				}
+			}
+		})
 	}
 }
 
