@@ -125,12 +125,15 @@ func testFailover(t *testing.T, how string, fail func(*testservers.PrivateSentin
 	var recoveredAt time.Time
 	var newMaster string
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		if time.Now().After(deadline) {
-			t.Fatalf("no write succeeded within 60s of the master's failure (last error %v)", sampleErr)
-		}
-		if err := r.Set(ctx, probe, "after"); err == nil {
+		err := r.Set(ctx, probe, "after")
+		if err == nil {
 			recoveredAt = time.Now()
 			break
+		}
+		if time.Now().After(deadline) {
+			m, merr := set.CurrentMaster(ctx)
+			t.Fatalf("no write succeeded within 60s of the master's failure (first error %v, last %v); the Sentinels name %q (%v) as master; the servers' logs:\n%s",
+				sampleErr, err, m, merr, set.Logs(40))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
