@@ -159,6 +159,29 @@ func (s *SentinelSet) ready(ctx context.Context) error {
 	return nil
 }
 
+// WaitForFailover waits until a Sentinel names addr as the master (the
+// leader of a failover does so first; the others learn it from it within a
+// few seconds), or fails after limit.
+func (s *SentinelSet) WaitForFailover(addr string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		for _, sa := range s.Sentinels {
+			sc := redis.NewSentinelClient(&redis.Options{Addr: sa, MaxRetries: -1, DialTimeout: time.Second})
+			hp, err := sc.GetMasterAddrByName(ctx, s.Service).Result()
+			_ = sc.Close()
+			if err == nil && len(hp) == 2 && net.JoinHostPort(hp[0], hp[1]) == addr {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no sentinel of %q names %s as master after %v", s.Service, addr, limit)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // CurrentMaster asks the Sentinels, in turn, for the master's address.
 func (s *SentinelSet) CurrentMaster(ctx context.Context) (string, error) {
 	var last error
