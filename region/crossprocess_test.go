@@ -3,9 +3,9 @@ package region_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	gomemcache "github.com/bradfitz/gomemcache/memcache"
-
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
+	"github.com/dogpile-go/dogpile/internal/fakememcached"
 	"github.com/dogpile-go/dogpile/internal/testservers"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -37,7 +36,11 @@ const (
 
 	// xprocMargin is how much later than xprocCacheFor an invalidation may
 	// be seen (the record's read, scheduling on a loaded machine, -race).
-	xprocMargin = time.Second
+	xprocMargin = 5 * time.Second
+
+	// xprocContrast is how long the contrast test watches for a local
+	// invalidation that must not reach this process: CacheFor and more.
+	xprocContrast = xprocCacheFor + time.Second
 )
 
 func init() {
@@ -299,7 +302,7 @@ func TestCrossProcessLocalInvalidationStaysLocal(t *testing.T) {
 	}
 	time.Sleep(2 * time.Millisecond)
 	at := child.invalidate(true)
-	for time.Since(at) < xprocCacheFor+xprocMargin {
+	for time.Since(at) < xprocContrast {
 		if _, ok, err := r.Get(ctx, key); err != nil || !ok {
 			t.Fatalf("a local invalidation in another process reached this one (ok %v, err %v)", ok, err)
 		}
@@ -310,99 +313,185 @@ func TestCrossProcessLocalInvalidationStaysLocal(t *testing.T) {
 // TestSharedInvalidationRecordAndMemcachedExpireTime shows what
 // memcached_expire_time does to the invalidation record, which is written
 // like any value: it expires from memcached with that lifetime. Values
-// written before the invalidation with the same lifetime expire no later
-// (to within memcached's one-second clock), so with one
+// written before the invalidation with the same lifetime expire no later:
+// on the record's server at the same tick of its clock, on another server
+// within one tick of that server's clock (memcached's clock is one second
+// coarse, and servers tick at other moments), so with one
 // memcached_expire_time everywhere nothing invalidated comes back. A value
 // written with a longer lifetime (here: by a process with
 // memcached_expire_time 0) outlives the record, and a process that starts
 // after the record expired reads it as valid again; a process that had
 // read the record keeps it in memory. docs/memcached.md draws the advice.
+//
+// The servers are fake memcached servers whose clocks the test moves
+// (internal/fakememcached), so no real time passes and a loaded machine
+// changes nothing; TestSharedInvalidationRecordTTLOnMemcached checks on a
+// real server that the record carries memcached_expire_time.
 func TestSharedInvalidationRecordAndMemcachedExpireTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for memcached expiry; skipped in -short mode")
-	}
-	addrs := testservers.Memcached(t)
-	p := testservers.UniqueKey(t, "")
-	invKey := p + "invalidation"
 	ctx := context.Background()
+	srvA, srvB := fakememcached.Start(t), fakememcached.Start(t)
+	addrs := []string{srvA.Addr(), srvB.Addr()}
 	ttl := region.Arguments{"memcached_expire_time": 1}
-
-	a, err := xprocRegion("with-ttl", addrs, invKey, ttl)
-	if err != nil {
-		t.Fatal(err)
+	// CacheFor an hour: a region reads the record when it first judges a
+	// value, and its refresher does not run again during the test (nor
+	// write an expired record back).
+	newRegion := func(name, invKey string, args region.Arguments) *region.Region {
+		t.Helper()
+		r := region.New(name)
+		a := region.Arguments{"url": addrs, "socket_timeout": 5}
+		for k, v := range args {
+			a[k] = v
+		}
+		inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Key: invKey, CacheFor: time.Hour})
+		if err := r.Configure("memcached", region.WithExpirationTime(time.Hour), region.WithArguments(a), region.WithInvalidator(inv)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		return r
 	}
-	defer a.Close()
-	forever, err := xprocRegion("no-ttl", addrs, invKey, nil)
-	if err != nil {
-		t.Fatal(err)
+	probe := newRegion("probe", "unused", nil)
+	type serverFor interface{ ServerFor(string) (string, error) }
+	sf := probe.ActualBackend().(*region.SerializedBackend).Bytes().(serverFor)
+	// on returns the server holding key, and key as the server knows it.
+	on := func(key string) (*fakememcached.Server, string) {
+		mkey := probe.KeyMangler()(key)
+		addr, err := sf.ServerFor(mkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if addr == srvA.Addr() {
+			return srvA, mkey
+		}
+		return srvB, mkey
 	}
-	defer forever.Close()
+	// keyOn returns a key named prefix<n> held by srv.
+	keyOn := func(prefix string, srv *fakememcached.Server) string {
+		for i := 0; ; i++ {
+			if k := fmt.Sprintf("%s%d", prefix, i); func() bool { s, _ := on(k); return s == srv }() {
+				return k
+			}
+		}
+	}
+	invKey := keyOn("invalidation", srvB) // the record's server is B
+	sameKey, otherKey, longKey := keyOn("same", srvB), keyOn("other", srvA), "long"
 
-	shortKey, longKey := p+"short", p+"long"
-	if err := a.Set(ctx, shortKey, "v"); err != nil {
-		t.Fatal(err)
+	a := newRegion("with-ttl", invKey, ttl)
+	forever := newRegion("no-ttl", invKey, nil)
+	for _, k := range []string{sameKey, otherKey} {
+		if err := a.Set(ctx, k, "v"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := forever.Set(ctx, longKey, "v"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Millisecond)
+	// a reads the (absent) record now, judging a value: its refresher
+	// then waits CacheFor, so nothing but Invalidate writes the record.
+	if _, ok, _ := a.Get(ctx, longKey); !ok {
+		t.Fatal("a region reads no value before any invalidation")
+	}
+	time.Sleep(2 * time.Millisecond) // values older than the invalidation
 	a.Invalidate(true)
 	if _, ok, _ := a.Get(ctx, longKey); ok {
 		t.Fatal("the invalidating region reads an invalidated value")
 	}
 
-	raw := gomemcache.New(addrs...)
-	raw.Timeout = 2 * time.Second
-	defer raw.Close()
-	record := region.SHA1MangleKey(invKey)
-	if _, err := raw.Get(record); err != nil {
-		t.Fatalf("the invalidation record is not in memcached: %v", err)
+	expiry := func(key string) (exp int64, ok bool) {
+		srv, mkey := on(key)
+		return srv.Expiry(mkey)
 	}
-	start := time.Now()
-	for {
-		_, err := raw.Get(record)
-		if errors.Is(err, gomemcache.ErrCacheMiss) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("the invalidation record never expired")
-		}
-		time.Sleep(50 * time.Millisecond)
+	recExp, ok := expiry(invKey)
+	if !ok || recExp != srvB.Now()+1 {
+		t.Fatalf("the invalidation record expires at %d (there: %v); want with memcached_expire_time, at %d", recExp, ok, srvB.Now()+1)
 	}
-	recordGone := time.Now()
-	t.Logf("with memcached_expire_time 1s the invalidation record expired after %v", recordGone.Sub(start).Round(10*time.Millisecond))
+	if exp, _ := expiry(sameKey); exp > recExp {
+		t.Fatalf("a value written before the record, on its server, with the same memcached_expire_time expires at %d, after the record (%d)", exp, recExp)
+	}
+	if exp, _ := expiry(longKey); exp != 0 {
+		t.Fatalf("a value written without memcached_expire_time expires at %d", exp)
+	}
 
-	// A process started now has no record to read. The value written
-	// before the invalidation with the same lifetime is gone too, or goes
-	// within memcached's one-second clock (it may sit on another server,
-	// whose clock ticks at other moments).
-	late, err := xprocRegion("late", addrs, invKey, ttl)
-	if err != nil {
-		t.Fatal(err)
+	// B's clock ticks: the record and the value beside it are gone. A's
+	// has not ticked yet: the value there is still there, for up to one
+	// more tick, and a process that never read the record reads it.
+	srvB.Tick(1)
+	if _, ok := expiry(invKey); ok {
+		t.Fatal("the record outlived its memcached_expire_time")
 	}
-	defer late.Close()
-	for {
-		_, ok, err := late.Get(ctx, shortKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		if time.Since(recordGone) > 1500*time.Millisecond {
-			t.Fatal("a value written with the same memcached_expire_time outlived the invalidation record by more than a second")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, ok := expiry(sameKey); ok {
+		t.Fatal("a value with the same memcached_expire_time outlived the record on the record's server")
 	}
-	if d := time.Since(recordGone); d > 20*time.Millisecond {
-		t.Logf("the invalidated value with the same memcached_expire_time outlived the record by %v", d.Round(10*time.Millisecond))
+	late := newRegion("late", invKey, ttl)
+	if v, ok, _ := late.Get(ctx, otherKey); !ok || v != "v" {
+		t.Fatalf("before its server's clock ticked, a process that never read the record reads the value on another server as %v, %v; want it valid (update docs/memcached.md)", v, ok)
 	}
+	srvA.Tick(1)
+	if _, ok, _ := late.Get(ctx, otherKey); ok {
+		t.Fatal("a value with the same memcached_expire_time outlived the record by more than one tick of its server's clock")
+	}
+	// The value written without memcached_expire_time outlives the record:
+	// valid again for the new process, not for the one that read the
+	// record.
 	if v, ok, _ := late.Get(ctx, longKey); !ok || v != "v" {
 		t.Errorf("expected the value written without memcached_expire_time to read as valid again in a new process (got %v, %v); update docs/memcached.md", v, ok)
 	}
-	_, ok, _ := a.Get(ctx, longKey)
-	t.Logf("the process that invalidated (and knows the record) reads the outliving value: %v; a process started after the record expired: true", ok)
+	if _, ok, _ := a.Get(ctx, longKey); ok {
+		t.Error("the process that invalidated (and knows the record) reads the invalidated value")
+	}
+}
+
+// TestSharedInvalidationRecordTTLOnMemcached: on a real memcached server
+// the invalidation record is written with memcached_expire_time, like any
+// value (TestSharedInvalidationRecordAndMemcachedExpireTime shows what
+// follows).
+func TestSharedInvalidationRecordTTLOnMemcached(t *testing.T) {
+	addrs := testservers.Memcached(t)
+	invKey := testservers.UniqueKey(t, "invalidation")
+	r, err := xprocRegion("with-ttl", addrs, invKey, region.Arguments{"memcached_expire_time": 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.InvalidateContext(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	b := r.ActualBackend().(*region.SerializedBackend).Bytes().(interface{ ServerFor(string) (string, error) })
+	record := r.KeyMangler()(invKey)
+	addr, err := b.ServerFor(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl := memcachedTTL(t, addr, record); ttl < 90 || ttl > 100 {
+		t.Fatalf("the invalidation record's remaining lifetime is %d s; want memcached_expire_time, 100 s", ttl)
+	}
+}
+
+// memcachedTTL asks the server at addr for key's remaining lifetime in
+// seconds (meta get "mg <key> t"); -1: none.
+func memcachedTTL(t *testing.T, addr, key string) int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := fmt.Fprintf(c, "mg %s t\r\n", key); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(line)[1:] {
+		if v, ok := strings.CutPrefix(f, "t"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				break
+			}
+			return n
+		}
+	}
+	t.Fatalf("mg %s: reply %q has no TTL", key, line)
+	return 0
 }

@@ -344,36 +344,46 @@ func TestBackendOutageServesCreatorValue(t *testing.T) {
 // versionedValue records when it was made, so a reader can tell its age.
 type versionedValue struct{ made time.Time }
 
+// TestEarlyRefreshKeepsHotKeyFresh: a hot key is regenerated before it
+// expires, so no reader ever gets an expired value. XFetch regenerates
+// about scale*ln(reads per second * scale) before expiry, scale being the
+// creation time (100ms) times beta (3): a second or more here, well above
+// the pauses a loaded machine makes; a reader counts a value as expired by
+// its age when the call began, so a pause after the call does not count.
 func TestEarlyRefreshKeepsHotKeyFresh(t *testing.T) {
-	const exp = 400 * time.Millisecond
-	r := configured(t, "early", []region.Option{region.WithEarlyRefresh(2)}, region.WithExpirationTime(exp))
+	const (
+		exp = 3 * time.Second
+		run = 8 * time.Second
+	)
+	r := configured(t, "early", []region.Option{region.WithEarlyRefresh(3)}, region.WithExpirationTime(exp))
 	ctx := context.Background()
 	var calls atomic.Int32
 	creator := func(context.Context) (any, error) {
 		calls.Add(1)
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		return versionedValue{time.Now()}, nil
 	}
 	if _, err := r.GetOrCreate(ctx, "hot", creator); err != nil {
 		t.Fatal(err)
 	}
 	var stale, served atomic.Int32
-	stop := time.Now().Add(3 * time.Second)
+	stop := time.Now().Add(run)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stop) {
+				start := time.Now()
 				v, err := r.GetOrCreate(ctx, "hot", creator)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				served.Add(1)
-				// 30ms creation + scheduling: anything older than the
-				// expiration was an expired value served.
-				if time.Since(v.(versionedValue).made) > exp {
+				// A value made before the call began and already older
+				// than the expiration then was an expired value served.
+				if made := v.(versionedValue).made; made.Before(start) && start.Sub(made) > exp {
 					stale.Add(1)
 				}
 				time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
@@ -381,11 +391,13 @@ func TestEarlyRefreshKeepsHotKeyFresh(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	t.Logf("%d reads in %v, %d creations", served.Load(), run, calls.Load())
 	if n := stale.Load(); n != 0 {
 		t.Fatalf("%d of %d reads got an expired value; early refresh should regenerate before expiry", n, served.Load())
 	}
-	if c := calls.Load(); c < 5 {
-		t.Fatalf("creator ran %d times in 3s with a 400ms expiration; want regular refreshes", c)
+	// Without early refresh: at most one creation per expiration.
+	if c, most := calls.Load(), int32(run/exp)+1; c <= most {
+		t.Fatalf("creator ran %d times in %v with a %v expiration; want regular early refreshes (more than %d)", c, run, exp, most)
 	}
 }
 
@@ -429,107 +441,190 @@ func TestObserver(t *testing.T) {
 	}
 }
 
-// extendableMutex is an in-process mutex with a lease: it expires unless
-// extended, like the memcached and Redis locks.
-type extendableMutex struct {
-	mu       *sync.Mutex
-	state    *leaseState
-	timeout  time.Duration
-	extended *atomic.Int32
+// fakeLease is an in-process lock that expires unless extended, like the
+// memcached and Redis locks, on a clock the test moves (advance): however
+// slowly the machine runs, it expires only when the test says time has
+// passed. Each GetMutex gives a fakeLeaseMutex, one holder.
+type fakeLease struct {
+	timeout time.Duration
+
+	mu       sync.Mutex
+	now      time.Duration // the fake clock
+	holder   int64         // 0: free
+	expires  time.Duration
+	next     int64
+	extended int // successful extensions
+	refused  int // acquisitions refused while the lock was held
 }
 
-type leaseState struct {
-	holder  int64
-	expires time.Time
-	next    int64
+func newFakeLease(timeout time.Duration) *fakeLease { return &fakeLease{timeout: timeout} }
+
+// advance moves the fake clock on by d.
+func (l *fakeLease) advance(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.now += d
 }
 
-func (m extendableMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+// underLock returns f's result under the lock's mutex.
+func underLock[T any](l *fakeLease, f func() T) T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return f()
+}
+
+// left is how long the current hold has before it expires.
+func (l *fakeLease) left() time.Duration {
+	return underLock(l, func() time.Duration { return l.expires - l.now })
+}
+
+func (l *fakeLease) extensions() int { return underLock(l, func() int { return l.extended }) }
+func (l *fakeLease) refusals() int   { return underLock(l, func() int { return l.refused }) }
+
+type fakeLeaseMutex struct {
+	l    *fakeLease
+	hold int64 // this holder's hold; 0: none
+}
+
+func (m *fakeLeaseMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
+	l := m.l
 	for {
-		m.mu.Lock()
-		if m.state.holder == 0 || time.Now().After(m.state.expires) {
-			m.state.next++
-			m.state.holder = m.state.next
-			m.state.expires = time.Now().Add(m.timeout)
-			m.mu.Unlock()
+		l.mu.Lock()
+		if l.holder == 0 || l.now >= l.expires {
+			l.next++
+			l.holder, m.hold = l.next, l.next
+			l.expires = l.now + l.timeout
+			l.mu.Unlock()
 			return true, nil
 		}
-		m.mu.Unlock()
+		l.refused++
+		l.mu.Unlock()
 		if !wait {
 			return false, nil
 		}
 		select {
 		case <-ctx.Done():
 			return false, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
 
-func (m extendableMutex) Release(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.state.holder = 0
+func (m *fakeLeaseMutex) Release(context.Context) error {
+	m.l.mu.Lock()
+	defer m.l.mu.Unlock()
+	if m.l.holder == m.hold {
+		m.l.holder = 0
+	}
+	m.hold = 0
 	return nil
 }
 
-func (m extendableMutex) Locked(context.Context) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state.holder != 0 && time.Now().Before(m.state.expires), nil
+func (m *fakeLeaseMutex) Locked(context.Context) (bool, error) {
+	m.l.mu.Lock()
+	defer m.l.mu.Unlock()
+	return m.l.holder != 0 && m.l.now < m.l.expires, nil
 }
 
-func (m extendableMutex) Extend(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.extended.Add(1)
-	m.state.expires = time.Now().Add(m.timeout)
+func (m *fakeLeaseMutex) Extend(context.Context) error {
+	m.l.mu.Lock()
+	defer m.l.mu.Unlock()
+	if m.l.holder != m.hold || m.l.now >= m.l.expires {
+		return lockmutex.ErrNotHeld
+	}
+	m.l.extended++
+	m.l.expires = m.l.now + m.l.timeout
 	return nil
 }
 
-func (m extendableMutex) LockTimeout() time.Duration { return m.timeout }
+// LockTimeout is the fake clock's timeout; the lease extends every third
+// of it in real time.
+func (m *fakeLeaseMutex) LockTimeout() time.Duration { return m.l.timeout }
 
 type leaseProxy struct {
 	region.ProxyBackend
-	m extendableMutex
+	l *fakeLease
 }
 
-func (p *leaseProxy) GetMutex(string) region.Mutex { return p.m }
+func (p *leaseProxy) GetMutex(string) region.Mutex { return &fakeLeaseMutex{l: p.l} }
 
+// waitUntil waits (a minute at most) until cond holds and reports whether
+// it did.
+func waitUntil(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// TestLockLeaseKeepsCreatorAlone: two regions (two processes) share one
+// lock that expires unless extended. A creator runs for three lock
+// timeouts on the lock's clock while the other region waits for the lock:
+// with leases the lock is extended and the other creator does not start;
+// without, the lock expires under the first creator and the second starts.
+// The lock's clock moves only when the test moves it, half a timeout at a
+// time, and with leases each step waits for the lease's next extension.
 func TestLockLeaseKeepsCreatorAlone(t *testing.T) {
+	const timeout = 300 * time.Millisecond // the lease extends every 100ms
 	for _, leases := range []bool{true, false} {
 		t.Run(fmt.Sprint("leases=", leases), func(t *testing.T) {
-			shared := extendableMutex{mu: &sync.Mutex{}, state: &leaseState{}, timeout: 200 * time.Millisecond, extended: &atomic.Int32{}}
+			lock := newFakeLease(timeout)
 			var opts []region.Option
 			if leases {
 				opts = append(opts, region.WithLockLeases())
 			}
 			// Two regions stand for two processes: separate in-process
 			// flights, one shared lock.
-			a := configured(t, "lease-a", opts, region.WithWrap(&leaseProxy{m: shared}))
-			b := configured(t, "lease-b", opts, region.WithWrap(&leaseProxy{m: shared}))
+			a := configured(t, "lease-a", opts, region.WithWrap(&leaseProxy{l: lock}))
+			b := configured(t, "lease-b", opts, region.WithWrap(&leaseProxy{l: lock}))
 			ctx := context.Background()
 			var running, overlaps atomic.Int32
-			creator := func(context.Context) (any, error) {
+			inside := make(chan struct{})
+			secondStarted := make(chan struct{})
+			first := func(context.Context) (any, error) {
+				running.Add(1)
+				defer running.Add(-1)
+				close(inside)
+				if !waitUntil(func() bool { return lock.refusals() > 0 }) {
+					t.Error("the other region never tried for the lock")
+				}
+				for range 6 { // three lock timeouts on the lock's clock
+					lock.advance(timeout / 2)
+					if leases && !waitUntil(func() bool { return lock.left() > timeout/2 }) {
+						t.Error("the lease did not extend the lock")
+						break
+					}
+				}
+				if !leases {
+					select {
+					case <-secondStarted:
+					case <-time.After(time.Minute):
+					}
+				}
+				return "v", nil
+			}
+			second := func(context.Context) (any, error) {
 				if running.Add(1) > 1 {
 					overlaps.Add(1)
 				}
-				time.Sleep(600 * time.Millisecond) // 3x the lock timeout
-				running.Add(-1)
+				defer running.Add(-1)
+				close(secondStarted)
 				return "v", nil
 			}
 			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() { defer wg.Done(); _, _ = a.GetOrCreate(ctx, "k", creator) }()
-			time.Sleep(50 * time.Millisecond)
-			go func() { defer wg.Done(); _, _ = b.GetOrCreate(ctx, "k", creator) }()
+			wg.Go(func() { _, _ = a.GetOrCreate(ctx, "k", first) })
+			<-inside
+			wg.Go(func() { _, _ = b.GetOrCreate(ctx, "k", second) })
 			wg.Wait()
 			if leases {
 				if overlaps.Load() != 0 {
 					t.Fatal("a second creator ran while the first held its lease")
 				}
-				if shared.extended.Load() < 2 {
-					t.Fatalf("lease extended %d times; want it kept alive", shared.extended.Load())
+				if n := lock.extensions(); n < 6 {
+					t.Fatalf("lease extended %d times in three lock timeouts; want it kept alive", n)
 				}
 			} else if overlaps.Load() == 0 {
 				t.Fatal("without leases the lock expired under the creator and a second one should have started; the test cannot tell otherwise")
@@ -540,36 +635,44 @@ func TestLockLeaseKeepsCreatorAlone(t *testing.T) {
 
 // lostMutex is a lock whose every extension finds it lost.
 type lostMutex struct {
-	extendableMutex
+	fakeLeaseMutex
+	attempts *atomic.Int32
 }
 
-func (m lostMutex) Extend(context.Context) error {
-	m.extended.Add(1)
+func (m *lostMutex) Extend(context.Context) error {
+	m.attempts.Add(1)
 	return lockmutex.ErrNotHeld
 }
 
 type lostLockProxy struct {
 	region.ProxyBackend
-	m lostMutex
+	lock     *fakeLease
+	attempts *atomic.Int32
 }
 
-func (p *lostLockProxy) GetMutex(string) region.Mutex { return p.m }
+func (p *lostLockProxy) GetMutex(string) region.Mutex {
+	return &lostMutex{fakeLeaseMutex{l: p.lock}, p.attempts}
+}
 
 // A lease whose lock was lost stops extending it (someone else may hold it
 // now) and reports the loss.
 func TestLockLeaseStopsWhenLost(t *testing.T) {
-	m := lostMutex{extendableMutex{mu: &sync.Mutex{}, state: &leaseState{}, timeout: 30 * time.Millisecond, extended: &atomic.Int32{}}}
+	const timeout = 30 * time.Millisecond // the lease tries every 10ms
+	var attempts atomic.Int32
 	var log errorLog
 	r := configured(t, "lease-lost", []region.Option{region.WithLockLeases(), region.WithErrorHandler(log.handler)},
-		region.WithWrap(&lostLockProxy{m: m}))
+		region.WithWrap(&lostLockProxy{lock: newFakeLease(timeout), attempts: &attempts}))
 	v, err := r.GetOrCreate(context.Background(), "k", func(context.Context) (any, error) {
-		time.Sleep(300 * time.Millisecond) // ten lock timeouts: about 30 extension ticks
+		if !waitUntil(func() bool { return attempts.Load() > 0 }) {
+			t.Error("the lease never tried to extend the lock")
+		}
+		time.Sleep(10 * timeout) // about 30 more extension ticks
 		return "v", nil
 	})
 	if err != nil || v != "v" {
 		t.Fatalf("GetOrCreate = %v, %v", v, err)
 	}
-	if n := m.extended.Load(); n != 1 {
+	if n := attempts.Load(); n != 1 {
 		t.Fatalf("the lease tried to extend a lost lock %d times; want once, then stop", n)
 	}
 	if log.count(lockmutex.ErrNotHeld) != 1 {

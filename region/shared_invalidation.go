@@ -82,11 +82,11 @@ func NewSharedInvalidation(r *Region, opts SharedInvalidationOptions) *SharedInv
 // Configure does, so a strategy handed to another region serves that one.
 func (s *SharedInvalidation) bind(r *Region) { s.region.Store(r) }
 
-// start starts the refresher on first use and reads the record once. The
-// first read runs outside any lock, so an ErrorHandler that reads the
-// region meanwhile does not deadlock; callers during it see the record as
-// it was (none).
-func (s *SharedInvalidation) start() {
+// start starts the refresher on first use and reads the record once: in
+// the caller when wait is set, else in the refresher. The first read runs
+// outside any lock, so an ErrorHandler that reads the region meanwhile does
+// not deadlock; callers during it see the record as it was (none).
+func (s *SharedInvalidation) start(wait bool) {
 	if s.started.Load() {
 		return
 	}
@@ -100,6 +100,9 @@ func (s *SharedInvalidation) start() {
 	s.startMu.Unlock()
 	go func() {
 		defer s.wg.Done()
+		if !wait {
+			s.Refresh(context.Background())
+		}
 		t := time.NewTicker(s.opts.CacheFor)
 		defer t.Stop()
 		for {
@@ -111,7 +114,9 @@ func (s *SharedInvalidation) start() {
 			}
 		}
 	}()
-	s.Refresh(context.Background())
+	if wait {
+		s.Refresh(context.Background())
+	}
 }
 
 // Close stops the background refresher. Region.Close calls it.
@@ -187,12 +192,14 @@ func (s *SharedInvalidation) Invalidate(hard bool) {
 // InvalidateContext is Invalidate that writes the record within ctx (and
 // the strategy's Timeout) and returns the write's error. The invalidation
 // holds in this process even when the write fails; the background refresh
-// writes it back later (see Refresh). If this is the strategy's first use,
-// it first reads the record once, bounded by Timeout rather than ctx.
+// writes it back later (see Refresh). The write is the only call it waits
+// for, so it returns within Timeout: on the strategy's first use the record
+// is read in the background (an invalidation made now is newer than any
+// record it could find).
 func (s *SharedInvalidation) InvalidateContext(ctx context.Context, hard bool) error {
-	s.start()
 	inv := &Invalidation{At: time.Now(), Hard: hard}
 	s.last.Store(inv)
+	s.start(false)
 	st := s.region.Load().state.Load()
 	if st == nil {
 		return nil
@@ -216,7 +223,7 @@ func (s *SharedInvalidation) write(ctx context.Context, st *regionState, inv *In
 // call reads the record (bounded by Timeout) and starts the refresher.
 func (s *SharedInvalidation) LastInvalidation() *Invalidation {
 	if !s.started.Load() {
-		s.start()
+		s.start(true)
 	}
 	return s.last.Load()
 }

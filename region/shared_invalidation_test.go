@@ -241,3 +241,80 @@ func TestSharedInvalidationRecordReadOncePerInterval(t *testing.T) {
 		t.Fatalf("2,000 reads read the invalidation record %d times; want once (then once per CacheFor)", n)
 	}
 }
+
+// blockingRecordReads is a proxy whose reads of one key wait until the
+// test releases them or the call's context ends.
+type blockingRecordReads struct {
+	region.ProxyBackend
+	key     string
+	release chan struct{}
+	reads   atomic.Int32
+}
+
+func (p *blockingRecordReads) Get(ctx context.Context, key string) (region.CachedValue, bool, error) {
+	if key == p.key {
+		p.reads.Add(1)
+		select {
+		case <-p.release:
+		case <-ctx.Done():
+			return region.CachedValue{}, false, ctx.Err()
+		}
+	}
+	return p.Proxied.Get(ctx, key)
+}
+
+// An Invalidate on the strategy's first use waits for its write only: the
+// record is read in the background (an invalidation made now is newer than
+// any record it could find), so Invalidate returns within one Timeout, not
+// two, when the record's server hangs. Here a read of the record never
+// ends before Timeout (an hour): Invalidate returns at once all the same.
+func TestSharedInvalidationFirstInvalidateDoesNotWaitForTheRead(t *testing.T) {
+	ctx := context.Background()
+	key := "inv:" + t.Name()
+	for _, viaContext := range []bool{false, true} {
+		blocking := &blockingRecordReads{key: key, release: make(chan struct{})}
+		r := region.New("inv-first")
+		inv := region.NewSharedInvalidation(r, region.SharedInvalidationOptions{Key: key, Timeout: time.Hour, CacheFor: time.Hour})
+		if err := r.Configure("test.shared", region.WithInvalidator(inv), region.WithExpirationTime(time.Hour), region.WithWrap(blocking)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			if viaContext {
+				done <- r.InvalidateContext(ctx, true)
+				return
+			}
+			r.Invalidate(true)
+			done <- nil
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("InvalidateContext: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("Invalidate (context %v) on first use waited for the record's read", viaContext)
+		}
+		if !wasInvalidated(inv, true) {
+			t.Fatal("the invalidation does not hold in this process")
+		}
+		if _, ok, _ := sharedStore.GetSerialized(ctx, key); !ok {
+			t.Fatal("the invalidation record was not written")
+		}
+		// The background read (released now) finds the record just written
+		// and keeps the invalidation.
+		close(blocking.release)
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n := blocking.reads.Load(); n > 1 {
+			t.Fatalf("the record was read %d times; want at most once", n)
+		}
+		if !wasInvalidated(inv, true) {
+			t.Fatal("the background read lost this process's invalidation")
+		}
+		if err := sharedStore.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

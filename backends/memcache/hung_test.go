@@ -17,12 +17,19 @@ import (
 // kernel still accepts connections) return after about one
 // socket_timeout, not one per max_idle_conns keys: after the first
 // timeout the server's remaining keys are failed with the same error
-// without being sent. The live server's keys are still written.
+// without being sent (the commands sent to it are counted). The live
+// server's keys are still written.
 func TestBatchWritesOnHungServerAreBounded(t *testing.T) {
 	live := testservers.Memcached(t)[0]
 	privAddr, priv := testservers.StartMemcached(t)
-	const socketTimeout = 500 * time.Millisecond
-	b := newBackend(t, memcache.Options{Servers: []string{live, privAddr}, SocketTimeout: socketTimeout})
+	const socketTimeout = time.Second
+	d := newCountingDialer()
+	// DeadRetry -1: the server is never skipped, so only the batch's own
+	// cut-off keeps its keys from being sent.
+	// MaxIdleConns 16: a batch has at most 16 calls in flight per server.
+	const inFlight = 16
+	b := newBackend(t, memcache.Options{Servers: []string{live, privAddr}, SocketTimeout: socketTimeout, DialContext: d.DialContext,
+		DeadRetry: -1, MaxIdleConns: inFlight})
 	ctx := ctxT(t)
 	p := testservers.UniqueKey(t, "")
 	var onPriv, onLive []string
@@ -45,11 +52,15 @@ func TestBatchWritesOnHungServerAreBounded(t *testing.T) {
 	}
 	priv.Pause()
 	defer priv.Resume()
-	check := func(op string, err error, d time.Duration) {
+	check := func(op, verb string, err error, took time.Duration) {
 		t.Helper()
-		// Without the cut-off: ceil(64/16) rounds of 500ms, 2s or more.
-		if limit := 3 * socketTimeout; d > limit {
-			t.Errorf("%s of %d keys on a hung server took %v; want at most %v", op, len(onPriv), d, limit)
+		// Without the cut-off: every key is sent, in ceil(64/16) rounds
+		// of a socket_timeout each.
+		if sent := d.count(privAddr, verb); sent > inFlight {
+			t.Errorf("%s of %d keys on a hung server sent %d %s commands to it; want at most %d (one round)", op, len(onPriv), sent, verb, inFlight)
+		}
+		if limit := 3 * socketTimeout; took > limit {
+			t.Errorf("%s of %d keys on a hung server took %v; want at most %v", op, len(onPriv), took, limit)
 		}
 		var failed int
 		var joined interface{ Unwrap() []error }
@@ -67,7 +78,7 @@ func TestBatchWritesOnHungServerAreBounded(t *testing.T) {
 	}
 	start := time.Now()
 	err := b.SetSerializedMulti(ctx, m)
-	check("SetMulti", err, time.Since(start))
+	check("SetMulti", "set", err, time.Since(start))
 	for _, k := range onLive {
 		if _, ok, err := b.GetSerialized(ctx, k); !ok || err != nil {
 			t.Errorf("key %q on the live server not written: %v %v", k, ok, err)
@@ -76,7 +87,7 @@ func TestBatchWritesOnHungServerAreBounded(t *testing.T) {
 	keys := append(append([]string(nil), onPriv...), onLive...)
 	start = time.Now()
 	err = b.DeleteMulti(ctx, keys)
-	check("DeleteMulti", err, time.Since(start))
+	check("DeleteMulti", "delete", err, time.Since(start))
 	for _, k := range onLive {
 		if _, ok, err := b.GetSerialized(ctx, k); ok || err != nil {
 			t.Errorf("key %q on the live server not deleted: %v %v", k, ok, err)

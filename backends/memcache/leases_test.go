@@ -1,6 +1,7 @@
 package memcache_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,14 +37,17 @@ type leaseReport struct {
 	Done    int64  `json:"done"`    // Unix nanoseconds GetOrCreate returned
 }
 
-// TestLockLeases runs a creator for 3 x lock_timeout on memcached while a
-// second OS process calls GetOrCreate on the same key. With
-// region.WithLockLeases the creator's memcached lock is extended while it
-// works, so the second process waits and then reads the first creator's
-// value; its own creator never runs. Without leases (the contrast, so the
-// test fails without the feature) the lock item expires under the running
-// creator and the second process's creator starts while the first is still
-// at work, which the add-based canary shows.
+// TestLockLeases runs a creator on memcached while a second OS process
+// calls GetOrCreate on the same key. With region.WithLockLeases the
+// creator's memcached lock is extended while it works (3 x lock_timeout
+// after the second process asked), so the second process waits and then
+// reads the first creator's value; its own creator never runs. Without
+// leases (the contrast, so the test fails without the feature) the lock
+// item expires under the running creator and the second process's creator
+// starts while the first is still at work, which the add-based canary
+// shows: the first creator works until it has. The first creator waits for
+// the second process's signals (keys it writes) rather than for a time, so
+// a slow start of the process on a loaded machine changes nothing.
 func TestLockLeases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lease test skipped in -short mode")
@@ -62,7 +66,7 @@ func TestLockLeases(t *testing.T) {
 			t.Errorf("second process got %q; want the first creator's value", rep.Value)
 		}
 		if lockGaps > 0 {
-			t.Errorf("the lock item was missing %d times while the creator ran", lockGaps)
+			t.Errorf("the lock item was missing (or another holder's) %d times while the creator ran", lockGaps)
 		}
 	})
 	t.Run("WithoutLeases", func(t *testing.T) {
@@ -75,7 +79,7 @@ func TestLockLeases(t *testing.T) {
 			t.Errorf("without leases the second creator should start while the first runs: ran %v, overlap %v", rep.Ran, rep.Overlap)
 		}
 		if lockGaps == 0 {
-			t.Error("without leases the lock item never went missing")
+			t.Error("without leases the lock item never went missing or changed holder")
 		}
 	})
 }
@@ -86,6 +90,9 @@ func TestLockLeases(t *testing.T) {
 func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, int) {
 	p := testservers.UniqueKey(t, "")
 	key, canary := p+"slow key", p+"canary"
+	// The second process writes asking before its GetOrCreate, and ran
+	// when its creator starts.
+	asking, ran := p+"asking", p+"ran"
 	ctx := ctxT(t)
 	raw := rawClient(t, addrs...)
 	lockItem := lockmutex.LockKeyPrefix + region.SHA1MangleKey(key)
@@ -102,6 +109,7 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 	}
 	r := newRegion(t, "memcached", leaseArgs(addrs), opts...)
 
+	var gaps atomic.Int64 // times the lock item was seen lost (see the watch below)
 	started := make(chan struct{})
 	stopWatch := make(chan struct{}) // closed when the parent's creator has done its work
 	var parentStart, parentEnd time.Time
@@ -111,7 +119,16 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 		}
 		parentStart = time.Now()
 		close(started)
-		time.Sleep(leaseCreator)
+		if !waitForItem(raw, asking) {
+			return "", errors.New("the second process never asked for the key")
+		}
+		if leases {
+			time.Sleep(leaseCreator) // while the second process waits
+		} else if !waitForItem(raw, ran) {
+			return "", errors.New("without leases the second process's creator never started")
+		} else if !waitUntil(func() bool { return gaps.Load() > 0 }) {
+			return "", errors.New("without leases the lock item never went missing or changed holder")
+		}
 		parentEnd = time.Now()
 		close(stopWatch)
 		if err := raw.Delete(canary); err != nil {
@@ -133,17 +150,25 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 	case <-time.After(30 * time.Second):
 		t.Fatal("the parent's creator did not start")
 	}
-	// Watch the lock item while the creator works.
-	var gaps atomic.Int64
+	// Watch the lock item while the creator works: missing, or holding
+	// another holder's token, it was lost.
 	wg.Go(func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
+		var token []byte
 		for {
 			select {
 			case <-stopWatch:
 				return
 			case <-tick.C:
-				if _, err := raw.Get(lockItem); errors.Is(err, gomemcache.ErrCacheMiss) {
+				it, err := raw.Get(lockItem)
+				switch {
+				case errors.Is(err, gomemcache.ErrCacheMiss):
+					gaps.Add(1)
+				case err != nil:
+				case token == nil:
+					token = it.Value
+				case !bytes.Equal(it.Value, token):
 					gaps.Add(1)
 				}
 			}
@@ -155,6 +180,8 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 		testservers.MemcachedEnv(addrs),
 		"LEASE_KEY="+key,
 		"LEASE_CANARY="+canary,
+		"LEASE_ASKING="+asking,
+		"LEASE_RAN="+ran,
 		fmt.Sprintf("LEASE_LEASES=%v", leases),
 	)
 	var stdout, stderr strings.Builder
@@ -181,7 +208,7 @@ func runLeaseScenario(t *testing.T, addrs []string, leases bool) (leaseReport, i
 		}
 		return time.Unix(0, ns).Sub(parentStart).Round(time.Millisecond).String()
 	}
-	t.Logf("leases %v, lock_timeout %v, creator %v: second process's creator ran at %s (overlap %v), its GetOrCreate returned %q at %s; first creator ended at %s; lock item missing %d times, lease errors %d",
+	t.Logf("leases %v, lock_timeout %v, creator %v: second process's creator ran at %s (overlap %v), its GetOrCreate returned %q at %s; first creator ended at %s; lock item missing or another's %d times, lease errors %d",
 		leases, leaseLockTimeout, leaseCreator, at(rep.RanAt), rep.Overlap, rep.Value, at(rep.Done),
 		parentEnd.Sub(parentStart).Round(time.Millisecond), gaps.Load(), leaseErrs.Load())
 	if leases && leaseErrs.Load() > 0 {
@@ -206,6 +233,7 @@ func leaseChild() int {
 		return 2
 	}
 	key, canary := os.Getenv("LEASE_KEY"), os.Getenv("LEASE_CANARY")
+	asking, ran := os.Getenv("LEASE_ASKING"), os.Getenv("LEASE_RAN")
 	var opts []region.Option
 	if os.Getenv("LEASE_LEASES") == "true" {
 		opts = append(opts, region.WithLockLeases())
@@ -224,6 +252,9 @@ func leaseChild() int {
 	creator := func(context.Context) (string, error) {
 		rep.Ran, rep.RanAt = true, time.Now().UnixNano()
 		err := raw.Add(&gomemcache.Item{Key: canary, Value: []byte("child"), Expiration: 60})
+		if serr := raw.Set(&gomemcache.Item{Key: ran, Value: []byte("1"), Expiration: 60}); serr != nil {
+			return "", fmt.Errorf("ran: %w", serr)
+		}
 		switch {
 		case errors.Is(err, gomemcache.ErrNotStored):
 			rep.Overlap = true
@@ -237,6 +268,10 @@ func leaseChild() int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	if err := raw.Set(&gomemcache.Item{Key: asking, Value: []byte("1"), Expiration: 60}); err != nil {
+		fmt.Fprintln(os.Stderr, "lease child: asking:", err)
+		return 2
+	}
 	v, err := region.GetOrCreateAs(ctx, r, key, creator)
 	rep.Value, rep.Done = v, time.Now().UnixNano()
 	if err != nil {
@@ -247,4 +282,24 @@ func leaseChild() int {
 		return 2
 	}
 	return 0
+}
+
+// waitForItem waits (a minute at most) until key is on the servers.
+func waitForItem(raw *gomemcache.Client, key string) bool {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := raw.Get(key); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// waitUntil waits (a minute at most) until cond holds.
+func waitUntil(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
 }

@@ -72,7 +72,10 @@ func TestGenericSuite(t *testing.T) {
 	})
 	t.Run("OneServerProductionFeatures", func(t *testing.T) {
 		// Leases on the memcached lock, and the fail-safe around creation.
-		(&regiontest.Suite{Backend: "memcached", Arguments: region.Arguments{"url": all[0], "socket_timeout": "2s", "lock_timeout": 1},
+		// The lock timeout (3 s) leaves a loaded machine room: the suite's
+		// mutex holds and creations must end before it whether or not a
+		// lease extends it (TestLockLeases checks leases).
+		(&regiontest.Suite{Backend: "memcached", Arguments: region.Arguments{"url": all[0], "socket_timeout": "2s", "lock_timeout": 3},
 			RegionOptions: []region.Option{
 				region.WithFailSafe(region.FailSafe{Grace: time.Hour, SoftTimeout: time.Minute, HardTimeout: time.Minute, CreatorTimeout: time.Minute}),
 				region.WithEarlyRefresh(1),

@@ -24,7 +24,12 @@ type PrivateSentinelSet struct {
 	MasterServer, ReplicaServer *Server
 	// SentinelServers are the Sentinels, in the order of Sentinels.
 	SentinelServers []*Server
+	// logs are the servers' log files: the data servers', then the
+	// Sentinels', each with its server's description.
+	logs []serverLog
 }
+
+type serverLog struct{ name, path string }
 
 // Sentinel timing of private sets: a master that does not answer for
 // PrivateSentinelDownAfter is down, and a failover completes well within
@@ -50,13 +55,15 @@ func StartRedisSentinel(t testing.TB, service string) *PrivateSentinelSet {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		logfile := filepath.Join(dir, name+".log")
 		args := func(port string) []string {
 			return append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-				"--daemonize", "no", "--dir", d, "--protected-mode", "yes"}, extra...)
+				"--daemonize", "no", "--dir", d, "--protected-mode", "yes", "--logfile", logfile}, extra...)
 		}
 		s := &Server{t: t, name: "redis-server (" + name + ")", bin: bin, args: args, pid: redisPID, wait: 15 * time.Second, graceful: true}
 		s.startOnFreePort()
 		t.Cleanup(s.Stop)
+		set.logs = append(set.logs, serverLog{s.name + " " + s.Addr(), logfile})
 		return s
 	}
 	set.MasterServer = dataServer("master")
@@ -66,6 +73,7 @@ func StartRedisSentinel(t testing.TB, service string) *PrivateSentinelSet {
 	set.Replica = set.ReplicaServer.Addr()
 
 	for i := range 3 {
+		logfile := filepath.Join(dir, fmt.Sprintf("sentinel-%d.log", i))
 		args := func(port string) []string {
 			// A Sentinel rewrites its configuration file: one each, written
 			// afresh for every start.
@@ -75,6 +83,7 @@ func StartRedisSentinel(t testing.TB, service string) *PrivateSentinelSet {
 				"bind 127.0.0.1",
 				"protected-mode yes",
 				"daemonize no",
+				"logfile " + logfile,
 				"dir " + dir,
 				fmt.Sprintf("sentinel monitor %s 127.0.0.1 %s 2", service, masterPort),
 				fmt.Sprintf("sentinel down-after-milliseconds %s %d", service, PrivateSentinelDownAfter.Milliseconds()),
@@ -92,6 +101,7 @@ func StartRedisSentinel(t testing.TB, service string) *PrivateSentinelSet {
 		t.Cleanup(s.Stop)
 		set.SentinelServers = append(set.SentinelServers, s)
 		set.Sentinels = append(set.Sentinels, s.Addr())
+		set.logs = append(set.logs, serverLog{s.name + " " + s.Addr(), logfile})
 	}
 	if err := set.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
@@ -149,6 +159,29 @@ func (s *SentinelSet) ready(ctx context.Context) error {
 	return nil
 }
 
+// WaitForFailover waits until a Sentinel names addr as the master (the
+// leader of a failover does so first; the others learn it from it within a
+// few seconds), or fails after limit.
+func (s *SentinelSet) WaitForFailover(addr string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		for _, sa := range s.Sentinels {
+			sc := redis.NewSentinelClient(&redis.Options{Addr: sa, MaxRetries: -1, DialTimeout: time.Second})
+			hp, err := sc.GetMasterAddrByName(ctx, s.Service).Result()
+			_ = sc.Close()
+			if err == nil && len(hp) == 2 && net.JoinHostPort(hp[0], hp[1]) == addr {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no sentinel of %q names %s as master after %v", s.Service, addr, limit)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // CurrentMaster asks the Sentinels, in turn, for the master's address.
 func (s *SentinelSet) CurrentMaster(ctx context.Context) (string, error) {
 	var last error
@@ -162,4 +195,27 @@ func (s *SentinelSet) CurrentMaster(ctx context.Context) (string, error) {
 		last = fmt.Errorf("sentinel %s: %v", addr, err)
 	}
 	return "", fmt.Errorf("no sentinel names the master of %q: %v", s.Service, last)
+}
+
+// Logs returns the last lines (up to n each) of every server's log, the
+// data servers' first, then the Sentinels', for a test to show when a
+// failover did not go as it should.
+func (s *PrivateSentinelSet) Logs(n int) string {
+	var b strings.Builder
+	for _, l := range s.logs {
+		fmt.Fprintf(&b, "--- %s (%s):\n", l.name, l.path)
+		data, err := os.ReadFile(l.path)
+		if err != nil {
+			fmt.Fprintf(&b, "    (%v)\n", err)
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		for _, line := range lines {
+			b.WriteString("    " + line + "\n")
+		}
+	}
+	return b.String()
 }

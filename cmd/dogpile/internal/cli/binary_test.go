@@ -1,12 +1,7 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -228,57 +223,6 @@ func TestBinaryMemcachedRoundTrip(t *testing.T) {
 		if _, errOut, code := run(t, "", "-c", cfg, "-s", section, "get", key); code != 1 || !strings.Contains(errOut, "not found") {
 			t.Fatalf("get after delete: exit %d: %s", code, errOut)
 		}
-	}
-}
-
-// TestBinaryMemcachedLock: one process holds a key's memcached lock (longer
-// than its lock_timeout, so it must extend it); the others see it held,
-// then take it once it is released.
-func TestBinaryMemcachedLock(t *testing.T) {
-	cfg := memcachedConfig(t)
-	key := testservers.UniqueKey(t, "report")
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	holder := exec.CommandContext(ctx, binary, "-c", cfg, "lock", "--hold", "3s", key)
-	stdout, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var holderErr bytes.Buffer
-	holder.Stderr = &holderErr
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || !strings.HasPrefix(lines.Text(), `acquired lock for key "`+key+`" (memcached lock item _lock`) {
-		t.Fatalf("holder: %q, stderr %q", lines.Text(), holderErr.String())
-	}
-	_, errOut, code := run(t, "", "-c", cfg, "lock", key)
-	if code != 1 || !strings.Contains(errOut, "is held by someone else (memcached lock item") {
-		t.Errorf("lock while held: exit %d, stderr %q", code, errOut)
-	}
-	out, _, code := run(t, "", "-c", cfg, "lock", "--check", key)
-	if code != 1 || !strings.Contains(out, "locked") {
-		t.Errorf("lock --check while held: exit %d, %q", code, out)
-	}
-	start := time.Now()
-	out, errOut, code = run(t, "", "-c", cfg, "lock", "--wait", "--timeout", "20s", key)
-	if code != 0 || !strings.Contains(out, "acquired lock") {
-		t.Errorf("lock --wait: exit %d, %q, %q", code, out, errOut)
-	}
-	if waited := time.Since(start); waited < time.Second {
-		t.Errorf("lock --wait got the lock after %s, while the holder held it for 3s", waited)
-	}
-	var rest strings.Builder
-	for lines.Scan() {
-		rest.WriteString(lines.Text() + "\n")
-	}
-	if err := holder.Wait(); err != nil || !regexp.MustCompile(`released lock for key "`+regexp.QuoteMeta(key)+`" after 3(\.\d+)?s`).MatchString(rest.String()) {
-		t.Errorf("holder: %v, stdout %q, stderr %q", err, rest.String(), holderErr.String())
-	}
-	out, _, code = run(t, "", "-c", cfg, "lock", "--check", key)
-	if code != 0 || !strings.Contains(out, "not locked") {
-		t.Errorf("lock --check after release: exit %d, %q", code, out)
 	}
 }
 
