@@ -34,10 +34,12 @@ var regionCorpus = []string{
 // Go passes must be what oslo.cache passes. oslo.cache passes more (every
 // memcached option to every backend; the Python backends ignore those they
 // do not read), so Go's arguments are compared one way. The differences
-// are by design: server addresses without python-memcached's inet6:
-// prefix, and pymemcache's HashClient options under the names dogpile.cache
-// reads (3.2 passes hashclient_retry_delay and dead_timeout, which
-// dogpile.cache ignores; newer oslo.cache fixed that).
+// are by design: server addresses in the form the backend's client reads
+// (memcacheServers: inet: dropped, the default port added, IPv6 as
+// inet6:[..] for python-memcached and [..] for the others), and
+// pymemcache's HashClient options under the names dogpile.cache reads (3.2
+// passes hashclient_retry_delay and dead_timeout, which dogpile.cache
+// ignores; newer oslo.cache fixed that).
 func TestRegionAgainstOsloCache(t *testing.T) {
 	py := needPython(t)
 	pki := newTestPKI(t)
