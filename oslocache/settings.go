@@ -313,6 +313,18 @@ func (m *mapper) redis() {
 	if v, ok := m.need(name, ov); ok {
 		m.setArg("socket_timeout", v, name)
 	}
+	if _, hasURL := m.args["url"]; hasURL && m.backend != "dogpile.cache.redis_sentinel" {
+		// oslo.cache builds the url from these only when backend_argument
+		// gives none, and dogpile.cache drops a db or credential next to
+		// a url.
+		for _, names := range [][]string{{"redis_server"}, {"redis_db"}, {"username", "redis_username", "memcache_username"}, {"password", "redis_password", "memcache_password"}} {
+			name, ov := m.firstSet(names...)
+			if ov.set {
+				m.note(name, ov.pos, "backend_argument url (line %d) takes precedence, as in oslo.cache and dogpile.cache", m.argFrom["url"].Line)
+			}
+		}
+		return
+	}
 	for _, pair := range [][]string{{"username", "redis_username", "memcache_username"}, {"password", "redis_password", "memcache_password"}} {
 		name, ov := m.firstSet(pair...)
 		if s, _ := ov.v.(string); s != "" {
@@ -343,12 +355,6 @@ func (m *mapper) redis() {
 		return
 	}
 	ov = m.use("redis_server")
-	if _, hasURL := m.args["url"]; hasURL {
-		if ov.set {
-			m.note("redis_server", ov.pos, "backend_argument url (line %d) takes precedence, as in dogpile.cache", m.argFrom["url"].Line)
-		}
-		return
-	}
 	host, port, err := parseHostPort(ov.v.(string), 6379)
 	if err != nil {
 		m.fail(ErrBadValue, "redis_server", "cannot use %q: %v", ov.text, err)

@@ -77,7 +77,7 @@ func TestRegionSettingsArguments(t *testing.T) {
 			"redis_username = u", "redis_socket_timeout = 3", "memcache_password = not-this"},
 			region.Arguments{"host": "::1", "port": 6380, "db": 2, "socket_timeout": 3.0, "username": "u", "password": "p"}},
 		{"redis url", []string{on, "backend = dogpile.cache.redis", "backend_argument = url:redis://h:1/0", "password = p"},
-			region.Arguments{"url": "redis://h:1/0", "db": 0, "socket_timeout": 1.0, "password": "p"}},
+			region.Arguments{"url": "redis://h:1/0", "socket_timeout": 1.0}},
 		{"redis sentinel", []string{on, "backend = dogpile.cache.redis_sentinel", "redis_sentinels = s1:26379, [::1]:26380",
 			"redis_sentinel_service_name = main"},
 			region.Arguments{"sentinels": []string{"s1:26379", "[::1]:26380"}, "service_name": "main", "db": 0, "socket_timeout": 1.0}},
@@ -113,6 +113,20 @@ func TestRegionSettingsArguments(t *testing.T) {
 				t.Errorf("backend %q (configured %q, enabled %v)", s.Backend, s.ConfiguredBackend, s.Enabled)
 			}
 		})
+	}
+}
+
+// With backend_argument url, dogpile.cache.redis gets neither a db nor
+// credentials (dogpile.cache would drop them, the Go backend refuses them):
+// the options that would give them are noted.
+func TestRegionSettingsRedisURLNotes(t *testing.T) {
+	s := mustSettings(t, "enabled = true", "backend = dogpile.cache.redis", "backend_argument = url:redis://h:1/2",
+		"redis_server = h:2", "redis_db = 3", "redis_username = u", "password = p")
+	if want := (region.Arguments{"url": "redis://h:1/2", "socket_timeout": 1.0}); !reflect.DeepEqual(s.Arguments, want) {
+		t.Errorf("arguments %#v, want %#v", s.Arguments, want)
+	}
+	for _, o := range []string{"redis_server", "redis_db", "redis_username", "password"} {
+		hasNote(t, s, o, "backend_argument url (line 4) takes precedence")
 	}
 }
 

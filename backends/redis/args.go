@@ -489,7 +489,25 @@ func keepaliveOptions(v any) (net.KeepAliveConfig, error) {
 	return kc, nil
 }
 
+// urlDropped are the arguments dogpile.cache's RedisBackend drops next to
+// url and passes over connection_kwargs without one.
+var urlDropped = []string{"host", "port", "db", "username", "password"}
+
+// kwargsOverridden says why each of urlDropped is refused in
+// connection_kwargs when no url is given.
+var kwargsOverridden = map[string]string{
+	"host":     "dogpile.cache overrides it with its host argument (default localhost); give host as a top-level argument",
+	"port":     "dogpile.cache overrides it with its port argument (default 6379); give port as a top-level argument",
+	"db":       "dogpile.cache overrides it with its db argument (default 0); give db as a top-level argument",
+	"password": "dogpile.cache overrides it with its password argument (default none); give password as a top-level argument",
+	"username": "dogpile.cache 1.3 and later override it with their username argument (default none), 1.1 does not; " +
+		"give the credentials in url (redis://user:password@host:port/db), which every version reads alike",
+}
+
 // parseSingle reads dogpile.cache.redis's target: url, or host/port/db.
+// Like dogpile.cache, with url the top-level host, port, db, username and
+// password are dropped, and without it they replace connection_kwargs'
+// own; here either one is refused instead of dropped.
 func (c *config) parseSingle(args region.Arguments) error {
 	kw, err := kwargs(args, "connection_kwargs")
 	if err != nil {
@@ -500,22 +518,20 @@ func (c *config) parseSingle(args region.Arguments) error {
 	})); err != nil {
 		return err
 	}
-	s := newSettings()
-	if err := collect(s, args, connectionFields, "connection_kwargs", kw); err != nil {
-		return err
-	}
-	for _, n := range []string{"host", "port"} {
-		if args.Has(n) {
-			if err := s.set(n, args[n], "argument "+n); err != nil {
-				return err
-			}
-		}
-		if kw.Has(n) {
-			return &RefusedArgumentError{Name: "connection_kwargs." + n, Reason: "dogpile.cache overrides it; give " + n + " as a top-level argument"}
-		}
-	}
 	rawURL, err := args.String("url", "")
 	if err != nil {
+		return err
+	}
+	for _, n := range urlDropped {
+		switch {
+		case rawURL != "" && args.Has(n):
+			return &RefusedArgumentError{Name: n, Reason: "dogpile.cache ignores it next to url; put it in the url"}
+		case rawURL == "" && kw.Has(n):
+			return &RefusedArgumentError{Name: "connection_kwargs." + n, Reason: kwargsOverridden[n]}
+		}
+	}
+	s := newSettings()
+	if err := collect(s, args, connectionFields, "connection_kwargs", kw); err != nil {
 		return err
 	}
 	if rawURL != "" {
@@ -523,30 +539,20 @@ func (c *config) parseSingle(args region.Arguments) error {
 		if err != nil {
 			return err
 		}
-		// dogpile.cache drops host, port, db, username and password when
-		// url is given. A db or credential the url does not give is used
-		// here (one the url contradicts is refused: see settings.set);
-		// host and port would name another server: refused.
-		for _, n := range []string{"host", "port"} {
-			if args.Has(n) {
-				return &RefusedArgumentError{Name: n, Reason: "dogpile.cache ignores it next to url; put it in the url"}
-			}
+		if q, ok := u.readonly(); ok {
+			return &RefusedArgumentError{Name: "url", Reason: "its query argument " + q + " is for " + ClusterName + " only (redis-py fails on it at the first command)"}
 		}
 		if err := u.addTo(s, "url"); err != nil {
 			return err
 		}
 		c.network, c.addr = u.network, u.addr
 	} else {
-		a := s.args()
-		host, err := a.String("host", DefaultHost)
+		host, err := args.String("host", DefaultHost)
 		if err != nil {
 			return err
 		}
-		port, err := a.Int("port", DefaultPort)
-		if err != nil {
-			return err
-		}
-		if port <= 0 || port > 65535 {
+		port, err := args.Int("port", DefaultPort)
+		if err != nil || port <= 0 || port > 65535 {
 			return &region.ArgumentError{Name: "port", Value: args["port"], Want: "a TCP port number"}
 		}
 		c.network, c.addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
@@ -561,6 +567,16 @@ type parsedURL struct {
 	network, addr string
 	host          string
 	fields        map[string]any // username, password, db, ssl, query arguments
+	readonlyQuery string         // "readonly" or "read_from_replicas" when the query gives it
+}
+
+// readonly reports the query argument (readonly or read_from_replicas)
+// that asks to read from replicas, which only a cluster honours.
+func (p *parsedURL) readonly() (string, bool) {
+	if p.readonlyQuery == "" {
+		return "", false
+	}
+	return p.readonlyQuery + "=" + fmt.Sprint(p.fields["read_from_replicas"]), true
 }
 
 // urlQueryArguments are the query arguments redis-py's from_url reads.
@@ -595,7 +611,8 @@ func parseURL(name, raw string) (*parsedURL, error) {
 				fmt.Errorf("unknown query argument %q", k))
 		}
 		v := q.Get(k)
-		if k == "readonly" {
+		if k == "readonly" || k == "read_from_replicas" {
+			p.readonlyQuery = k
 			k = "read_from_replicas"
 		}
 		p.fields[k] = region.CoerceString(v)

@@ -73,9 +73,11 @@ func TestArgumentsAccepted(t *testing.T) {
 				t.Errorf("options = %+v", o)
 			}
 		}},
-		{"url with db and password as oslo.cache passes them", redisbackend.Name, region.Arguments{"url": "redis://h:1/0", "db": 0, "socket_timeout": 1.0, "password": "p"}, func(t *testing.T, s *redisbackend.Store) {
+		{"url with connection_kwargs", redisbackend.Name, region.Arguments{"url": "redis://h:1", "socket_timeout": 1.0,
+			"connection_kwargs": map[string]any{"db": 6, "password": "p", "username": "u"}}, func(t *testing.T, s *redisbackend.Store) {
+			// redis-py's from_url takes connection_kwargs under the url.
 			o := s.Client().(*goredis.Client).Options()
-			if o.Addr != "h:1" || o.DB != 0 || o.Password != "p" || o.ReadTimeout != time.Second {
+			if o.Addr != "h:1" || o.DB != 6 || o.Password != "p" || o.Username != "u" || o.ReadTimeout != time.Second {
 				t.Errorf("options = %+v", o)
 			}
 		}},
@@ -94,9 +96,9 @@ func TestArgumentsAccepted(t *testing.T) {
 				t.Errorf("ReadTimeout, ClientName, PoolSize = %v, %q, %d", o.ReadTimeout, o.ClientName, o.PoolSize)
 			}
 		}},
-		{"connection_kwargs as JSON", redisbackend.Name, region.Arguments{"connection_kwargs": `{"db": 5}`}, func(t *testing.T, s *redisbackend.Store) {
-			if db := s.Client().(*goredis.Client).Options().DB; db != 5 {
-				t.Errorf("DB = %d; want 5", db)
+		{"connection_kwargs as JSON", redisbackend.Name, region.Arguments{"connection_kwargs": `{"client_name": "svc", "max_connections": 5}`}, func(t *testing.T, s *redisbackend.Store) {
+			if o := s.Client().(*goredis.Client).Options(); o.ClientName != "svc" || o.PoolSize != 5 {
+				t.Errorf("ClientName, PoolSize = %q, %d; want svc, 5", o.ClientName, o.PoolSize)
 			}
 		}},
 		{"sentinels from a config file", redisbackend.SentinelName, region.Arguments{"sentinels": "127.0.0.1:26379, 127.0.0.2:26380", "password": "pw"}, func(t *testing.T, s *redisbackend.Store) {
@@ -185,7 +187,18 @@ func TestArgumentsRefused(t *testing.T) {
 		{"given twice", redisbackend.Name, region.Arguments{"socket_timeout": 2, "connection_kwargs": map[string]any{"socket_timeout": 1}}, []string{"socket_timeout", "one value"}},
 		{"url and host", redisbackend.Name, region.Arguments{"url": "redis://h:1", "host": "h"}, []string{`"host"`, "url"}},
 		{"url and a different db", redisbackend.Name, region.Arguments{"url": "redis://h:1/2", "connection_kwargs": map[string]any{"db": 3}}, []string{"db", "one value"}},
-		{"url and a different password", redisbackend.Name, region.Arguments{"url": "redis://:a@h:1/2", "password": "b"}, []string{"password", "one value"}},
+		{"url and a different password", redisbackend.Name, region.Arguments{"url": "redis://:a@h:1/2", "connection_kwargs": map[string]any{"password": "b"}}, []string{"password", "one value"}},
+		// dogpile.cache drops these next to url, and connection_kwargs'
+		// own without one (see TestDatabaseAsPython).
+		{"url and db", redisbackend.Name, region.Arguments{"url": "redis://h:1", "db": 3}, []string{`"db"`, "ignores it next to url"}},
+		{"url and password", redisbackend.Name, region.Arguments{"url": "redis://h:1/0", "password": "p"}, []string{`"password"`, "ignores it next to url"}},
+		{"url and username", redisbackend.Name, region.Arguments{"url": "redis://h:1/0", "username": "u"}, []string{`"username"`, "ignores it next to url"}},
+		{"connection_kwargs db", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"db": 5}}, []string{"connection_kwargs.db", "overrides it"}},
+		{"connection_kwargs password", redisbackend.Name, region.Arguments{"password": "p", "connection_kwargs": map[string]any{"password": "p"}}, []string{"connection_kwargs.password", "overrides it"}},
+		{"connection_kwargs username", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"username": "u"}}, []string{"connection_kwargs.username", "url"}},
+		{"connection_kwargs host", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"host": "h"}}, []string{"connection_kwargs.host", "overrides it"}},
+		{"url readonly", redisbackend.Name, region.Arguments{"url": "redis://h:1/0?readonly=true"}, []string{`"url"`, "readonly=true", redisbackend.ClusterName}},
+		{"url read_from_replicas", redisbackend.Name, region.Arguments{"url": "redis://h:1/0?read_from_replicas=1"}, []string{`"url"`, "read_from_replicas=1", redisbackend.ClusterName}},
 		{"url scheme", redisbackend.Name, region.Arguments{"url": "http://h:1"}, []string{`"url"`, "redis://"}},
 		{"url query", redisbackend.Name, region.Arguments{"url": "redis://h:1?read_timeout=3"}, []string{`"read_timeout"`}},
 		{"url db", redisbackend.Name, region.Arguments{"url": "redis://h:1/x"}, []string{"database number"}},
