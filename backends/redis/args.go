@@ -660,6 +660,14 @@ func (p *parsedURL) addTo(s *settings, origin string) error {
 	return nil
 }
 
+// sharedWithSentinels are the sentinel_kwargs entries go-redis cannot set
+// apart from the servers' (FailoverOptions has one of each for both).
+var sharedWithSentinels = []string{
+	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
+	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname",
+	"client_name",
+}
+
 // parseSentinel reads dogpile.cache.redis_sentinel's target: sentinels,
 // service_name, sentinel_kwargs, and the master's connection settings.
 func (c *config) parseSentinel(args region.Arguments) error {
@@ -709,11 +717,12 @@ func (c *config) parseSentinel(args region.Arguments) error {
 	if err := collect(ss, region.Arguments{}, nil, "sentinel_kwargs", skw); err != nil {
 		return err
 	}
-	// As dogpile.cache does, the Sentinels get the servers' credentials
-	// unless sentinel_kwargs names their own.
+	// As dogpile.cache does, the Sentinels get the top-level password
+	// (and username, from dogpile.cache 1.3) unless sentinel_kwargs names
+	// their own; connection_kwargs' credentials are the servers' alone.
 	for _, n := range []string{"username", "password"} {
-		if !ss.has(n) && s.has(n) {
-			_ = ss.set(n, s.values[n], s.origin(n))
+		if !ss.has(n) && args[n] != nil {
+			_ = ss.set(n, args[n], "argument "+n)
 		}
 	}
 	if c.sentinel, err = readConn(ss); err != nil {
@@ -721,8 +730,7 @@ func (c *config) parseSentinel(args region.Arguments) error {
 	}
 	// go-redis connects to the Sentinels and the servers with one set of
 	// timeouts and TLS settings: they must agree.
-	for _, n := range []string{"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname"} {
+	for _, n := range sharedWithSentinels {
 		if ss.has(n) && !sameValue(ss.values[n], s.values[n]) {
 			return &region.ArgumentError{Name: "sentinel_kwargs." + n, Value: ss.values[n],
 				Want: fmt.Sprintf("the servers' value (%#v) or nothing: go-redis uses one %s for the Sentinels and the servers", s.values[n], n)}
