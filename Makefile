@@ -46,5 +46,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPooledDecoder$$' -fuzztime $(FUZZTIME) ./pickle/
 	$(GO) test -run '^$$' -fuzz '^FuzzBoundedArguments$$' -fuzztime $(FUZZTIME) ./backends/memory/
 	$(GO) test -run '^$$' -fuzz '^FuzzArguments$$' -fuzztime $(FUZZTIME) ./backends/redis/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/tlsciphers/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseJSONValue$$' -fuzztime $(FUZZTIME) ./cmd/dogpile/internal/cli/
 	$(GO) test -run '^$$' -fuzz '^FuzzExactNumber$$' -fuzztime $(FUZZTIME) ./cmd/dogpile/internal/cli/

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dogpile-go/dogpile/internal/tlsciphers"
 	"github.com/dogpile-go/dogpile/proxies/logging"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -417,6 +418,11 @@ func (m *mapper) tls() {
 				kw[key] = s
 			}
 		}
+		if list := str("tls_allowed_ciphers"); list != "" {
+			if _, err := tlsciphers.Parse(list); err != nil {
+				m.fail(ErrBadValue, "tls_allowed_ciphers", "%v", err)
+			}
+		}
 		if s := str("tls_keyfile"); s != "" && str("tls_certfile") == "" {
 			delete(kw, "ssl_keyfile")
 			m.note("tls_keyfile", m.opt("tls_keyfile").pos, "no effect without tls_certfile, as in oslo.cache")
@@ -446,7 +452,7 @@ func (m *mapper) tls() {
 		m.note("tls_keyfile", ov.pos, "no effect without tls_certfile, as in oslo.cache")
 	}
 	if list := str("tls_allowed_ciphers"); list != "" {
-		ids, err := parseCipherList(list)
+		ids, err := tlsciphers.Parse(list)
 		if err != nil {
 			m.fail(ErrBadValue, "tls_allowed_ciphers", "%v", err)
 		}

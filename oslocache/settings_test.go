@@ -270,59 +270,6 @@ func TestRegionSettingsTLS(t *testing.T) {
 	hasNote(t, s, "tls_keyfile", "no effect without tls_certfile")
 }
 
-func TestCipherList(t *testing.T) {
-	ids := func(names ...string) []uint16 {
-		var out []uint16
-		for _, n := range names {
-			for _, s := range cipherSuites {
-				if s.openssl == n {
-					out = append(out, s.id)
-				}
-			}
-		}
-		return out
-	}
-	cases := []struct {
-		list string
-		want []uint16
-		err  string
-	}{
-		{"ECDHE-RSA-AES128-GCM-SHA256", ids("ECDHE-RSA-AES128-GCM-SHA256"), ""},
-		{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, AES256-SHA", ids("ECDHE-RSA-AES128-GCM-SHA256", "AES256-SHA"), ""},
-		{"ECDHE+AESGCM:!aNULL:!eNULL:!MD5", ids("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), ""},
-		{"aRSA+AESGCM:-AES256:@STRENGTH", ids("ECDHE-RSA-AES128-GCM-SHA256", "AES128-GCM-SHA256"), ""},
-		{"RC4:!RC4-SHA", ids("ECDHE-ECDSA-RC4-SHA", "ECDHE-RSA-RC4-SHA"), ""},
-		{"!RSA:HIGH+RSA", nil, "selects no TLS 1.2 cipher suite"},
-		{"HIGH:+CHACHA20:@SECLEVEL=2", nil, ""},
-		{"TLS_AES_128_GCM_SHA256", nil, "is a TLS 1.3 suite"},
-		{"BOGUS", nil, `unknown cipher or class "BOGUS"`},
-		{"::", nil, "empty"},
-	}
-	for _, c := range cases {
-		got, err := parseCipherList(c.list)
-		if c.err != "" {
-			errContains(t, err, c.err)
-			continue
-		}
-		if err != nil {
-			t.Errorf("%q: %v", c.list, err)
-			continue
-		}
-		if c.want != nil && !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%q: got %v, want %v", c.list, got, c.want)
-		}
-	}
-	high, _ := parseCipherList("HIGH:+CHACHA20")
-	last := high[len(high)-1]
-	if last != tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 {
-		t.Errorf("+CHACHA20 did not move CHACHA20 to the end: %v", high)
-	}
-	def, _ := parseCipherList("DEFAULT")
-	if len(def) != len(tls.CipherSuites())-3 { // tls.CipherSuites lists the three TLS 1.3 suites too
-		t.Errorf("DEFAULT selects %d suites, Go's defaults are %d", len(def), len(tls.CipherSuites())-3)
-	}
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

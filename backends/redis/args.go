@@ -60,7 +60,7 @@ var (
 	connectionKwargs = []string{
 		"username", "password", "db", "host", "port",
 		"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname",
+		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
 		"client_name", "max_connections",
 		"encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
 		"read_from_replicas",
@@ -72,7 +72,6 @@ var (
 		"retry_on_error":            "it is a list of Python exception classes; the backend does not retry failed commands",
 		"ssl_context":               "it is a Python ssl.SSLContext object; give ssl_certfile, ssl_keyfile, ssl_ca_certs instead",
 		"ssl_password":              "encrypted private keys are not supported; give ssl_keyfile unencrypted",
-		"ssl_ciphers":               "OpenSSL cipher lists are not read here: Go's TLS chooses among its own suites (TLS 1.2 at least)",
 		"ssl_validate_ocsp":         "OCSP validation is not supported",
 		"ssl_validate_ocsp_stapled": "OCSP validation is not supported",
 		"ssl_ocsp_context":          "OCSP validation is not supported",
@@ -89,7 +88,7 @@ var (
 	sentinelKwargs = []string{
 		"username", "password", "db",
 		"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname",
+		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
 		"client_name", "encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
 	}
 )
@@ -348,7 +347,7 @@ func checkKwargs(backend, name string, kw region.Arguments, known []string) erro
 var connectionFields = []string{
 	"username", "password", "db",
 	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname",
+	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
 	"client_name", "max_connections",
 	"encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
 }
@@ -664,7 +663,7 @@ func (p *parsedURL) addTo(s *settings, origin string) error {
 // apart from the servers' (FailoverOptions has one of each for both).
 var sharedWithSentinels = []string{
 	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname",
+	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
 	"client_name",
 }
 

@@ -210,6 +210,8 @@ func TestArgumentsRefused(t *testing.T) {
 		{"retry_on_timeout", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"retry_on_timeout": true}}, []string{"retry_on_timeout"}},
 		{"encoding", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"encoding": "latin-1"}}, []string{"encoding", "utf-8"}},
 		{"ssl files without ssl", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"ssl_ca_certs": "/x.pem"}}, []string{"ssl_ca_certs", "ssl=true"}},
+		{"ssl_ciphers without ssl", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"ssl_ciphers": "HIGH"}}, []string{"ssl_ciphers", "ssl=true"}},
+		{"bad ssl_ciphers", redisbackend.Name, region.Arguments{"ssl": true, "connection_kwargs": map[string]any{"ssl_ciphers": "HIGH:NOPE"}}, []string{"connection_kwargs.ssl_ciphers", `"NOPE"`}},
 		{"missing CA file", redisbackend.Name, region.Arguments{"ssl": true, "connection_kwargs": map[string]any{"ssl_ca_certs": "/nonexistent.pem"}}, []string{"ssl_ca_certs", "readable"}},
 		{"keepalive option", redisbackend.Name, region.Arguments{"socket_keepalive": true, "socket_keepalive_options": map[string]any{"TCP_NODELAY": 1}}, []string{"socket_keepalive_options", "TCP_NODELAY"}},
 		{"client type", redisbackend.Name, region.Arguments{"client": "redis://h:1"}, []string{`"client"`, "go-redis client"}},

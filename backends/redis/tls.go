@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dogpile-go/dogpile/internal/tlsciphers"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -19,10 +20,11 @@ type tlsSettings struct {
 	caPath            string // a directory of PEM files
 	verify            bool   // ssl_cert_reqs is not "none"
 	checkHostname     bool
+	ciphers           []uint16 // ssl_ciphers; nil: Go's defaults
 }
 
 // tlsArgs are the ssl_* settings, which need ssl.
-var tlsArgs = []string{"ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname"}
+var tlsArgs = []string{"ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers"}
 
 // readTLS reads ssl and the ssl_* settings as redis-py does: with ssl,
 // the server's certificate is verified against ssl_ca_certs (or the
@@ -75,6 +77,16 @@ func readTLS(s *settings) (*tlsSettings, error) {
 	if t.checkHostname && !t.verify {
 		return nil, &region.ArgumentError{Name: s.origin("ssl_check_hostname"), Value: true, Want: `false when ssl_cert_reqs is "none"`}
 	}
+	if s.has("ssl_ciphers") {
+		list, err := a.String("ssl_ciphers", "")
+		if err == nil {
+			t.ciphers, err = tlsciphers.Parse(list)
+		}
+		if err != nil {
+			return nil, &region.ArgumentError{Name: s.origin("ssl_ciphers"), Value: a["ssl_ciphers"],
+				Want: "an OpenSSL cipher list naming TLS 1.2 suites Go implements, such as ECDHE+AESGCM:!aNULL", Err: err}
+		}
+	}
 	if _, err := t.config(); err != nil {
 		return nil, err
 	}
@@ -84,7 +96,7 @@ func readTLS(s *settings) (*tlsSettings, error) {
 // config returns the TLS configuration (files read now). The dialer sets
 // the server name of each connection.
 func (t *tlsSettings) config() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: t.ciphers}
 	if t.certFile != "" {
 		key := t.keyFile
 		if key == "" {

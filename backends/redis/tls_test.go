@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -63,8 +64,9 @@ func writeTLSFiles(t *testing.T, dir string) (caFile, certFile, keyFile string) 
 }
 
 // startTLSRedis starts a redis-server that speaks TLS only, stopped when
-// the test ends, and returns its address and the CA file.
-func startTLSRedis(t *testing.T) (addr, caFile string) {
+// the test ends, and returns its address and the CA file. extra are more
+// redis-server options.
+func startTLSRedis(t *testing.T, extra ...string) (addr, caFile string) {
 	t.Helper()
 	bin := testservers.RedisBin(t)
 	dir := t.TempDir()
@@ -73,6 +75,7 @@ func startTLSRedis(t *testing.T) (addr, caFile string) {
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", dir, "--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no")
+	cmd.Args = append(cmd.Args, extra...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +131,30 @@ func TestTLS(t *testing.T) {
 				t.Logf("refused as it should be: %v", err)
 			}
 		})
+	}
+}
+
+// ssl_ciphers is an OpenSSL cipher list, as for redis-py: it chooses the
+// TLS 1.2 suites offered (the server's certificate here is ECDSA, so
+// RSA-authenticated suites cannot be agreed).
+func TestTLSCiphers(t *testing.T) {
+	addr, caFile := startTLSRedis(t, "--tls-protocols", "TLSv1.2")
+	host, port, _ := net.SplitHostPort(addr)
+	args := func(list string) region.Arguments {
+		return region.Arguments{"host": host, "port": port, "socket_timeout": 5, "ssl": true,
+			"connection_kwargs": map[string]any{"ssl_ca_certs": caFile, "ssl_ciphers": list}}
+	}
+	ctx := testCtx(t)
+	if err := newRegion(t, jsonRegion, "dogpile.cache.redis", args("ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL")).Set(ctx, "tls-key", "v"); err != nil {
+		t.Fatalf("Set with an ECDSA suite: %v", err)
+	}
+	err := newRegion(t, jsonRegion, "dogpile.cache.redis", args("aRSA+AESGCM")).Set(ctx, "tls-key", "v")
+	if err == nil || !strings.Contains(err.Error(), "handshake failure") {
+		t.Fatalf("Set with RSA suites only = %v; want a handshake failure", err)
+	}
+	r := region.New(t.Name())
+	err = r.Configure("dogpile.cache.redis", region.WithArguments(args("BOGUS")))
+	if !errors.Is(err, region.ErrBadArgument) || !strings.Contains(err.Error(), "connection_kwargs.ssl_ciphers") || !strings.Contains(err.Error(), `"BOGUS"`) {
+		t.Fatalf("Configure with a bad list = %v; want connection_kwargs.ssl_ciphers refused, naming BOGUS", err)
 	}
 }
