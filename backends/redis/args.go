@@ -356,7 +356,7 @@ var connectionFields = []string{
 func collect(s *settings, args region.Arguments, top []string, kwName string, kw region.Arguments) error {
 	for _, n := range top {
 		if args.Has(n) {
-			if err := s.set(n, args[n], "argument "+n); err != nil {
+			if err := s.set(n, args[n], n); err != nil {
 				return err
 			}
 		}
@@ -404,7 +404,7 @@ func readConn(s *settings) (connConfig, error) {
 	if s.has("socket_keepalive_options") {
 		if cc.keepaliveConfig, err = keepaliveOptions(a["socket_keepalive_options"]); err != nil {
 			return cc, &region.ArgumentError{Name: s.origin("socket_keepalive_options"), Value: a["socket_keepalive_options"],
-				Want: "a map of TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (or their Linux numbers 4, 5, 6) to integers", Err: err}
+				Want: "a net.KeepAliveConfig, or a map of TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (or their Linux numbers 4, 5, 6) to integers", Err: err}
 		}
 	}
 	if cc.tls, err = readTLS(s); err != nil {
@@ -435,17 +435,33 @@ func readConn(s *settings) (connConfig, error) {
 	return cc, nil
 }
 
-// keepaliveOptions reads socket_keepalive_options: redis-py passes each
-// entry to setsockopt(IPPROTO_TCP, key, value).
+// keepaliveOptions reads socket_keepalive_options: a net.KeepAliveConfig
+// (what oslocache passes for enable_socket_keepalive), or a map as redis-py
+// takes it, whose entries it passes to setsockopt(IPPROTO_TCP, key, value).
+// Zero or negative fields of a net.KeepAliveConfig leave the system's
+// value.
 func keepaliveOptions(v any) (net.KeepAliveConfig, error) {
+	switch kc := v.(type) {
+	case net.KeepAliveConfig:
+		return kc, nil
+	case *net.KeepAliveConfig:
+		if kc == nil {
+			return net.KeepAliveConfig{}, fmt.Errorf("nil *net.KeepAliveConfig")
+		}
+		return *kc, nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Map {
+		return net.KeepAliveConfig{}, fmt.Errorf("%T is not a map", v)
+	}
 	var kc net.KeepAliveConfig
-	set := func(k any, val any) error {
+	for it := rv.MapRange(); it.Next(); {
+		k, val := it.Key().Interface(), it.Value().Interface()
 		n, err := region.Arguments{"": val}.Int("", 0)
 		if err != nil || n < 0 {
-			return fmt.Errorf("value %#v for %v is not a non-negative integer", val, k)
+			return kc, fmt.Errorf("value %#v for %v is not a non-negative integer", val, k)
 		}
-		name := fmt.Sprint(k)
-		switch strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(name, "socket."), "SOCKET.")) {
+		switch strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(fmt.Sprint(k), "socket."), "SOCKET.")) {
 		case "TCP_KEEPIDLE", "4":
 			kc.Idle = time.Duration(n) * time.Second
 		case "TCP_KEEPINTVL", "5":
@@ -453,37 +469,8 @@ func keepaliveOptions(v any) (net.KeepAliveConfig, error) {
 		case "TCP_KEEPCNT", "6":
 			kc.Count = n
 		default:
-			return fmt.Errorf("unknown option %v", k)
+			return kc, fmt.Errorf("unknown option %v", k)
 		}
-		return nil
-	}
-	switch m := v.(type) {
-	case map[string]any:
-		for k, val := range m {
-			if err := set(k, val); err != nil {
-				return kc, err
-			}
-		}
-	case map[any]any:
-		for k, val := range m {
-			if err := set(k, val); err != nil {
-				return kc, err
-			}
-		}
-	case map[int]int:
-		for k, val := range m {
-			if err := set(k, val); err != nil {
-				return kc, err
-			}
-		}
-	case region.Arguments:
-		for k, val := range m {
-			if err := set(k, val); err != nil {
-				return kc, err
-			}
-		}
-	default:
-		return kc, fmt.Errorf("not a map")
 	}
 	return kc, nil
 }
@@ -721,7 +708,7 @@ func (c *config) parseSentinel(args region.Arguments) error {
 	// their own; connection_kwargs' credentials are the servers' alone.
 	for _, n := range []string{"username", "password"} {
 		if !ss.has(n) && args[n] != nil {
-			_ = ss.set(n, args[n], "argument "+n)
+			_ = ss.set(n, args[n], n)
 		}
 	}
 	if c.sentinel, err = readConn(ss); err != nil {

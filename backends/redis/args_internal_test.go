@@ -3,8 +3,10 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -54,4 +56,32 @@ func with(args region.Arguments, name string, v any) region.Arguments {
 	c := args.Clone()
 	c[name] = v
 	return c
+}
+
+// socket_keepalive_options is a net.KeepAliveConfig (as oslocache passes
+// enable_socket_keepalive) or redis-py's map of TCP options.
+func TestKeepaliveOptions(t *testing.T) {
+	want := net.KeepAliveConfig{Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}
+	for _, opts := range []any{
+		net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3},
+		&net.KeepAliveConfig{Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3},
+		map[string]any{"TCP_KEEPIDLE": 30, "socket.TCP_KEEPINTVL": "5", "TCP_KEEPCNT": 3.0},
+		map[int]int{4: 30, 5: 5, 6: 3},
+		map[any]any{"TCP_KEEPIDLE": 30, 5: 5, "6": 3},
+	} {
+		c, err := parseConfig(Name, region.Arguments{"socket_keepalive": true, "socket_keepalive_options": opts})
+		if err != nil {
+			t.Errorf("%#v: %v", opts, err)
+			continue
+		}
+		got := c.conn.keepaliveConfig
+		got.Enable = false
+		if got != want || !c.conn.keepalive {
+			t.Errorf("%#v: keepalive %v, %+v; want true, %+v", opts, c.conn.keepalive, c.conn.keepaliveConfig, want)
+		}
+	}
+	_, err := parseConfig(Name, region.Arguments{"socket_keepalive": true, "socket_keepalive_options": "idle=3"})
+	if !errors.Is(err, region.ErrBadArgument) || !strings.Contains(err.Error(), `argument "socket_keepalive_options"`) || !strings.Contains(err.Error(), "net.KeepAliveConfig") {
+		t.Errorf("err = %v; want socket_keepalive_options refused, named once", err)
+	}
 }
