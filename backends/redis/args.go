@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -191,7 +192,7 @@ type connConfig struct {
 	connectTimeout     time.Duration // 0: socketTimeout, else defaultDialTimeout
 	keepalive          bool
 	keepaliveConfig    net.KeepAliveConfig
-	tls                *tlsSettings // nil: no TLS
+	tls                *tls.Config // nil: no TLS; built (files read) once, when the arguments are read
 	clientName         string
 	poolSize           int // 0: go-redis's default
 }

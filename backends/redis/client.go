@@ -38,7 +38,7 @@ func (cc connConfig) ioTimeout() time.Duration {
 // dialer connects as redis-py's connections do: with TCP keep-alive only
 // when socket_keepalive is set (with the operating system's timing unless
 // socket_keepalive_options say otherwise), and TLS when ssl is set.
-func (cc connConfig) dialer() (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
+func (cc connConfig) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: cc.dialTimeout()}
 	if cc.keepalive {
 		kc := net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
@@ -55,13 +55,7 @@ func (cc connConfig) dialer() (func(ctx context.Context, network, addr string) (
 	} else {
 		d.KeepAlive = -1
 	}
-	var tlsConfig *tls.Config
-	if cc.tls != nil {
-		var err error
-		if tlsConfig, err = cc.tls.config(); err != nil {
-			return nil, err
-		}
-	}
+	tlsConfig := cc.tls
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
 		if err != nil || tlsConfig == nil {
@@ -78,19 +72,15 @@ func (cc connConfig) dialer() (func(ctx context.Context, network, addr string) (
 			return nil, err
 		}
 		return tc, nil
-	}, nil
+	}
 }
 
 // options returns the go-redis options of a connection to one server.
-func (cc connConfig) options(network, addr string) (*goredis.Options, error) {
-	dial, err := cc.dialer()
-	if err != nil {
-		return nil, err
-	}
+func (cc connConfig) options(network, addr string) *goredis.Options {
 	return &goredis.Options{
 		Network:               network,
 		Addr:                  addr,
-		Dialer:                dial,
+		Dialer:                cc.dialer(),
 		Username:              cc.username,
 		Password:              cc.password,
 		DB:                    cc.db,
@@ -102,31 +92,24 @@ func (cc connConfig) options(network, addr string) (*goredis.Options, error) {
 		ContextTimeoutEnabled: true, // a caller's deadline reaches the socket
 		MaxRetries:            -1,   // redis-py does not retry failed commands
 		PoolSize:              cc.poolSize,
-	}, nil
+	}
 }
 
 // newClient builds the client the configuration names.
-func (c *config) newClient() (goredis.UniversalClient, error) {
+func (c *config) newClient() goredis.UniversalClient {
 	switch {
 	case c.client != nil:
-		return c.client, nil
+		return c.client
 	case c.backend == SentinelName:
 		return c.newFailoverClient()
 	case c.backend == ClusterName:
 		return c.newClusterClient()
 	}
-	opts, err := c.conn.options(c.network, c.addr)
-	if err != nil {
-		return nil, err
-	}
-	return goredis.NewClient(opts), nil
+	return goredis.NewClient(c.conn.options(c.network, c.addr))
 }
 
-func (c *config) newFailoverClient() (goredis.UniversalClient, error) {
-	o, err := c.conn.options("tcp", "")
-	if err != nil {
-		return nil, err
-	}
+func (c *config) newFailoverClient() goredis.UniversalClient {
+	o := c.conn.options("tcp", "")
 	return goredis.NewFailoverClient(&goredis.FailoverOptions{
 		MasterName:            c.service,
 		SentinelAddrs:         c.sentinels,
@@ -144,14 +127,11 @@ func (c *config) newFailoverClient() (goredis.UniversalClient, error) {
 		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
 		MaxRetries:            o.MaxRetries,
 		PoolSize:              o.PoolSize,
-	}), nil
+	})
 }
 
-func (c *config) newClusterClient() (goredis.UniversalClient, error) {
-	o, err := c.conn.options("tcp", "")
-	if err != nil {
-		return nil, err
-	}
+func (c *config) newClusterClient() goredis.UniversalClient {
+	o := c.conn.options("tcp", "")
 	return goredis.NewClusterClient(&goredis.ClusterOptions{
 		Addrs:                 c.nodes,
 		ReadOnly:              c.readFromReplicas,
@@ -167,5 +147,5 @@ func (c *config) newClusterClient() (goredis.UniversalClient, error) {
 		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
 		MaxRetries:            o.MaxRetries,
 		PoolSize:              o.PoolSize,
-	}), nil
+	})
 }

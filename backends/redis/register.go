@@ -30,9 +30,5 @@ func New(name string, args region.Arguments) (*region.SerializedBackend, error) 
 	if err != nil {
 		return nil, err
 	}
-	client, err := c.newClient()
-	if err != nil {
-		return nil, err
-	}
-	return region.NewSerializedBackend(newStore(c, client), DefaultSerializer()).WithEnvelope(region.DogpileEnvelope), nil
+	return region.NewSerializedBackend(newStore(c, c.newClient()), DefaultSerializer()).WithEnvelope(region.DogpileEnvelope), nil
 }

@@ -26,11 +26,12 @@ type tlsSettings struct {
 // tlsArgs are the ssl_* settings, which need ssl.
 var tlsArgs = []string{"ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers"}
 
-// readTLS reads ssl and the ssl_* settings as redis-py does: with ssl,
+// readTLS reads ssl and the ssl_* settings as redis-py does and builds the
+// TLS configuration (nil without ssl): with ssl,
 // the server's certificate is verified against ssl_ca_certs (or the
 // system's roots) unless ssl_cert_reqs is "none", and its host name is
 // checked only with ssl_check_hostname (redis-py's default is not to).
-func readTLS(s *settings) (*tlsSettings, error) {
+func readTLS(s *settings) (*tls.Config, error) {
 	a := s.args()
 	on, err := a.Bool("ssl", false)
 	if err != nil {
@@ -87,10 +88,7 @@ func readTLS(s *settings) (*tlsSettings, error) {
 				Want: "an OpenSSL cipher list naming TLS 1.2 suites Go implements, such as ECDHE+AESGCM:!aNULL", Err: err}
 		}
 	}
-	if _, err := t.config(); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return t.config()
 }
 
 // config returns the TLS configuration (files read now). The dialer sets
