@@ -28,14 +28,27 @@ var crc16Table = func() (t [256]uint16) {
 // "{user1}.a" and "{user1}.b" share a slot. go-redis computes the same in
 // an internal package, which cannot be imported.
 func keySlot(key string) int {
-	if open := strings.IndexByte(key, '{'); open >= 0 {
-		if n := strings.IndexByte(key[open+1:], '}'); n > 0 {
-			key = key[open+1 : open+1+n]
-		}
+	if tag, ok := hashTag(key); ok {
+		key = tag
 	}
 	var crc uint16
 	for i := 0; i < len(key); i++ {
 		crc = crc<<8 ^ crc16Table[byte(crc>>8)^key[i]]
 	}
 	return int(crc) % slotCount
+}
+
+// hashTag returns key's hash tag: what is between its first "{" and the
+// next "}", when that is not empty. Keys with the same tag share a slot
+// (see keySlot).
+func hashTag(key string) (string, bool) {
+	open := strings.IndexByte(key, '{')
+	if open < 0 {
+		return "", false
+	}
+	n := strings.IndexByte(key[open+1:], '}')
+	if n <= 0 {
+		return "", false
+	}
+	return key[open+1 : open+1+n], true
 }

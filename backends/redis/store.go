@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/bsm/redislock"
@@ -206,21 +205,6 @@ func (t *tagGroups) add(tag string, i int) {
 		t.groups = append(t.groups, &tagGroup{})
 	}
 	t.groups[g].keys = append(t.groups[g].keys, i)
-}
-
-// hashTag returns key's hash tag: what is between its first "{" and the
-// next "}", when that is not empty. Keys with the same tag share a slot
-// (see keySlot).
-func hashTag(key string) (string, bool) {
-	open := strings.IndexByte(key, '{')
-	if open < 0 {
-		return "", false
-	}
-	n := strings.IndexByte(key[open+1:], '}')
-	if n <= 0 {
-		return "", false
-	}
-	return key[open+1 : open+1+n], true
 }
 
 // collectValues stores MGET's answer: vals[j] in values[at[j]], or in
