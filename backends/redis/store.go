@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/bsm/redislock"
@@ -285,7 +285,6 @@ func (s *Store) SetSerializedMulti(ctx context.Context, m map[string][]byte) err
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
 	var err error
 	switch {
 	case s.expiration > 0 && s.cluster != nil:
@@ -317,6 +316,7 @@ func (s *Store) SetSerializedMulti(ctx context.Context, m map[string][]byte) err
 		if s.expiration > 0 {
 			op = "SETEX"
 		}
+		slices.Sort(keys) // the error names the first key: the same one every time
 		return s.failMulti(op, keys, err)
 	}
 	return nil
