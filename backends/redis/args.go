@@ -1,8 +1,6 @@
 package redis
 
 import (
-	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -39,14 +37,17 @@ const (
 )
 
 // commonArguments are the arguments of all three backends.
-var commonArguments = []string{
-	"url", "host", "port", "db", "username", "password",
-	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options", "ssl",
+var commonArguments = slices.Concat([]string{"url"}, topLevelConnection, []string{
 	"redis_expiration_time",
 	"distributed_lock", "lock_timeout", "lock_sleep", "lock_blocking", "lock_blocking_timeout", "thread_local_lock",
 	"connection_kwargs", "connection_pool",
 	"client",
-}
+})
+
+// connectionArguments are the arguments that describe a connection, all
+// meaningless next to a client.
+var connectionArguments = slices.Concat([]string{"url"}, topLevelConnection,
+	[]string{"connection_kwargs", "sentinels", "service_name", "sentinel_kwargs", "startup_nodes"})
 
 // backendArguments are the arguments each backend knows.
 var backendArguments = map[string][]string{
@@ -54,45 +55,6 @@ var backendArguments = map[string][]string{
 	SentinelName: append(slices.Clone(commonArguments), "sentinels", "service_name", "sentinel_kwargs"),
 	ClusterName:  append(slices.Clone(commonArguments), "startup_nodes"),
 }
-
-// connection_kwargs entries: those honoured, and those refused by name
-// with the reason. Anything else is an unknown argument.
-var (
-	connectionKwargs = []string{
-		"username", "password", "db", "host", "port",
-		"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
-		"client_name", "max_connections",
-		"encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
-		"read_from_replicas",
-	}
-	refusedKwargs = map[string]string{
-		"connection_class":          "it is a redis-py class, a Python object",
-		"connection_pool":           "it is a redis-py ConnectionPool, a Python object; pass a go-redis client as the argument \"client\" instead",
-		"retry":                     "it is a redis-py Retry object, a Python object; the backend does not retry failed commands",
-		"retry_on_error":            "it is a list of Python exception classes; the backend does not retry failed commands",
-		"ssl_context":               "it is a Python ssl.SSLContext object; give ssl_certfile, ssl_keyfile, ssl_ca_certs instead",
-		"ssl_password":              "encrypted private keys are not supported; give ssl_keyfile unencrypted",
-		"ssl_validate_ocsp":         "OCSP validation is not supported",
-		"ssl_validate_ocsp_stapled": "OCSP validation is not supported",
-		"ssl_ocsp_context":          "OCSP validation is not supported",
-		"ssl_ocsp_expected_cert":    "OCSP validation is not supported",
-		"credential_provider":       "it is a Python object",
-		"redis_connect_func":        "it is a Python function",
-		"unix_socket_path":          "give url=unix:///path/to/socket instead",
-		"socket_type":               "it is a Python socket constant",
-		"single_connection_client":  "not supported: connections are pooled",
-		"lib_name":                  "not supported",
-		"lib_version":               "not supported",
-	}
-	// sentinelKwargs are the sentinel_kwargs entries honoured.
-	sentinelKwargs = []string{
-		"username", "password", "db",
-		"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-		"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
-		"client_name", "encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
-	}
-)
 
 // RefusedArgumentError reports an argument that dogpile.cache (or redis-py)
 // takes but that a Go backend cannot honour (a Python object, say), or one
@@ -110,53 +72,6 @@ func (e *RefusedArgumentError) Error() string {
 
 // Is makes errors.Is(err, region.ErrBadArgument) true.
 func (e *RefusedArgumentError) Is(target error) bool { return target == region.ErrBadArgument }
-
-// settings collects connection settings from the places dogpile.cache and
-// redis-py take them (top-level arguments, connection_kwargs, the url and
-// its query). Where Python would let one silently override another, a
-// setting given twice with different values is an error naming both.
-type settings struct {
-	values  map[string]any
-	origins map[string]string
-}
-
-func newSettings() *settings {
-	return &settings{values: map[string]any{}, origins: map[string]string{}}
-}
-
-// set records name = v from origin, refusing a different earlier value.
-func (s *settings) set(name string, v any, origin string) error {
-	if old, ok := s.values[name]; ok && !sameValue(old, v) {
-		return &region.ArgumentError{Name: name, Value: v,
-			Want: fmt.Sprintf("one value: %s gives %#v, %s gives %#v", s.origins[name], old, origin, v)}
-	}
-	s.values[name], s.origins[name] = v, origin
-	return nil
-}
-
-// sameValue reports whether two settings are the same value, numbers and
-// config-file strings compared by what they spell (2, 2.0 and "2" agree).
-func sameValue(a, b any) bool {
-	if reflect.DeepEqual(a, b) {
-		return true
-	}
-	fa, errA := region.Arguments{"": a}.Float("", 0)
-	fb, errB := region.Arguments{"": b}.Float("", 0)
-	if errA == nil && errB == nil {
-		return fa == fb
-	}
-	ba, errA := region.Arguments{"": a}.Bool("", false)
-	bb, errB := region.Arguments{"": b}.Bool("", false)
-	return errA == nil && errB == nil && ba == bb
-}
-
-func (s *settings) has(name string) bool { _, ok := s.values[name]; return ok }
-
-// args returns the collected settings as Arguments, for the typed getters.
-func (s *settings) args() region.Arguments { return region.Arguments(s.values) }
-
-// origin names where a setting came from, for errors.
-func (s *settings) origin(name string) string { return s.origins[name] }
 
 // config is a backend's parsed arguments.
 type config struct {
@@ -184,27 +99,13 @@ type config struct {
 	lockBlockingTimeout time.Duration
 }
 
-// connConfig are the settings of connections to one kind of server.
-type connConfig struct {
-	db                 int
-	username, password string
-	socketTimeout      time.Duration // 0: none
-	connectTimeout     time.Duration // 0: socketTimeout, else defaultDialTimeout
-	keepalive          bool
-	keepaliveConfig    net.KeepAliveConfig
-	tls                *tls.Config // nil: no TLS; built (files read) once, when the arguments are read
-	clientName         string
-	poolSize           int // 0: go-redis's default
-}
-
 // parseConfig reads the arguments of backend.
 func parseConfig(backend string, args region.Arguments) (*config, error) {
 	if err := args.CheckKnown(backend, backendArguments[backend]...); err != nil {
 		return nil, err
 	}
 	if args.Has("connection_pool") {
-		return nil, &RefusedArgumentError{Name: "connection_pool",
-			Reason: "it is a redis-py ConnectionPool, a Python object; pass a go-redis client (redis.UniversalClient) as the argument \"client\" instead"}
+		return nil, &RefusedArgumentError{Name: "connection_pool", Reason: connectionPoolRefused}
 	}
 	c := &config{backend: backend}
 	var err error
@@ -239,14 +140,6 @@ func parseConfig(backend string, args region.Arguments) (*config, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// connectionArguments are the arguments that describe a connection, all
-// meaningless next to a client.
-var connectionArguments = []string{
-	"url", "host", "port", "db", "username", "password",
-	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options", "ssl",
-	"connection_kwargs", "sentinels", "service_name", "sentinel_kwargs", "startup_nodes",
 }
 
 // useClient takes the Go-specific "client" argument: a go-redis client the
@@ -298,184 +191,6 @@ func (c *config) parseLock(args region.Arguments) error {
 	return nil
 }
 
-// kwargs reads a dict argument (connection_kwargs, sentinel_kwargs): a map,
-// or a JSON object in a string (from a configuration file).
-func kwargs(args region.Arguments, name string) (region.Arguments, error) {
-	v, ok := args[name]
-	if !ok || v == nil {
-		return region.Arguments{}, nil
-	}
-	switch m := v.(type) {
-	case map[string]any:
-		return region.Arguments(m), nil
-	case region.Arguments:
-		return m, nil
-	case map[string]string:
-		out := region.Arguments{}
-		for k, s := range m {
-			out[k] = region.CoerceString(s)
-		}
-		return out, nil
-	case string:
-		var out map[string]any
-		if strings.TrimSpace(m) == "" {
-			return region.Arguments{}, nil
-		}
-		if err := json.Unmarshal([]byte(m), &out); err != nil {
-			return nil, &region.ArgumentError{Name: name, Value: v, Want: "a map, or a JSON object such as {\"ssl\": true}", Err: err}
-		}
-		return region.Arguments(out), nil
-	}
-	return nil, &region.ArgumentError{Name: name, Value: v, Want: "a map of connection arguments"}
-}
-
-// checkKwargs refuses kwargs entries outside known, naming Python-only
-// ones with the reason.
-func checkKwargs(backend, name string, kw region.Arguments, known []string) error {
-	for _, k := range slices.Sorted(maps.Keys(kw)) {
-		if why, ok := refusedKwargs[k]; ok {
-			return &RefusedArgumentError{Name: name + "." + k, Reason: why}
-		}
-	}
-	if err := kw.CheckKnown(backend, known...); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
-}
-
-// connectionFields are the settings read into a connConfig, with the
-// arguments that give them.
-var connectionFields = []string{
-	"username", "password", "db",
-	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
-	"client_name", "max_connections",
-	"encoding", "encoding_errors", "decode_responses", "retry_on_timeout", "health_check_interval",
-}
-
-// collect adds the named top-level arguments and the entries of kw to s.
-func collect(s *settings, args region.Arguments, top []string, kwName string, kw region.Arguments) error {
-	for _, n := range top {
-		if args.Has(n) {
-			if err := s.set(n, args[n], n); err != nil {
-				return err
-			}
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(kw)) {
-		if kw[k] == nil {
-			continue
-		}
-		if err := s.set(k, kw[k], kwName+"."+k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// readConn turns collected settings into a connConfig.
-func readConn(s *settings) (connConfig, error) {
-	a := s.args()
-	var cc connConfig
-	var err error
-	bad := func(name, want string) error {
-		return &region.ArgumentError{Name: s.origin(name), Value: a[name], Want: want}
-	}
-	if cc.db, err = a.Int("db", 0); err != nil {
-		return cc, bad("db", "a database number")
-	}
-	if cc.db < 0 {
-		return cc, bad("db", "a database number of zero or more")
-	}
-	if cc.username, err = a.String("username", ""); err != nil {
-		return cc, bad("username", "a string")
-	}
-	if cc.password, err = a.String("password", ""); err != nil {
-		return cc, bad("password", "a string")
-	}
-	if cc.socketTimeout, err = a.Duration("socket_timeout", 0); err != nil {
-		return cc, bad("socket_timeout", "a number of seconds")
-	}
-	if cc.connectTimeout, err = a.Duration("socket_connect_timeout", 0); err != nil {
-		return cc, bad("socket_connect_timeout", "a number of seconds")
-	}
-	if cc.keepalive, err = a.Bool("socket_keepalive", false); err != nil {
-		return cc, bad("socket_keepalive", "a boolean")
-	}
-	if s.has("socket_keepalive_options") {
-		if cc.keepaliveConfig, err = keepaliveOptions(a["socket_keepalive_options"]); err != nil {
-			return cc, &region.ArgumentError{Name: s.origin("socket_keepalive_options"), Value: a["socket_keepalive_options"],
-				Want: "a net.KeepAliveConfig, or a map of TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (or their Linux numbers 4, 5, 6) to integers", Err: err}
-		}
-	}
-	if cc.tls, err = readTLS(s); err != nil {
-		return cc, err
-	}
-	if cc.clientName, err = a.String("client_name", ""); err != nil {
-		return cc, bad("client_name", "a string")
-	}
-	if cc.poolSize, err = a.Int("max_connections", 0); err != nil || cc.poolSize < 0 {
-		return cc, bad("max_connections", "a number of connections")
-	}
-	// Settings accepted only at the value that keeps dogpile's behaviour.
-	if v, _ := a.String("encoding", "utf-8"); !strings.EqualFold(strings.ReplaceAll(v, "_", "-"), "utf-8") && !strings.EqualFold(v, "utf8") {
-		return cc, bad("encoding", `"utf-8": keys are sent as UTF-8 bytes`)
-	}
-	if v, _ := a.String("encoding_errors", "strict"); v != "strict" {
-		return cc, bad("encoding_errors", `"strict"`)
-	}
-	if v, err := a.Bool("decode_responses", false); err != nil || v {
-		return cc, bad("decode_responses", "false: dogpile.cache's Redis backends store bytes")
-	}
-	if v, err := a.Bool("retry_on_timeout", false); err != nil || v {
-		return cc, bad("retry_on_timeout", "false: the backend does not retry timed-out commands")
-	}
-	if v, err := a.Duration("health_check_interval", 0); err != nil || v != 0 {
-		return cc, bad("health_check_interval", "0: go-redis checks pooled connections itself")
-	}
-	return cc, nil
-}
-
-// keepaliveOptions reads socket_keepalive_options: a net.KeepAliveConfig
-// (what oslocache passes for enable_socket_keepalive), or a map as redis-py
-// takes it, whose entries it passes to setsockopt(IPPROTO_TCP, key, value).
-// Zero or negative fields of a net.KeepAliveConfig leave the system's
-// value.
-func keepaliveOptions(v any) (net.KeepAliveConfig, error) {
-	switch kc := v.(type) {
-	case net.KeepAliveConfig:
-		return kc, nil
-	case *net.KeepAliveConfig:
-		if kc == nil {
-			return net.KeepAliveConfig{}, fmt.Errorf("nil *net.KeepAliveConfig")
-		}
-		return *kc, nil
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Map {
-		return net.KeepAliveConfig{}, fmt.Errorf("%T is not a map", v)
-	}
-	var kc net.KeepAliveConfig
-	for it := rv.MapRange(); it.Next(); {
-		k, val := it.Key().Interface(), it.Value().Interface()
-		n, err := region.Arguments{"": val}.Int("", 0)
-		if err != nil || n < 0 {
-			return kc, fmt.Errorf("value %#v for %v is not a non-negative integer", val, k)
-		}
-		switch strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(fmt.Sprint(k), "socket."), "SOCKET.")) {
-		case "TCP_KEEPIDLE", "4":
-			kc.Idle = time.Duration(n) * time.Second
-		case "TCP_KEEPINTVL", "5":
-			kc.Interval = time.Duration(n) * time.Second
-		case "TCP_KEEPCNT", "6":
-			kc.Count = n
-		default:
-			return kc, fmt.Errorf("unknown option %v", k)
-		}
-	}
-	return kc, nil
-}
-
 // urlDropped are the arguments dogpile.cache's RedisBackend drops next to
 // url and passes over connection_kwargs without one.
 var urlDropped = []string{"host", "port", "db", "username", "password"}
@@ -496,13 +211,8 @@ var kwargsOverridden = map[string]string{
 // password are dropped, and without it they replace connection_kwargs'
 // own; here either one is refused instead of dropped.
 func (c *config) parseSingle(args region.Arguments) error {
-	kw, err := kwargs(args, "connection_kwargs")
+	kw, err := c.connectionKwargs(args)
 	if err != nil {
-		return err
-	}
-	if err := checkKwargs(c.backend, "connection_kwargs", kw, slices.DeleteFunc(slices.Clone(connectionKwargs), func(k string) bool {
-		return k == "read_from_replicas"
-	})); err != nil {
 		return err
 	}
 	rawURL, err := args.String("url", "")
@@ -517,8 +227,8 @@ func (c *config) parseSingle(args region.Arguments) error {
 			return &RefusedArgumentError{Name: "connection_kwargs." + n, Reason: kwargsOverridden[n]}
 		}
 	}
-	s := newSettings()
-	if err := collect(s, args, connectionFields, "connection_kwargs", kw); err != nil {
+	s, err := serverSettings(args, kw)
+	if err != nil {
 		return err
 	}
 	if rawURL != "" {
@@ -647,14 +357,6 @@ func (p *parsedURL) addTo(s *settings, origin string) error {
 	return nil
 }
 
-// sharedWithSentinels are the sentinel_kwargs entries go-redis cannot set
-// apart from the servers' (FailoverOptions has one of each for both).
-var sharedWithSentinels = []string{
-	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-	"ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_ciphers",
-	"client_name",
-}
-
 // parseSentinel reads dogpile.cache.redis_sentinel's target: sentinels,
 // service_name, sentinel_kwargs, and the master's connection settings.
 func (c *config) parseSentinel(args region.Arguments) error {
@@ -676,17 +378,12 @@ func (c *config) parseSentinel(args region.Arguments) error {
 	if c.service == "" {
 		return &region.ArgumentError{Name: "service_name", Value: args["service_name"], Want: "a service name"}
 	}
-	kw, err := kwargs(args, "connection_kwargs")
+	kw, err := c.connectionKwargs(args)
 	if err != nil {
 		return err
 	}
-	if err := checkKwargs(c.backend, "connection_kwargs", kw, slices.DeleteFunc(slices.Clone(connectionKwargs), func(k string) bool {
-		return k == "read_from_replicas" || k == "host" || k == "port"
-	})); err != nil {
-		return err
-	}
-	s := newSettings()
-	if err := collect(s, args, connectionFields, "connection_kwargs", kw); err != nil {
+	s, err := serverSettings(args, kw)
+	if err != nil {
 		return err
 	}
 	if c.conn, err = readConn(s); err != nil {
@@ -729,23 +426,13 @@ func (c *config) parseSentinel(args region.Arguments) error {
 // parseCluster reads dogpile.cache.redis_cluster's target: startup_nodes,
 // or url (one node, or a list), or host and port.
 func (c *config) parseCluster(args region.Arguments) error {
-	kw, err := kwargs(args, "connection_kwargs")
+	kw, err := c.connectionKwargs(args)
 	if err != nil {
 		return err
 	}
-	if err := checkKwargs(c.backend, "connection_kwargs", kw, slices.DeleteFunc(slices.Clone(connectionKwargs), func(k string) bool {
-		return k == "host" || k == "port"
-	})); err != nil {
+	s, err := serverSettings(args, kw)
+	if err != nil {
 		return err
-	}
-	s := newSettings()
-	if err := collect(s, args, connectionFields, "connection_kwargs", kw); err != nil {
-		return err
-	}
-	if kw.Has("read_from_replicas") {
-		if err := s.set("read_from_replicas", kw["read_from_replicas"], "connection_kwargs.read_from_replicas"); err != nil {
-			return err
-		}
 	}
 	urls, err := args.Strings("url", nil)
 	if err != nil {
