@@ -56,22 +56,11 @@ var backendArguments = map[string][]string{
 	ClusterName:  append(slices.Clone(commonArguments), "startup_nodes"),
 }
 
-// RefusedArgumentError reports an argument that dogpile.cache (or redis-py)
-// takes but that a Go backend cannot honour (a Python object, say), or one
-// that dogpile.cache would silently ignore next to another (host next to
-// url). It matches region.ErrBadArgument.
-type RefusedArgumentError struct {
-	Name   string // the argument, e.g. "connection_pool" or "connection_kwargs.retry"
-	Reason string // why, and what to give instead
-}
-
-// Error names the argument and says why it is refused.
-func (e *RefusedArgumentError) Error() string {
-	return fmt.Sprintf("argument %q refused: %s", e.Name, e.Reason)
-}
-
-// Is makes errors.Is(err, region.ErrBadArgument) true.
-func (e *RefusedArgumentError) Is(target error) bool { return target == region.ErrBadArgument }
+// RefusedArgumentError is the error for an argument these backends refuse
+// (a redis-py Python object, or one dogpile.cache would silently drop next
+// to another): region.RefusedArgumentError, whose Backend is the
+// registered name. It matches region.ErrBadArgument.
+type RefusedArgumentError = region.RefusedArgumentError
 
 // config is a backend's parsed arguments.
 type config struct {

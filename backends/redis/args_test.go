@@ -244,3 +244,16 @@ func TestArgumentsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A refused argument is a *region.RefusedArgumentError naming the backend
+// and the argument, the error every backend of this module refuses with.
+func TestRefusedArgumentError(t *testing.T) {
+	_, err := build(t, redisbackend.SentinelName, region.Arguments{"sentinels": "a:1", "connection_kwargs": map[string]any{"retry": "Retry()"}})
+	var re *region.RefusedArgumentError
+	if !errors.As(err, &re) || re.Backend != redisbackend.SentinelName || re.Name != "connection_kwargs.retry" || !strings.Contains(re.Reason, "Python object") {
+		t.Fatalf("err = %#v; want a *region.RefusedArgumentError for %s, connection_kwargs.retry", err, redisbackend.SentinelName)
+	}
+	if !strings.HasPrefix(err.Error(), `backend "dogpile.cache.redis_sentinel": argument "connection_kwargs.retry" refused: `) {
+		t.Errorf("message %q", err)
+	}
+}

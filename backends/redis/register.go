@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"errors"
+
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -28,6 +30,9 @@ func New(name string, args region.Arguments) (*region.SerializedBackend, error) 
 	}
 	c, err := parseConfig(name, args)
 	if err != nil {
+		if re, ok := errors.AsType[*region.RefusedArgumentError](err); ok && re.Backend == "" {
+			re.Backend = name
+		}
 		return nil, err
 	}
 	return region.NewSerializedBackend(newStore(c, c.newClient()), DefaultSerializer()).WithEnvelope(region.DogpileEnvelope), nil

@@ -1,0 +1,28 @@
+package region
+
+import "fmt"
+
+// RefusedArgumentError reports an argument a backend knows but refuses: one
+// that dogpile.cache (or the Python client under it) takes but that has no
+// Go counterpart (a Python object, say), or one that the Python backend
+// would silently drop next to another (host next to url), so that a Go
+// region never quietly means something else than its Python twin. It
+// matches ErrBadArgument.
+type RefusedArgumentError struct {
+	// Backend is the backend's registered name, e.g. "dogpile.cache.redis".
+	Backend string
+	// Name is the argument, e.g. "connection_pool", or the entry of a map
+	// argument, e.g. "connection_kwargs.retry".
+	Name string
+	// Reason says why, and what to give instead.
+	Reason string
+}
+
+// Error names the argument and says why it is refused. It does not repeat
+// the backend's name: Configure and NewBackend wrap the error with it.
+func (e *RefusedArgumentError) Error() string {
+	return fmt.Sprintf("argument %q refused: %s", e.Name, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrBadArgument) true.
+func (e *RefusedArgumentError) Is(target error) bool { return target == ErrBadArgument }
