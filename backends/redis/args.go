@@ -212,6 +212,8 @@ func (c *config) parseSingle(args region.Arguments) error {
 		switch {
 		case rawURL != "" && args.Has(n):
 			return &RefusedArgumentError{Name: n, Reason: "dogpile.cache ignores it next to url; put it in the url"}
+		case rawURL != "" && kw.Has(n) && (n == "host" || n == "port"):
+			return &RefusedArgumentError{Name: "connection_kwargs." + n, Reason: "with url, the server is the url's (redis-py's from_url); put it in the url"}
 		case rawURL == "" && kw.Has(n):
 			return &RefusedArgumentError{Name: "connection_kwargs." + n, Reason: kwargsOverridden[n]}
 		}

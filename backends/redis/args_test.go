@@ -196,6 +196,7 @@ func TestArgumentsRefused(t *testing.T) {
 		{"connection_kwargs db", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"db": 5}}, []string{"connection_kwargs.db", "overrides it"}},
 		{"connection_kwargs password", redisbackend.Name, region.Arguments{"password": "p", "connection_kwargs": map[string]any{"password": "p"}}, []string{"connection_kwargs.password", "overrides it"}},
 		{"connection_kwargs username", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"username": "u"}}, []string{"connection_kwargs.username", "url"}},
+		{"url and connection_kwargs port", redisbackend.Name, region.Arguments{"url": "redis://h:1", "connection_kwargs": map[string]any{"port": 2}}, []string{"connection_kwargs.port", "put it in the url"}},
 		{"connection_kwargs host", redisbackend.Name, region.Arguments{"connection_kwargs": map[string]any{"host": "h"}}, []string{"connection_kwargs.host", "overrides it"}},
 		{"url readonly", redisbackend.Name, region.Arguments{"url": "redis://h:1/0?readonly=true"}, []string{`"url"`, "readonly=true", redisbackend.ClusterName}},
 		{"url read_from_replicas", redisbackend.Name, region.Arguments{"url": "redis://h:1/0?read_from_replicas=1"}, []string{`"url"`, "read_from_replicas=1", redisbackend.ClusterName}},
