@@ -74,6 +74,7 @@ func (a *App) configCmd(sf *storeFlags) *cobra.Command {
 		},
 	}
 	check.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	usesStoreFlags(check, "prefix")
 	cmd.AddCommand(check)
 	return cmd
 }
