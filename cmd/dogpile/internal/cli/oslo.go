@@ -63,8 +63,16 @@ func isOsloSection(path, section, prefix string) bool {
 }
 
 // loadOsloStore reads the [cache] section of a keystone.conf-style file by
-// oslo.cache's rules (package oslocache), with --backend and --arg over it.
+// oslo.cache's rules (package oslocache), with --arg over it.
+//
+// --backend is refused: oslo.cache maps its options to arguments for the
+// file's backend (memcache_servers to url, memcache_dead_retry to
+// dead_retry, nothing at all while enabled is false), so another backend
+// would get arguments built for a different one.
 func loadOsloStore(f storeFlags) (*storeConfig, error) {
+	if f.backend != "" {
+		return nil, userErrorf("--backend %s cannot replace the backend of [cache] in %s: that section is read by oslo.cache's rules, which build the arguments for its own backend (and for dogpile.cache.null while enabled is false); change backend (and enabled) in the file, or choose the store with --backend and --arg alone", f.backend, f.config)
+	}
 	conf, err := oslocache.Load(f.config)
 	if err != nil {
 		return nil, osloError(err)
@@ -74,10 +82,6 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 		return nil, osloError(err)
 	}
 	sources := []string{fmt.Sprintf("[cache] in %s", f.config)}
-	if f.backend != "" {
-		s.Backend = f.backend
-		sources = append(sources, "--backend")
-	}
 	for _, a := range f.args {
 		name, val, ok := strings.Cut(a, "=")
 		name = strings.TrimPrefix(strings.TrimSpace(name), "arguments.")
@@ -97,7 +101,7 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 	if len(s.Proxies) > 0 {
 		sc.conf["wrap"] = s.Proxies
 	}
-	sc.key = fmt.Sprintf("oslo\x00%s\x00%s\x00%q", f.config, f.backend, f.args)
+	sc.key = fmt.Sprintf("oslo\x00%s\x00%q", f.config, f.args)
 	return sc, nil
 }
 
