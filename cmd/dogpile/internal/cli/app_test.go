@@ -434,6 +434,23 @@ enabled = true
 	if _, err := loadStore(storeFlags{config: bad}); err == nil || !strings.Contains(err.Error(), "want name:value") {
 		t.Errorf("bad backend_argument: %v", err)
 	}
+	// A value continued on indented lines, as Python's configparser and
+	// oslo.config read it: both servers, not a key named after the second.
+	multi := writeFile(t, "multi.ini", "[cache]\nbackend = memcached\narguments.url = 127.0.0.1:1,\n    127.0.0.1:2\narguments.dead_retry = 1\narguments.dead_retry = 2\n")
+	sc, err := loadStore(storeFlags{config: multi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if urls, err := region.Arguments(sc.conf).Strings("arguments.url", nil); err != nil || !slices.Equal(urls, []string{"127.0.0.1:1", "127.0.0.1:2"}) {
+		t.Errorf("continued url = %q, %v (conf %v)", urls, err, sc.conf)
+	}
+	if len(sc.conf) != 3 || sc.conf["arguments.dead_retry"] != "2" {
+		t.Errorf("conf = %v, want backend, url and the last dead_retry", sc.conf)
+	}
+	rep, err := checkFile(multi, "")
+	if err != nil || len(rep.Sections) != 1 || rep.Sections[0].Arguments["url"] != "127.0.0.1:1, 127.0.0.1:2" {
+		t.Errorf("config check of a continued url: %v %+v", err, rep)
+	}
 	broken := writeFile(t, "broken.ini", "[cache\nbackend = memory\n")
 	if _, err := loadStore(storeFlags{config: broken}); err == nil || strings.Contains(err.Error(), "\n") {
 		t.Errorf("broken file: %v", err)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/ini.v1"
 
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
@@ -194,16 +193,9 @@ func checkFile(path, prefix string) (*checkReport, error) {
 		return nil, err
 	}
 	rep := &checkReport{File: path}
-	file, iniErr := ini.LoadSources(ini.LoadOptions{AllowShadows: true, IgnoreInlineComment: true, InsensitiveKeys: true, AllowPythonMultilineValues: true}, path)
+	file, iniErr := oslocache.ReadINI(path)
 	osloCache := isOsloSection(path, "cache", prefix)
-	hasCache := false
-	if iniErr == nil {
-		for _, s := range file.Sections() {
-			if strings.EqualFold(s.Name(), "cache") {
-				hasCache = true
-			}
-		}
-	}
+	hasCache := iniErr == nil && file.HasSection("cache")
 	if osloCache || !hasCache {
 		conf, err := oslocache.Load(path)
 		switch {
@@ -220,11 +212,14 @@ func checkFile(path, prefix string) (*checkReport, error) {
 		if osloCache {
 			return rep, nil
 		}
-		return nil, userErrorf("config file %s: %v", path, oneLine(iniErr.Error()))
+		return nil, userErrorf("config file %s", strings.TrimPrefix(iniErr.Error(), "oslocache: "))
 	}
-	for _, s := range file.Sections() {
-		name := s.Name()
-		if name == ini.DefaultSection || (osloCache && strings.EqualFold(name, "cache")) || !s.HasKey(strings.ToLower(prefix)+"backend") {
+	backendKey := strings.ToLower(prefix) + "backend"
+	for _, name := range file.Sections() {
+		if name == iniDefaultSection || (osloCache && name == "cache") {
+			continue
+		}
+		if !slices.ContainsFunc(file.Entries(name), func(e oslocache.INIEntry) bool { return strings.ToLower(e.Key) == backendKey }) {
 			continue
 		}
 		rep.Sections = append(rep.Sections, checkDogpile(path, name, prefix))
@@ -384,6 +379,13 @@ func describeArgument(name string, v any) string {
 		return fmt.Sprintf("TCP keepalive: idle %v, interval %v, %d probes", x.Idle, x.Interval, x.Count)
 	case []string:
 		return strings.Join(x, ", ")
+	case string:
+		// A value continued on several lines: one line, as a list reads.
+		lines := strings.Split(x, "\n")
+		for i := range lines {
+			lines[i] = strings.TrimSpace(lines[i])
+		}
+		return strings.Join(lines, " ")
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {

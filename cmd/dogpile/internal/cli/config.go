@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/ini.v1"
-
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -115,29 +113,40 @@ func loadStore(f storeFlags) (*storeConfig, error) {
 	return sc, nil
 }
 
+// readINI reads a config file by oslo.config's line rules
+// (oslocache.ReadINI), the rules every part of the file is read by:
+// continuation lines, comments at the start of a line only, section names
+// compared in lower case.
+func readINI(path string) (*oslocache.INIFile, error) {
+	if err := checkReadable(path); err != nil {
+		return nil, err
+	}
+	f, err := oslocache.ReadINI(path)
+	if err != nil {
+		var se *oslocache.SyntaxError
+		if errors.As(err, &se) {
+			return nil, userErrorf("config file %s", se.Error())
+		}
+		return nil, readError(path, err)
+	}
+	return f, nil
+}
+
 // readINISection reads one section of an INI file the way dogpile.cache and
 // oslo.cache read theirs: keys backend, expiration_time, arguments.<name>
 // (after prefix), plus oslo.cache's repeatable "backend_argument =
 // name:value". Keys of the DEFAULT section apply to every section, as with
-// Python's configparser.
+// Python's configparser; key names are compared in lower case, and a key
+// set twice takes its last value.
 func readINISection(path, section, prefix string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
+	file, err := readINI(path)
 	if err != nil {
-		return nil, readError(path, err)
+		return nil, err
 	}
-	file, err := ini.LoadSources(ini.LoadOptions{
-		AllowShadows:        true, // oslo.cache's backend_argument repeats
-		IgnoreInlineComment: true, // as Python's configparser: "#" and ";" only start whole-line comments
-		InsensitiveKeys:     true, // as configparser: option names are lowercase
-	}, data)
-	if err != nil {
-		return nil, userErrorf("config file %s: %v", path, oneLine(err.Error()))
-	}
-	sec, err := file.GetSection(section)
-	if err != nil || section == ini.DefaultSection {
+	if !file.HasSection(section) || section == iniDefaultSection {
 		var names []string
-		for _, s := range file.SectionStrings() {
-			if s != ini.DefaultSection {
+		for _, s := range file.Sections() {
+			if s != iniDefaultSection {
 				names = append(names, "["+s+"]")
 			}
 		}
@@ -149,38 +158,34 @@ func readINISection(path, section, prefix string) (map[string]any, error) {
 	}
 	prefix = strings.ToLower(prefix)
 	conf := map[string]any{}
-	add := func(k *ini.Key) error {
-		name, ok := strings.CutPrefix(k.Name(), prefix)
+	add := func(e oslocache.INIEntry) error {
+		name, ok := strings.CutPrefix(strings.ToLower(e.Key), prefix)
 		if !ok {
 			return nil
 		}
 		if name == "backend_argument" {
-			for _, v := range k.ValueWithShadows() {
-				argName, argVal, ok := strings.Cut(v, ":")
-				if !ok || strings.TrimSpace(argName) == "" {
-					return userErrorf("config file %s, section [%s]: %sbackend_argument %q: want name:value", path, section, prefix, v)
-				}
-				conf["arguments."+strings.TrimSpace(argName)] = strings.TrimSpace(argVal)
+			argName, argVal, ok := strings.Cut(e.Value, ":")
+			if !ok || strings.TrimSpace(argName) == "" {
+				return userErrorf("%s: [%s] %sbackend_argument %q: want name:value", e.Pos, section, prefix, e.Value)
 			}
+			conf["arguments."+strings.TrimSpace(argName)] = strings.TrimSpace(argVal)
 			return nil
 		}
-		conf[name] = k.String()
+		conf[name] = e.Value
 		return nil
 	}
-	if def, err := file.GetSection(ini.DefaultSection); err == nil {
-		for _, k := range def.Keys() {
-			if err := add(k); err != nil {
+	for _, s := range []string{iniDefaultSection, section} {
+		for _, e := range file.Entries(s) {
+			if err := add(e); err != nil {
 				return nil, err
 			}
 		}
 	}
-	for _, k := range sec.Keys() {
-		if err := add(k); err != nil {
-			return nil, err
-		}
-	}
 	return conf, nil
 }
+
+// iniDefaultSection is the section whose keys apply to every section.
+const iniDefaultSection = "DEFAULT"
 
 // checkReadable reports a config file that cannot be read.
 func checkReadable(path string) error {

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/ini.v1"
-
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -29,29 +27,23 @@ func isOsloSection(path, section, prefix string) bool {
 	if prefix != "" || !strings.EqualFold(section, "cache") {
 		return false
 	}
-	file, err := ini.LoadSources(ini.LoadOptions{AllowShadows: true, IgnoreInlineComment: true, AllowPythonMultilineValues: true}, path)
+	file, err := oslocache.ReadINI(path)
 	if err != nil {
 		return true // oslocache reports what is wrong, by line
 	}
-	var keys []string
-	found := false
-	for _, s := range file.Sections() {
-		if strings.EqualFold(s.Name(), "cache") {
-			found = true
-			keys = append(keys, s.KeyStrings()...)
-		}
-	}
-	if !found {
+	if !file.HasSection("cache") {
 		return false
+	}
+	var keys []string
+	backend := ""
+	for _, e := range file.Entries("cache") {
+		keys = append(keys, e.Key)
+		if e.Key == "backend" {
+			backend = strings.TrimSpace(e.Value)
+		}
 	}
 	if slices.ContainsFunc(keys, isDogpileStyleKey) {
 		return false
-	}
-	backend := ""
-	for _, s := range file.Sections() {
-		if strings.EqualFold(s.Name(), "cache") && s.HasKey("backend") {
-			backend = strings.TrimSpace(s.Key("backend").String())
-		}
 	}
 	if backend == "" || strings.HasPrefix(backend, "dogpile.cache.") || strings.HasPrefix(backend, "oslo_cache.") {
 		return true
