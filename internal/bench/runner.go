@@ -76,7 +76,7 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 	var err error
 	switch spec.Strategy {
 	case CacheAside, Loadable:
-		if r.shared, err = openShared(spec.Conf, w.Expiration); err != nil {
+		if r.shared, err = openShared(spec.Backend, w.Expiration); err != nil {
 			return nil, err
 		}
 		if r.shared != nil {
@@ -105,7 +105,7 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 func (r *runner) storeLabel() string {
 	switch {
 	case r.spec.Strategy.UsesBackend():
-		return Backend{Conf: r.spec.Conf}.Name()
+		return r.spec.Backend.Name()
 	case r.shared != nil && r.spec.Strategy == CacheAside:
 		return r.shared.clientName()
 	case r.shared != nil:
@@ -442,7 +442,7 @@ func newRegionGetter(ctx context.Context, r *runner, async bool) (*regionGetter,
 		}))
 	}
 	g.reg = region.New("dogpile-bench-"+string(r.spec.Strategy), opts...)
-	if err := g.reg.ConfigureFromConfig(Backend{Conf: r.spec.Conf}.confWith(r.w.Expiration), ""); err != nil {
+	if err := r.spec.Backend.configure(g.reg, r.w.Expiration); err != nil {
 		return nil, err
 	}
 	r.reg = g.reg
@@ -499,7 +499,7 @@ func (e *BackendError) Unwrap() error { return e.Err }
 // backend that cannot be configured or reached fails the run at once.
 func probe(ctx context.Context, b Backend, runID string, timeout time.Duration) error {
 	reg := region.New("dogpile-bench-probe", region.WithErrorHandler(func(context.Context, string, error) {}))
-	if err := reg.ConfigureFromConfig(b.confWith(time.Second), ""); err != nil {
+	if err := b.configure(reg, time.Second); err != nil {
 		return &BackendError{Backend: b.Name(), Err: err}
 	}
 	defer reg.Close()
@@ -539,7 +539,7 @@ func cleanup(ctx context.Context, b Backend, runID string, s Strategy, keys int)
 		names[k] = keyName(runID, s, k)
 	}
 	if !s.UsesBackend() {
-		sh, err := openShared(b.Conf, time.Second)
+		sh, err := openShared(b, time.Second)
 		if err != nil || sh == nil {
 			return
 		}
@@ -548,7 +548,7 @@ func cleanup(ctx context.Context, b Backend, runID string, s Strategy, keys int)
 		return
 	}
 	reg := region.New("dogpile-bench-cleanup", region.WithErrorHandler(func(context.Context, string, error) {}))
-	if err := reg.ConfigureFromConfig(b.confWith(time.Second), ""); err != nil {
+	if err := b.configure(reg, time.Second); err != nil {
 		return
 	}
 	defer reg.Close()

@@ -35,7 +35,12 @@ type storeConfig struct {
 	// by oslo.cache's rules: the region is configured from it (conf then
 	// mirrors it, for messages and the benchmark).
 	oslo *oslocache.RegionSettings
-	key  string // fingerprint, when conf cannot be marshalled
+	// osloFile and osloArgs are the file and the --arg values oslo was
+	// read from, for the benchmark's worker processes, which read the file
+	// themselves.
+	osloFile string
+	osloArgs map[string]string
+	key      string // fingerprint, when conf cannot be marshalled
 }
 
 func (s *storeConfig) backend() string {

@@ -74,6 +74,7 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 		return nil, osloError(err)
 	}
 	sources := []string{fmt.Sprintf("[cache] in %s", f.config)}
+	args := map[string]string{}
 	for _, a := range f.args {
 		name, val, ok := strings.Cut(a, "=")
 		name = strings.TrimPrefix(strings.TrimSpace(name), "arguments.")
@@ -81,11 +82,12 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 			return nil, userErrorf("--arg %q: want NAME=VALUE, for example --arg url=127.0.0.1:11211", a)
 		}
 		s.Arguments[name] = region.CoerceString(val)
+		args[name] = val
 		if !slices.Contains(sources, "--arg") {
 			sources = append(sources, "--arg")
 		}
 	}
-	sc := &storeConfig{oslo: s, source: strings.Join(sources, " and ")}
+	sc := &storeConfig{oslo: s, osloFile: f.config, osloArgs: args, source: strings.Join(sources, " and ")}
 	sc.conf = map[string]any{"backend": s.Backend, "expiration_time": s.ExpirationTime.Seconds()}
 	for name, v := range s.Arguments {
 		sc.conf["arguments."+name] = v
