@@ -47,6 +47,20 @@ type RegionSettings struct {
 	// Notes are the options the file sets that have no effect with this
 	// configuration, and why (as oslo.cache would ignore them too).
 	Notes []Note
+
+	// origins are the [cache] options each argument was made from, so
+	// that Apply can blame the option and line for an argument the
+	// backend refuses.
+	origins map[string]argOrigin
+}
+
+// argOrigin is the option (and line) an argument was made from, and the
+// value it was given.
+type argOrigin struct {
+	option string
+	pos    Pos
+	text   string // the option's value as written
+	value  any    // the argument's value as mapped
 }
 
 // Note is an option that is accepted but has no effect, and why.
@@ -82,7 +96,7 @@ var (
 // naming the option and the line, joined (errors.Join). On error the
 // returned settings are what could be worked out, for reports.
 func (c *Config) RegionSettings() (*RegionSettings, error) {
-	m := &mapper{c: c, used: map[string]bool{}, argFrom: map[string]Pos{}}
+	m := &mapper{c: c, used: map[string]bool{}, argFrom: map[string]Pos{}, origins: map[string]argOrigin{}}
 	m.run()
 	return m.s, errors.Join(m.errs...)
 }
@@ -95,7 +109,8 @@ type mapper struct {
 	errs    []error
 	used    map[string]bool // options that took effect (or were judged)
 	args    region.Arguments
-	argFrom map[string]Pos // backend_argument lines, by argument name
+	argFrom map[string]Pos       // backend_argument lines, by argument name
+	origins map[string]argOrigin // every argument's option, by argument name
 }
 
 func (m *mapper) opt(name string) *optValue { return m.c.cache[name] }
@@ -133,7 +148,19 @@ func (m *mapper) setArg(name string, v any, option string) {
 		m.note("backend_argument", pos, "%s is replaced by [cache] %s, as oslo.cache does", name, option)
 		delete(m.argFrom, name)
 	}
+	ov := m.opt(option)
+	pos, text := ov.pos, ov.text
+	if !ov.set {
+		pos, text = m.opt("backend").pos, "" // a default: chosen by the backend line
+	}
+	m.setArgFrom(name, v, argOrigin{option: option, pos: pos, text: text})
+}
+
+// setArgFrom sets a backend argument and remembers where it came from.
+func (m *mapper) setArgFrom(name string, v any, from argOrigin) {
+	from.value = v
 	m.args[name] = v
+	m.origins[name] = from
 }
 
 func (m *mapper) run() {
@@ -162,6 +189,7 @@ func (m *mapper) run() {
 	}
 	m.unused()
 	m.s.Arguments = m.args
+	m.s.origins = m.origins
 	m.s.Backend = m.backend
 	if !m.s.Enabled {
 		m.disabled()
@@ -175,6 +203,7 @@ func (m *mapper) run() {
 func (m *mapper) disabled() {
 	m.s.Backend = NullBackend
 	m.s.Arguments = region.Arguments{}
+	m.s.origins = nil
 	kept := m.errs[:0]
 	for _, err := range m.errs {
 		var oe *OptionError
@@ -223,10 +252,10 @@ func (m *mapper) backendArguments() {
 				m.errs = append(m.errs, &OptionError{Pos: it.pos, Section: cacheSection, Option: "backend_argument", Value: it.text, Kind: ErrBadValue, Msg: "url: " + err.Error()})
 				continue
 			}
-			m.args[name] = servers
+			m.setArgFrom(name, servers, argOrigin{option: "backend_argument", pos: it.pos, text: it.text})
 			continue
 		}
-		m.args[name] = region.CoerceString(value)
+		m.setArgFrom(name, region.CoerceString(value), argOrigin{option: "backend_argument", pos: it.pos, text: it.text})
 	}
 }
 
@@ -273,7 +302,7 @@ func (m *mapper) memcached() {
 		if err != nil {
 			m.fail(ErrBadValue, "memcache_servers", "%v", err)
 		} else {
-			m.args["url"] = servers
+			m.setArg("url", servers, "memcache_servers")
 		}
 	}
 	pythonMemcached := slices.Contains(pythonMemcachedBackends, m.backend)

@@ -112,6 +112,12 @@ func osloError(err error) error {
 func openOsloRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, error) {
 	r := oslocache.CreateRegion("dogpile", region.WithErrorHandler(onError))
 	if err := sc.oslo.Apply(r); err != nil {
+		// An argument the file's option was mapped to, refused by the
+		// backend: the option and line say it all.
+		var oe *oslocache.OptionError
+		if errors.As(err, &oe) {
+			return nil, userErrorf("%s", oe.Error())
+		}
 		var ue *region.UnknownArgumentError
 		if errors.As(err, &ue) {
 			return nil, userErrorf("backend %s (from %s): %v", sc.backend(), sc.source, ue)

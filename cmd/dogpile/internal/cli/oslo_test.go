@@ -104,7 +104,8 @@ func TestKeystoneConfCommands(t *testing.T) {
 	unknown := writeFile(t, "unknown.conf", "[cache]\nenabled = true\nbackend = dogpile.cache.memory\nbackend_argument = lokc_timeout:5\n")
 	_, errOut, code = runApp(t, a, "-c", unknown, "get", "k")
 	line := oneErrorLine(t, errOut)
-	if code != ExitError || !strings.Contains(line, "dogpile.cache.memory") || !strings.Contains(line, `"lokc_timeout" (did you mean "lock_timeout"?)`) {
+	if code != ExitError || !strings.Contains(line, unknown+`:4: [cache] backend_argument: backend dogpile.cache.memory: unknown argument "lokc_timeout" (did you mean "lock_timeout"?)`) ||
+		strings.Count(line, "dogpile.cache.memory") != 1 {
 		t.Fatalf("unknown argument: exit %d: %s", code, errOut)
 	}
 	_, errOut, code = runApp(t, a, "-b", "memory", "-a", "lokc_timeout=5", "get", "k")
