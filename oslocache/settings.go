@@ -321,6 +321,13 @@ func (m *mapper) memcached() {
 				m.setArg(strings.TrimPrefix(o, "memcache_"), int(v.(int64)), o)
 			}
 		}
+		// Passed, as oslo.cache passes them, but the Go pool has no such
+		// settings.
+		for _, o := range []string{"memcache_pool_unused_timeout", "memcache_pool_connection_get_timeout"} {
+			if ov := m.opt(o); ov.set {
+				m.note(o, ov.pos, "passed as %s, which has no effect in Go: gomemcache keeps idle connections until they fail and never waits for a free one", strings.TrimPrefix(o, "memcache_"))
+			}
+		}
 		m.setArg("pool_flush_on_reconnect", m.use("memcache_pool_flush_on_reconnect").v, "memcache_pool_flush_on_reconnect")
 		if m.use("memcache_sasl_enabled").v == true {
 			m.fail(ErrUnsupported, "memcache_sasl_enabled",
