@@ -542,7 +542,10 @@ func TestErrorsThroughApp(t *testing.T) {
 	}{
 		{[]string{"-c", "/does/not/exist.ini", "get", "k"}, "config file /does/not/exist.ini not found"},
 		{[]string{"-c", cfg, "-s", "nope", "get", "k"}, "has no section [nope] (sections: [cache], [other])"},
-		{[]string{"-c", cfg, "-s", "other", "get", "k"}, `unknown backend "nope" (from [other] in ` + cfg + `); registered backends: `},
+		{[]string{"-c", cfg, "-s", "other", "get", "k"}, `unknown backend "nope" (from [other] in ` + cfg + `); registered: `},
+		// The region's hint: the closest registered name.
+		{[]string{"-b", "memcache", "get", "k"}, `unknown backend "memcache" (from --backend); registered: `},
+		{[]string{"-b", "memcache", "get", "k"}, `; did you mean "memcached"?`},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "get", "k"}, "cannot reach the memcached server at " + mc + " (socket_timeout 3s): dial tcp " + mc},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "-a", "socket_timeout=250ms", "set", "k", "1"}, "(socket_timeout 250ms)"},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "bench", "-d", "1s"}, "cannot reach the memcached server at " + mc},

@@ -144,7 +144,7 @@ func TestBinaryErrors(t *testing.T) {
 	}{
 		{"missing config file", []string{"--config", "/no/such/dogpile.ini", "get", "k"}, []string{"config file /no/such/dogpile.ini not found"}},
 		{"unknown section", []string{"--config", cfg, "--section", "prod", "get", "k"}, []string{"has no section [prod] (sections: [cache], [typo])"}},
-		{"unknown backend", []string{"--config", cfg, "--section", "typo", "bench"}, []string{`unknown backend "memcache"`, "registered backends: ", "memcached", "gocache.redis", "memory"}},
+		{"unknown backend", []string{"--config", cfg, "--section", "typo", "bench"}, []string{`unknown backend "memcache"`, "registered: ", `did you mean "memcached"?`, "memcached", "gocache.redis", "memory"}},
 		{"unreachable memcached", []string{"--backend", "memcached", "--arg", "url=" + dead, "get", "k"}, []string{"cannot reach the memcached server at " + dead, "(socket_timeout 3s)", "connection refused"}},
 		{"unreachable memcached in bench", []string{"--backend", "memcached", "--arg", "url=" + dead, "bench", "--duration", "1s"}, []string{"cannot reach the memcached server at " + dead}},
 		{"unreachable redis", []string{"--backend", "gocache.redis", "--arg", "addr=" + dead, "--arg", "socket_timeout=1s", "set", "k", "1"}, []string{"cannot reach the Redis server at " + dead, "(socket_timeout 1s)"}},

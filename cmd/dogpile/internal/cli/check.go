@@ -303,14 +303,6 @@ func checkDogpile(path, section, prefix string) sectionCheck {
 	if exp, err := region.Arguments(conf).Duration("expiration_time", 0); err == nil {
 		sc.ExpirationSeconds = exp.Seconds()
 	}
-	if !region.IsBackendRegistered(sc.Backend) {
-		msg := fmt.Sprintf("backend %q is not registered (registered: %s)", sc.Backend, strings.Join(region.RegisteredBackends(), ", "))
-		if s := suggestBackend(sc.Backend, region.RegisteredBackends()); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		sc.Refused = append(sc.Refused, msg)
-		return sc
-	}
 	if sc.Backend == "gocache" {
 		sc.Refused = append(sc.Refused, "backend gocache takes a store built in Go code; from a file use gocache.go_cache, gocache.ristretto, gocache.redis or gocache.memcache")
 		return sc
@@ -318,6 +310,10 @@ func checkDogpile(path, section, prefix string) sectionCheck {
 	r := region.New("check", region.WithErrorHandler(func(context.Context, string, error) {}))
 	defer r.Close()
 	if err := r.ConfigureFromConfig(conf, ""); err != nil {
+		if errors.Is(err, region.ErrPluginNotFound) {
+			sc.Refused = append(sc.Refused, unknownBackend(err, sc.Backend, fmt.Sprintf("[%s] in %s", section, path)))
+			return sc
+		}
 		msg := strings.TrimPrefix(err.Error(), `region "check": `)
 		sc.Refused = append(sc.Refused, oneLine(msg))
 		return sc

@@ -211,20 +211,12 @@ func readError(path string, err error) error {
 	return userErrorf("config file %s cannot be read: %v", path, err)
 }
 
-// openRegion configures a region on the store. An unknown backend is
-// reported with the registered names; other failures are explained by
-// explain. onError is told about values that could not be read.
+// openRegion configures a region on the store. Failures are explained by
+// explain (an unknown backend with the region's own hint: the closest
+// registered name, or the package that registers it). onError is told
+// about values that could not be read.
 func openRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, error) {
-	name := sc.backend()
-	if !region.IsBackendRegistered(name) {
-		registered := region.RegisteredBackends()
-		msg := fmt.Sprintf("unknown backend %q (from %s); registered backends: %s", name, sc.source, strings.Join(registered, ", "))
-		if s := suggestBackend(name, registered); s != "" {
-			msg += fmt.Sprintf(`; did you mean "%s"?`, s)
-		}
-		return nil, userErrorf("%s", msg)
-	}
-	if name == "gocache" {
+	if sc.backend() == "gocache" {
 		return nil, userErrorf("backend gocache (from %s) takes a store built in Go code; from a config file use gocache.go_cache, gocache.ristretto, gocache.redis or gocache.memcache", sc.source)
 	}
 	if sc.oslo != nil {
@@ -235,4 +227,21 @@ func openRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, e
 		return nil, explain(err, sc)
 	}
 	return r, nil
+}
+
+// unknownBackend words region.ErrPluginNotFound for a backend name:
+// `unknown backend "memcache" (from SOURCE); registered: ...; did you mean
+// "memcached"?`, the list and the hint being the region's.
+func unknownBackend(err error, name, source string) string {
+	msg := err.Error()
+	head := fmt.Sprintf("no backend named %q ", name)
+	if i := strings.Index(msg, head); i >= 0 {
+		msg = msg[i+len(head):]
+		if rest, ok := strings.CutPrefix(msg, "("); ok {
+			if list, hint, ok := strings.Cut(rest, ")"); ok {
+				msg = list + hint
+			}
+		}
+	}
+	return fmt.Sprintf("unknown backend %q (from %s); %s", name, source, msg)
 }
