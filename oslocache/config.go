@@ -173,8 +173,6 @@ func (c *Config) bool(name string) bool {
 	return b
 }
 
-func (c *Config) isSet(name string) bool { return c.cache[name].set }
-
 // cacheValue returns a [cache] option's value, reading and converting it
 // on first use.
 func (c *Config) cacheValue(def *optionDef, stack []refKey) (*optValue, error) {

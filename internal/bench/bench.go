@@ -522,15 +522,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.ProbeTimeout = 10 * time.Second
 	}
 	rep := &Report{Workload: opts.Workload, Backend: opts.Backend.Name(), Procs: procs, RunID: newRunID(), Strategies: strategies}
-	if err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout); err != nil {
+	labels, err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout)
+	if err != nil {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
 			return rep, ctx.Err()
 		}
-		return rep, err
-	}
-	labels, err := storeLabels(opts.Backend)
-	if err != nil {
 		return rep, err
 	}
 	for i, s := range strategies {
@@ -566,22 +563,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	return rep, nil
-}
-
-// storeLabels says what each strategy runs on with this backend: the
-// baselines on the backend's memcached or Redis client when it has one,
-// else on go-cache in the process; the region strategies on the backend.
-func storeLabels(b Backend) (map[Strategy]string, error) {
-	labels := map[Strategy]string{CacheAside: "go-cache", Loadable: "go-cache store", Region: b.Name(), RegionAsync: b.Name()}
-	sh, err := openShared(b, time.Second)
-	if err != nil {
-		return nil, err
-	}
-	if sh != nil {
-		labels[CacheAside], labels[Loadable] = sh.clientName(), sh.storeName()
-		sh.close()
-	}
-	return labels, nil
 }
 
 // runLocal runs one strategy in this process. Interrupted, it returns the

@@ -46,6 +46,16 @@ func openShared(b Backend, exp time.Duration) (*sharedStore, error) {
 	if err := b.configure(reg, exp); err != nil {
 		return nil, &BackendError{Backend: b.Name(), Err: err}
 	}
+	s := sharedOf(reg)
+	if s == nil {
+		_ = reg.Close()
+	}
+	return s, nil
+}
+
+// sharedOf returns the shared store under a configured region (owned by
+// the region), or nil when its backend has no memcached or Redis client.
+func sharedOf(reg *region.Region) *sharedStore {
 	s := &sharedStore{reg: reg}
 	actual := reg.ActualBackend()
 	if c, ok := region.BackendAs[interface{ Client() *memcache.Client }](actual); ok {
@@ -61,10 +71,9 @@ func openShared(b Backend, exp time.Duration) (*sharedStore, error) {
 		}
 	}
 	if s.mc == nil && s.rc == nil {
-		_ = reg.Close()
-		return nil, nil
+		return nil
 	}
-	return s, nil
+	return s
 }
 
 func (s *sharedStore) close() { _ = s.reg.Close() }
