@@ -260,3 +260,19 @@ func explainBench(err error, sc *storeConfig) error {
 	}
 	return explain(err, sc)
 }
+
+// errNotJSONable marks settings that cannot go to worker processes.
+var errNotJSONable = errors.New("not representable in JSON")
+
+// jsonableConf reports whether a store's settings survive the trip to
+// `bench --procs` worker processes (plain values only).
+func jsonableConf(conf map[string]any) error {
+	for k, v := range conf {
+		switch v.(type) {
+		case string, bool, int, int64, float64, nil, []string, []any, map[string]any:
+		default:
+			return fmt.Errorf("%s (%T): %w", k, v, errNotJSONable)
+		}
+	}
+	return nil
+}

@@ -396,19 +396,3 @@ func describeArgument(name string, v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
-// errNotJSONable marks settings that cannot go to worker processes.
-var errNotJSONable = errors.New("not representable in JSON")
-
-// jsonableConf reports whether a store's settings survive the trip to
-// `bench --procs` worker processes (plain values only).
-func jsonableConf(conf map[string]any) error {
-	for k, v := range conf {
-		switch v.(type) {
-		case string, bool, int, int64, float64, nil, []string, []any, map[string]any:
-		default:
-			return fmt.Errorf("%s (%T): %w", k, v, errNotJSONable)
-		}
-	}
-	return nil
-}

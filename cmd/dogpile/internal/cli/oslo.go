@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -95,7 +96,10 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 	if len(s.Proxies) > 0 {
 		sc.conf["wrap"] = s.Proxies
 	}
-	sc.key = fmt.Sprintf("oslo\x00%s\x00%q", f.config, f.args)
+	// conf cannot always be marshalled (a *tls.Config): the file and the
+	// flags identify the store instead.
+	key, _ := json.Marshal(map[string]any{"oslo_config": f.config, "args": args})
+	sc.key = string(key)
 	return sc, nil
 }
 
