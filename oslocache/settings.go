@@ -85,6 +85,9 @@ var (
 	pythonMemcachedBackends = []string{"dogpile.cache.memcached", "oslo_cache.memcache_pool"}
 	memcacheBackends        = []string{"dogpile.cache.memcached", "oslo_cache.memcache_pool", "dogpile.cache.pymemcache", "dogpile.cache.pylibmc", "dogpile.cache.bmemcached"}
 	redisBackends           = []string{"dogpile.cache.redis", "dogpile.cache.redis_sentinel"}
+	// tlsBackends take tls_enabled (newer oslo.cache refuses it for the
+	// others).
+	tlsBackends = []string{"dogpile.cache.pymemcache", "oslo_cache.memcache_pool", "dogpile.cache.bmemcached", "dogpile.cache.redis", "dogpile.cache.redis_sentinel"}
 )
 
 // RegionSettings maps the [cache] section to a region's settings, doing

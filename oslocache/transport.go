@@ -27,7 +27,6 @@ func (m *mapper) tls() {
 	for _, o := range tlsOptions {
 		m.used[o] = true
 	}
-	tlsBackends := []string{"dogpile.cache.pymemcache", "oslo_cache.memcache_pool", "dogpile.cache.bmemcached", "dogpile.cache.redis", "dogpile.cache.redis_sentinel"}
 	if !slices.Contains(tlsBackends, m.backend) {
 		m.fail(ErrBadValue, "tls_enabled", "TLS is not supported by the %s backend (newer oslo.cache refuses it too); use %s, or set tls_enabled = false",
 			m.backend, strings.Join(tlsBackends, ", "))
