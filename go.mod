@@ -27,7 +27,6 @@ require (
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/term v0.44.0
-	gopkg.in/ini.v1 v1.67.0
 )
 
 require (

@@ -3,9 +3,7 @@ package oslocache
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -56,15 +54,9 @@ type memoGroup struct {
 // file and line: "keystone.conf:42: [cache] expiration_time: ...". When
 // there are several, they are all returned (errors.Join).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("oslocache: config file %s not found: %w", path, err)
-		case errors.Is(err, fs.ErrPermission):
-			return nil, fmt.Errorf("oslocache: config file %s cannot be read: %w", path, err)
-		}
-		return nil, fmt.Errorf("oslocache: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
 }
@@ -180,8 +172,6 @@ func (c *Config) bool(name string) bool {
 	b, _ := c.cache[name].v.(bool)
 	return b
 }
-
-func (c *Config) isSet(name string) bool { return c.cache[name].set }
 
 // cacheValue returns a [cache] option's value, reading and converting it
 // on first use.

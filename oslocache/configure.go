@@ -3,6 +3,8 @@ package oslocache
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/dogpile-go/dogpile/internal/plugins"
@@ -33,8 +35,9 @@ func CreateRegion(name string, opts ...region.Option) *region.Region {
 // The backend is chosen by its registered name, so the program must import
 // the package that registers it (backends/memory for the in-process names,
 // backends/memcache for the memcached ones, ...). Errors are the
-// *OptionErrors of RegionSettings, or the region's (unknown backend
-// arguments are region.ErrBadArgument).
+// *OptionErrors of RegionSettings, an *OptionError naming the option whose
+// argument the backend refuses (wrapping the region's error, so
+// errors.Is(err, region.ErrBadArgument) holds), or the region's.
 func (c *Config) ConfigureCacheRegion(r *region.Region) error {
 	s, err := c.RegionSettings()
 	if err != nil {
@@ -45,6 +48,13 @@ func (c *Config) ConfigureCacheRegion(r *region.Region) error {
 
 // Apply configures r with the settings (see ConfigureCacheRegion). A region
 // that is already configured is left as it is.
+//
+// When the backend refuses an argument that a [cache] option was mapped to
+// (a *region.ArgumentError or *region.UnknownArgumentError), the error is
+// an *OptionError naming that option and its line ("keystone.conf:7:
+// [cache] memcache_dead_retry: backend dogpile.cache.memcached: argument
+// \"dead_retry\": ..."), wrapping the backend's error. An argument changed
+// in Arguments after RegionSettings is not blamed on the file.
 func (s *RegionSettings) Apply(r *region.Region) error {
 	if r == nil {
 		return errors.New("oslocache: ConfigureCacheRegion needs a region (see CreateRegion)")
@@ -71,10 +81,40 @@ func (s *RegionSettings) Apply(r *region.Region) error {
 		// The region's error names the package to import, if any.
 		return fmt.Errorf("oslocache: [cache] backend %s is not registered in this program: %w", s.Backend, err)
 	case err != nil:
-		return fmt.Errorf("oslocache: [cache] backend %s: %w", s.Backend, err)
+		if oe := s.argumentOptionError(err); oe != nil {
+			return oe
+		}
+		return fmt.Errorf("oslocache: [cache] backend: %w", err)
 	}
 	if r.KeyMangler() == nil {
 		r.SetKeyMangler(region.SHA1MangleKey)
+	}
+	return nil
+}
+
+// argumentOptionError maps a backend's refusal of an argument back to the
+// [cache] option it was made from; nil when err is not about an argument
+// the file set (or the argument was changed since).
+func (s *RegionSettings) argumentOptionError(err error) *OptionError {
+	var names []string
+	var inner error
+	var ae *region.ArgumentError
+	var ue *region.UnknownArgumentError
+	switch {
+	case errors.As(err, &ae):
+		names, inner = []string{ae.Name}, ae
+	case errors.As(err, &ue):
+		names, inner = ue.Names, ue
+	default:
+		return nil
+	}
+	for _, name := range names {
+		o, ok := s.origins[name]
+		if !ok || !reflect.DeepEqual(o.value, s.Arguments[name]) {
+			continue
+		}
+		return &OptionError{Pos: o.pos, Section: cacheSection, Option: o.option, Value: o.text, Kind: ErrBadValue,
+			Msg: fmt.Sprintf("backend %s: %s", s.Backend, strings.TrimPrefix(inner.Error(), "region: ")), Err: err}
 	}
 	return nil
 }

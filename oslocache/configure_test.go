@@ -99,6 +99,31 @@ func TestConfigureErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), "lokc_timeout") || !strings.Contains(err.Error(), "lock_timeout") {
 		t.Errorf("%v does not name the argument and the likely one", err)
 	}
+	// ... blamed on the line that set it, once.
+	var oe *oslocache.OptionError
+	if !errors.As(err, &oe) || oe.Option != "backend_argument" || oe.Pos.Line != 4 || oe.Value != "lokc_timeout:5" ||
+		err.Error() != `keystone.conf:4: [cache] backend_argument: backend dogpile.cache.memory: unknown argument "lokc_timeout" (did you mean "lock_timeout"?)` {
+		t.Errorf("err = %q, want an *OptionError for line 4's backend_argument", err)
+	}
+	// A value the backend refuses, from an oslo.cache option: that option
+	// and its line.
+	err = parse(t, "[cache]\nenabled = true\nbackend = dogpile.cache.memcached\nmemcache_dead_retry = 999999999999999\n").ConfigureCacheRegion(r)
+	var ae *region.ArgumentError
+	if !errors.As(err, &oe) || !errors.As(err, &ae) || !errors.Is(err, region.ErrBadArgument) || !errors.Is(err, oslocache.ErrBadValue) ||
+		oe.Option != "memcache_dead_retry" || oe.Pos.Line != 4 || ae.Name != "dead_retry" ||
+		!strings.HasPrefix(err.Error(), `keystone.conf:4: [cache] memcache_dead_retry: backend dogpile.cache.memcached: argument "dead_retry": cannot use 999999999999999 as a duration`) {
+		t.Errorf("err = %q, want an *OptionError for memcache_dead_retry wrapping the *ArgumentError", err)
+	}
+	// An argument changed after RegionSettings is not blamed on the file.
+	s, err := parse(t, "[cache]\nenabled = true\nbackend = dogpile.cache.memcached\nmemcache_dead_retry = 5\n").RegionSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Arguments["dead_retry"] = "x"
+	err = s.Apply(r)
+	if !errors.As(err, &ae) || errors.As(err, &oe) {
+		t.Errorf("err = %v, want the region's *ArgumentError alone", err)
+	}
 	if r.IsConfigured() {
 		t.Error("a failed configure left the region configured")
 	}

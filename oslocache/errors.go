@@ -73,6 +73,11 @@ type OptionError struct {
 	Value   string // the value as written (after $substitution), if any
 	Kind    error  // ErrUnknownOption, ErrBadValue or ErrUnsupported
 	Msg     string // what is wrong and, where it helps, what to do
+	// Err is the error the option led to, if any: the backend's
+	// *region.ArgumentError or *region.UnknownArgumentError when it
+	// refuses the argument the option was mapped to (see
+	// RegionSettings.Apply).
+	Err error
 }
 
 // Error returns "file:line: [section] option: msg".
@@ -86,3 +91,7 @@ func (e *OptionError) Error() string {
 
 // Is makes errors.Is(err, e.Kind) true.
 func (e *OptionError) Is(target error) bool { return target == e.Kind }
+
+// Unwrap returns Err, so that errors.Is and errors.As see the backend's
+// error too (region.ErrBadArgument, *region.UnknownArgumentError, ...).
+func (e *OptionError) Unwrap() error { return e.Err }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -343,5 +344,48 @@ func TestValue(t *testing.T) {
 	}
 	if got := c.Keys("DATABASE"); !reflect.DeepEqual(got, []string{"connection"}) {
 		t.Errorf("Keys = %v", got)
+	}
+}
+
+// TestReadINI: the exported reading gives the sections (normalized, in
+// order of first appearance) and every assignment with its line, values
+// continued on indented lines joined with newlines.
+func TestReadINI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.ini")
+	text := "[DEFAULT]\nx = 1\n[App]\nurl = a:1,\n  b:2\nurl = c:3\n\n[other]\nk: 'v'\n[app]\nlate = yes\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadINI(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Sections(); !slices.Equal(got, []string{"DEFAULT", "app", "other"}) {
+		t.Errorf("Sections() = %q", got)
+	}
+	if !f.HasSection("APP") || f.HasSection("default") {
+		t.Error("HasSection does not compare as oslo.config does")
+	}
+	want := []INIEntry{
+		{Key: "url", Value: "a:1,\nb:2", Pos: Pos{File: path, Line: 4}},
+		{Key: "url", Value: "c:3", Pos: Pos{File: path, Line: 6}},
+		{Key: "late", Value: "yes", Pos: Pos{File: path, Line: 11}},
+	}
+	if got := f.Entries("app"); !slices.Equal(got, want) {
+		t.Errorf("Entries(app) = %+v, want %+v", got, want)
+	}
+	if got := f.Entries("other"); len(got) != 1 || got[0].Value != "v" {
+		t.Errorf("Entries(other) = %+v", got)
+	}
+	if f.Entries("nope") != nil {
+		t.Error("entries for a missing section")
+	}
+	_, err = ParseINI("bad.ini", []byte("[a]\n  continued\n"))
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Pos.Line != 2 {
+		t.Errorf("err = %v, want a *SyntaxError at line 2", err)
+	}
+	if _, err := ReadINI(path + ".missing"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -1,8 +1,6 @@
 package oslocache
 
 import (
-	"crypto/fips140"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dogpile-go/dogpile/internal/tlsciphers"
 	"github.com/dogpile-go/dogpile/proxies/logging"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -48,6 +45,20 @@ type RegionSettings struct {
 	// Notes are the options the file sets that have no effect with this
 	// configuration, and why (as oslo.cache would ignore them too).
 	Notes []Note
+
+	// origins are the [cache] options each argument was made from, so
+	// that Apply can blame the option and line for an argument the
+	// backend refuses.
+	origins map[string]argOrigin
+}
+
+// argOrigin is the option (and line) an argument was made from, and the
+// value it was given.
+type argOrigin struct {
+	option string
+	pos    Pos
+	text   string // the option's value as written
+	value  any    // the argument's value as mapped
 }
 
 // Note is an option that is accepted but has no effect, and why.
@@ -74,6 +85,9 @@ var (
 	pythonMemcachedBackends = []string{"dogpile.cache.memcached", "oslo_cache.memcache_pool"}
 	memcacheBackends        = []string{"dogpile.cache.memcached", "oslo_cache.memcache_pool", "dogpile.cache.pymemcache", "dogpile.cache.pylibmc", "dogpile.cache.bmemcached"}
 	redisBackends           = []string{"dogpile.cache.redis", "dogpile.cache.redis_sentinel"}
+	// tlsBackends take tls_enabled (newer oslo.cache refuses it for the
+	// others).
+	tlsBackends = []string{"dogpile.cache.pymemcache", "oslo_cache.memcache_pool", "dogpile.cache.bmemcached", "dogpile.cache.redis", "dogpile.cache.redis_sentinel"}
 )
 
 // RegionSettings maps the [cache] section to a region's settings, doing
@@ -83,7 +97,7 @@ var (
 // naming the option and the line, joined (errors.Join). On error the
 // returned settings are what could be worked out, for reports.
 func (c *Config) RegionSettings() (*RegionSettings, error) {
-	m := &mapper{c: c, used: map[string]bool{}, argFrom: map[string]Pos{}}
+	m := &mapper{c: c, used: map[string]bool{}, argFrom: map[string]Pos{}, origins: map[string]argOrigin{}}
 	m.run()
 	return m.s, errors.Join(m.errs...)
 }
@@ -96,7 +110,8 @@ type mapper struct {
 	errs    []error
 	used    map[string]bool // options that took effect (or were judged)
 	args    region.Arguments
-	argFrom map[string]Pos // backend_argument lines, by argument name
+	argFrom map[string]Pos       // backend_argument lines, by argument name
+	origins map[string]argOrigin // every argument's option, by argument name
 }
 
 func (m *mapper) opt(name string) *optValue { return m.c.cache[name] }
@@ -134,7 +149,19 @@ func (m *mapper) setArg(name string, v any, option string) {
 		m.note("backend_argument", pos, "%s is replaced by [cache] %s, as oslo.cache does", name, option)
 		delete(m.argFrom, name)
 	}
+	ov := m.opt(option)
+	pos, text := ov.pos, ov.text
+	if !ov.set {
+		pos, text = m.opt("backend").pos, "" // a default: chosen by the backend line
+	}
+	m.setArgFrom(name, v, argOrigin{option: option, pos: pos, text: text})
+}
+
+// setArgFrom sets a backend argument and remembers where it came from.
+func (m *mapper) setArgFrom(name string, v any, from argOrigin) {
+	from.value = v
 	m.args[name] = v
+	m.origins[name] = from
 }
 
 func (m *mapper) run() {
@@ -163,6 +190,7 @@ func (m *mapper) run() {
 	}
 	m.unused()
 	m.s.Arguments = m.args
+	m.s.origins = m.origins
 	m.s.Backend = m.backend
 	if !m.s.Enabled {
 		m.disabled()
@@ -176,6 +204,7 @@ func (m *mapper) run() {
 func (m *mapper) disabled() {
 	m.s.Backend = NullBackend
 	m.s.Arguments = region.Arguments{}
+	m.s.origins = nil
 	kept := m.errs[:0]
 	for _, err := range m.errs {
 		var oe *OptionError
@@ -224,10 +253,10 @@ func (m *mapper) backendArguments() {
 				m.errs = append(m.errs, &OptionError{Pos: it.pos, Section: cacheSection, Option: "backend_argument", Value: it.text, Kind: ErrBadValue, Msg: "url: " + err.Error()})
 				continue
 			}
-			m.args[name] = servers
+			m.setArgFrom(name, servers, argOrigin{option: "backend_argument", pos: it.pos, text: it.text})
 			continue
 		}
-		m.args[name] = region.CoerceString(value)
+		m.setArgFrom(name, region.CoerceString(value), argOrigin{option: "backend_argument", pos: it.pos, text: it.text})
 	}
 }
 
@@ -274,7 +303,7 @@ func (m *mapper) memcached() {
 		if err != nil {
 			m.fail(ErrBadValue, "memcache_servers", "%v", err)
 		} else {
-			m.args["url"] = servers
+			m.setArg("url", servers, "memcache_servers")
 		}
 	}
 	pythonMemcached := slices.Contains(pythonMemcachedBackends, m.backend)
@@ -291,6 +320,13 @@ func (m *mapper) memcached() {
 		for _, o := range []string{"memcache_pool_maxsize", "memcache_pool_unused_timeout", "memcache_pool_connection_get_timeout"} {
 			if v, ok := m.need(o, m.use(o)); ok {
 				m.setArg(strings.TrimPrefix(o, "memcache_"), int(v.(int64)), o)
+			}
+		}
+		// Passed, as oslo.cache passes them, but the Go pool has no such
+		// settings.
+		for _, o := range []string{"memcache_pool_unused_timeout", "memcache_pool_connection_get_timeout"} {
+			if ov := m.opt(o); ov.set {
+				m.note(o, ov.pos, "passed as %s, which has no effect in Go: gomemcache keeps idle connections until they fail and never waits for a free one", strings.TrimPrefix(o, "memcache_"))
 			}
 		}
 		m.setArg("pool_flush_on_reconnect", m.use("memcache_pool_flush_on_reconnect").v, "memcache_pool_flush_on_reconnect")
@@ -386,117 +422,6 @@ func (m *mapper) backendExpiration() {
 	}
 }
 
-var tlsOptions = []string{"tls_cafile", "tls_certfile", "tls_keyfile", "tls_allowed_ciphers", "enforce_fips_mode"}
-
-func (m *mapper) tls() {
-	if m.use("tls_enabled").v != true {
-		for _, o := range tlsOptions {
-			if ov := m.opt(o); ov.set {
-				m.used[o] = true
-				m.note(o, ov.pos, "no effect: tls_enabled is false")
-			}
-		}
-		return
-	}
-	for _, o := range tlsOptions {
-		m.used[o] = true
-	}
-	tlsBackends := []string{"dogpile.cache.pymemcache", "oslo_cache.memcache_pool", "dogpile.cache.bmemcached", "dogpile.cache.redis", "dogpile.cache.redis_sentinel"}
-	if !slices.Contains(tlsBackends, m.backend) {
-		m.fail(ErrBadValue, "tls_enabled", "TLS is not supported by the %s backend (newer oslo.cache refuses it too); use %s, or set tls_enabled = false",
-			m.backend, strings.Join(tlsBackends, ", "))
-		return
-	}
-	str := func(name string) string { s, _ := m.opt(name).v.(string); return s }
-	if m.opt("enforce_fips_mode").v == true && !fips140.Enabled() {
-		m.fail(ErrUnsupported, "enforce_fips_mode", "Go's FIPS 140-3 mode is off, and a running program cannot switch it on: start the program with GODEBUG=fips140=on (or build it with GOFIPS140)")
-	}
-	if slices.Contains(redisBackends, m.backend) {
-		kw := map[string]any{"ssl": true}
-		for opt, key := range map[string]string{"tls_cafile": "ssl_ca_certs", "tls_certfile": "ssl_certfile", "tls_keyfile": "ssl_keyfile", "tls_allowed_ciphers": "ssl_ciphers"} {
-			if s := str(opt); s != "" {
-				kw[key] = s
-			}
-		}
-		if list := str("tls_allowed_ciphers"); list != "" {
-			if _, err := tlsciphers.Parse(list); err != nil {
-				m.fail(ErrBadValue, "tls_allowed_ciphers", "%v", err)
-			}
-		}
-		if s := str("tls_keyfile"); s != "" && str("tls_certfile") == "" {
-			delete(kw, "ssl_keyfile")
-			m.note("tls_keyfile", m.opt("tls_keyfile").pos, "no effect without tls_certfile, as in oslo.cache")
-		}
-		m.setArg("connection_kwargs", kw, "tls_enabled")
-		if m.backend == "dogpile.cache.redis_sentinel" {
-			m.setArg("sentinel_kwargs", kw, "tls_enabled")
-		}
-		return
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if f := str("tls_cafile"); f != "" {
-		pool, err := loadRootCAs(f)
-		if err != nil {
-			m.fail(ErrBadValue, "tls_cafile", "%v", err)
-		}
-		cfg.RootCAs = pool
-	}
-	if f := str("tls_certfile"); f != "" {
-		cert, err := loadClientCert(f, str("tls_keyfile"))
-		if err != nil {
-			m.fail(ErrBadValue, "tls_certfile", "%v", err)
-		} else {
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-	} else if ov := m.opt("tls_keyfile"); ov.set {
-		m.note("tls_keyfile", ov.pos, "no effect without tls_certfile, as in oslo.cache")
-	}
-	if list := str("tls_allowed_ciphers"); list != "" {
-		ids, err := tlsciphers.Parse(list)
-		if err != nil {
-			m.fail(ErrBadValue, "tls_allowed_ciphers", "%v", err)
-		}
-		cfg.CipherSuites = ids
-	}
-	m.setArg("tls_context", cfg, "tls_enabled")
-}
-
-var keepaliveOptions = []string{"socket_keepalive_idle", "socket_keepalive_interval", "socket_keepalive_count"}
-
-func (m *mapper) keepalive() {
-	if m.use("enable_socket_keepalive").v != true {
-		m.unusedUnless("enable_socket_keepalive is false", keepaliveOptions...)
-		return
-	}
-	for _, o := range keepaliveOptions {
-		m.used[o] = true
-	}
-	isRedis := slices.Contains(redisBackends, m.backend)
-	if m.backend != "dogpile.cache.pymemcache" && !isRedis {
-		m.fail(ErrBadValue, "enable_socket_keepalive", "socket keepalive is only supported by the dogpile.cache.pymemcache backend (and, in newer oslo.cache, the Redis backends), not %s", m.backend)
-		return
-	}
-	var secs [3]int64
-	for i, o := range keepaliveOptions {
-		v, ok := m.need(o, m.opt(o))
-		if !ok {
-			return
-		}
-		secs[i] = v.(int64)
-		if secs[i] < 1 {
-			m.fail(ErrBadValue, o, "cannot use %d with enable_socket_keepalive: want 1 or more (a zero would mean the system's default, not what the option says)", secs[i])
-			return
-		}
-	}
-	ka := net.KeepAliveConfig{Enable: true, Idle: time.Duration(secs[0]) * time.Second, Interval: time.Duration(secs[1]) * time.Second, Count: int(secs[2])}
-	if isRedis {
-		m.setArg("socket_keepalive", true, "enable_socket_keepalive")
-		m.setArg("socket_keepalive_options", ka, "enable_socket_keepalive")
-		return
-	}
-	m.setArg("socket_keepalive", ka, "enable_socket_keepalive")
-}
-
 var retryOptions = []string{"retry_attempts", "retry_delay", "hashclient_retry_attempts", "hashclient_retry_timeout", "hashclient_retry_delay", "hashclient_dead_timeout", "dead_timeout"}
 
 func (m *mapper) retryClient() {
@@ -576,91 +501,4 @@ func (m *mapper) unused() {
 		}
 		m.note(d.name, ov.pos, "no effect with the %s backend (%s)", m.backend, d.use)
 	}
-}
-
-// memcacheServers normalizes memcached server addresses to the form the
-// backend's client reads, host:port (the default port 11211 added when
-// missing): inet:host:port loses its prefix; an IPv6 address is
-// inet6:[host]:port for the python-memcached backends (the only IPv6 form
-// python-memcached reads) and [host]:port for the others (pymemcache's and
-// gomemcache's); a bare IPv6 address needs brackets. unix:/path is kept as
-// it is.
-func memcacheServers(specs []string, backend string) ([]string, error) {
-	inet6Prefix := ""
-	if slices.Contains(pythonMemcachedBackends, backend) {
-		inet6Prefix = "inet6:"
-	}
-	out := make([]string, 0, len(specs))
-	for _, spec := range specs {
-		s := strings.TrimSpace(spec)
-		if s == "" {
-			continue
-		}
-		if strings.HasPrefix(s, "unix:") {
-			out = append(out, s)
-			continue
-		}
-		inet6 := false
-		switch {
-		case strings.HasPrefix(s, "inet6:"):
-			s, inet6 = strings.TrimPrefix(s, "inet6:"), true
-		case strings.HasPrefix(s, "inet:"):
-			s = strings.TrimPrefix(s, "inet:")
-		}
-		if inet6 && !strings.HasPrefix(s, "[") {
-			return nil, fmt.Errorf("server %q: inet6: wants the address in brackets, as inet6:[::1]:11211", spec)
-		}
-		host, port, err := parseHostPort(s, 11211)
-		if err != nil {
-			return nil, fmt.Errorf("server %q: %v", spec, err)
-		}
-		if strings.Contains(host, ":") && !strings.HasPrefix(s, "[") {
-			return nil, fmt.Errorf("server %q: an IPv6 address needs brackets, as inet6:[::1]:11211 or [::1]:11211", spec)
-		}
-		addr := net.JoinHostPort(host, strconv.Itoa(port))
-		if strings.Contains(host, ":") {
-			addr = inet6Prefix + addr
-		}
-		out = append(out, addr)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no servers")
-	}
-	return out, nil
-}
-
-// parseHostPort splits host[:port] or [host][:port] as oslo_utils'
-// netutils.parse_host_port does; a bare IPv6 address is a host alone.
-// defPort is the port when none is given (0: none).
-func parseHostPort(s string, defPort int) (string, int, error) {
-	s = strings.TrimSpace(s)
-	host, portText := s, ""
-	switch {
-	case strings.HasPrefix(s, "["):
-		end := strings.IndexByte(s, ']')
-		if end < 0 {
-			return "", 0, errors.New("missing ] after the address")
-		}
-		host, portText = s[1:end], s[end+1:]
-		if portText != "" {
-			if !strings.HasPrefix(portText, ":") {
-				return "", 0, fmt.Errorf("unexpected %q after ]", portText)
-			}
-			portText = portText[1:]
-		}
-	case strings.Count(s, ":") == 1:
-		host, portText, _ = strings.Cut(s, ":")
-	}
-	if host == "" {
-		return "", 0, errors.New("no host")
-	}
-	port := defPort
-	if portText != "" {
-		p, err := strconv.Atoi(portText)
-		if err != nil || p < 1 || p > 65535 {
-			return "", 0, fmt.Errorf("bad port %q", portText)
-		}
-		port = p
-	}
-	return host, port, nil
 }

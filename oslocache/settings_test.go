@@ -152,6 +152,11 @@ func TestRegionSettingsNotes(t *testing.T) {
 	hasNote(t, s, "retry_attempts", "no effect: enable_retry_client is false")
 	hasNote(t, s, "config_prefix", "no effect in Go")
 	hasNote(t, s, "redis_db", "no effect with the dogpile.cache.memcached backend")
+	// The pool's timeouts reach oslo_cache.memcache_pool, as in oslo.cache,
+	// and are noted as having no effect in Go.
+	pool := mustSettings(t, "enabled = true", "backend = oslo_cache.memcache_pool", "memcache_pool_unused_timeout = 30", "memcache_pool_connection_get_timeout = 5")
+	hasNote(t, pool, "memcache_pool_unused_timeout", "keystone.conf:4: [cache] memcache_pool_unused_timeout: passed as pool_unused_timeout, which has no effect in Go")
+	hasNote(t, pool, "memcache_pool_connection_get_timeout", "keystone.conf:5: [cache] memcache_pool_connection_get_timeout: passed as pool_connection_get_timeout, which has no effect in Go")
 	hasNote(t, s, "memcache_socket_timeout", "overridden by socket_timeout (line 17)")
 
 	// Caching disabled: the null backend, no arguments; what Go does not

@@ -45,6 +45,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dogpile-go/dogpile/oslocache"
+	"github.com/dogpile-go/dogpile/region"
 )
 
 // Strategy names a caching strategy.
@@ -248,14 +251,36 @@ func FormatDuration(d time.Duration) string {
 
 // Backend is the store the region strategies run on: a configuration map
 // for region.ConfigureFromConfig with an empty prefix (keys "backend",
-// "arguments.<name>", "wrap", ...). The workload's Expiration replaces any
-// "expiration_time" in it. A nil Conf means the memory backend.
+// "arguments.<name>", "wrap", ...), or a keystone.conf whose [cache]
+// section configures the regions as oslo.cache does. The workload's
+// Expiration replaces the configured expiration. A nil Conf and no
+// KeystoneConf mean the memory backend.
+//
+// Both forms are plain data, so that `bench --procs` sends them to its
+// worker processes as they are (a keystone.conf by its path: each worker
+// reads the file, TLS certificates included).
 type Backend struct {
-	Conf map[string]any
+	Conf map[string]any `json:"conf,omitempty"`
+	// KeystoneConf is the path of a keystone.conf-style file: when set,
+	// the regions are configured from its [cache] section by package
+	// oslocache (oslo.cache's backend arguments, proxies and SHA-1 key
+	// mangling), as the dogpile command's get and set configure theirs,
+	// and Conf is not used.
+	KeystoneConf string `json:"keystone_conf,omitempty"`
+	// KeystoneArgs are backend arguments over the file's, as written
+	// (name to value, coerced as a config file's values are).
+	KeystoneArgs map[string]string `json:"keystone_args,omitempty"`
 }
 
 // Name returns the configured backend's short name.
 func (b Backend) Name() string {
+	if b.KeystoneConf != "" {
+		s, err := b.keystoneSettings()
+		if err != nil {
+			return "[cache] of " + b.KeystoneConf
+		}
+		return s.Backend
+	}
 	if b.Conf == nil {
 		return "memory"
 	}
@@ -263,6 +288,36 @@ func (b Backend) Name() string {
 		return s
 	}
 	return fmt.Sprint(b.Conf["backend"])
+}
+
+// keystoneSettings reads KeystoneConf's [cache] section, with KeystoneArgs
+// over its arguments.
+func (b Backend) keystoneSettings() (*oslocache.RegionSettings, error) {
+	conf, err := oslocache.Load(b.KeystoneConf)
+	if err != nil {
+		return nil, err
+	}
+	s, err := conf.RegionSettings()
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range b.KeystoneArgs {
+		s.Arguments[name] = region.CoerceString(v)
+	}
+	return s, nil
+}
+
+// configure configures r on the backend, its values fresh for exp.
+func (b Backend) configure(r *region.Region, exp time.Duration) error {
+	if b.KeystoneConf == "" {
+		return r.ConfigureFromConfig(b.confWith(exp), "")
+	}
+	s, err := b.keystoneSettings()
+	if err != nil {
+		return err
+	}
+	s.ExpirationTime = exp
+	return s.Apply(r)
 }
 
 func (b Backend) confWith(exp time.Duration) map[string]any {
@@ -467,15 +522,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.ProbeTimeout = 10 * time.Second
 	}
 	rep := &Report{Workload: opts.Workload, Backend: opts.Backend.Name(), Procs: procs, RunID: newRunID(), Strategies: strategies}
-	if err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout); err != nil {
+	labels, err := probe(ctx, opts.Backend, rep.RunID, opts.ProbeTimeout)
+	if err != nil {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
 			return rep, ctx.Err()
 		}
-		return rep, err
-	}
-	labels, err := storeLabels(opts.Backend)
-	if err != nil {
 		return rep, err
 	}
 	for i, s := range strategies {
@@ -486,7 +538,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if opts.Progress != nil {
 			opts.Progress.Start(s, i, len(strategies), opts.Workload.Duration)
 		}
-		spec := workerSpec{Workload: wireWorkload(opts.Workload), Strategy: s, Conf: opts.Backend.Conf, RunID: rep.RunID}
+		spec := workerSpec{Workload: wireWorkload(opts.Workload), Strategy: s, Backend: opts.Backend, RunID: rep.RunID}
 		var st *stats
 		var err error
 		if procs == 1 {
@@ -511,22 +563,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	return rep, nil
-}
-
-// storeLabels says what each strategy runs on with this backend: the
-// baselines on the backend's memcached or Redis client when it has one,
-// else on go-cache in the process; the region strategies on the backend.
-func storeLabels(b Backend) (map[Strategy]string, error) {
-	labels := map[Strategy]string{CacheAside: "go-cache", Loadable: "go-cache store", Region: b.Name(), RegionAsync: b.Name()}
-	sh, err := openShared(b.Conf, time.Second)
-	if err != nil {
-		return nil, err
-	}
-	if sh != nil {
-		labels[CacheAside], labels[Loadable] = sh.clientName(), sh.storeName()
-		sh.close()
-	}
-	return labels, nil
 }
 
 // runLocal runs one strategy in this process. Interrupted, it returns the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	_ "github.com/dogpile-go/dogpile/backends/memcache"
 	_ "github.com/dogpile-go/dogpile/backends/memory"
 	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/region"
 )
 
 // workerEnv makes the test binary a bench worker process (see
@@ -179,6 +181,58 @@ func TestRunSharedBackendAcrossProcesses(t *testing.T) {
 	// Three processes without a shared lock would make 3 per window.
 	if c < 0.6 || c > 1.6 {
 		t.Errorf("%.2f creator calls per key per window across 3 processes, want about 1", c)
+	}
+}
+
+// TestKeystoneBackend: a keystone.conf configures the regions as
+// oslocache does (the SHA-1 key mangler of oslo.cache's
+// configure_cache_region, the file's arguments and the --arg ones over
+// them), with the workload's expiration.
+func TestKeystoneBackend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keystone.conf")
+	if err := os.WriteFile(path, []byte("[cache]\nenabled = true\nbackend = dogpile.cache.memory\nexpiration_time = 600\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := Backend{KeystoneConf: path}
+	if b.Name() != "dogpile.cache.memory" {
+		t.Errorf("Name() = %q", b.Name())
+	}
+	r := region.New("keystone")
+	defer r.Close()
+	if err := b.configure(r, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if r.KeyMangler() == nil || r.KeyMangler()("k") != region.SHA1MangleKey("k") {
+		t.Error("the region has no SHA-1 key mangler")
+	}
+	if r.ExpirationTime() != 3*time.Second {
+		t.Errorf("expiration %v, want the workload's 3s", r.ExpirationTime())
+	}
+	// An argument over the file reaches the backend (here: refused by it,
+	// naming it).
+	bad := Backend{KeystoneConf: path, KeystoneArgs: map[string]string{"lokc_timeout": "5"}}
+	if err := bad.configure(region.New("bad"), time.Second); err == nil || !strings.Contains(err.Error(), "lokc_timeout") {
+		t.Errorf("err = %v, want the unknown argument", err)
+	}
+	// The worker processes read the file themselves.
+	servers := testservers.Memcached(t)
+	shared := filepath.Join(t.TempDir(), "memcached.conf")
+	if err := os.WriteFile(shared, []byte("[cache]\nenabled = true\nbackend = dogpile.cache.pymemcache\nmemcache_servers = "+strings.Join(servers, ",")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := testWorkload()
+	rep, err := Run(t.Context(), Options{Workload: w, Strategies: []Strategy{Region, CacheAside}, Procs: 2, WorkerCommand: workerCommand, Backend: Backend{KeystoneConf: shared}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, aside := resultOf(t, rep, Region), resultOf(t, rep, CacheAside)
+	if reg.Store != "dogpile.cache.pymemcache" || aside.Store != "gomemcache" || reg.Errors != 0 || aside.Errors != 0 {
+		t.Errorf("region on %q (%d errors: %s), cache-aside on %q (%d errors: %s)", reg.Store, reg.Errors, reg.FirstError, aside.Store, aside.Errors, aside.FirstError)
+	}
+	// oslo.cache gives the memcached backends no distributed lock (as in
+	// Python): one creation per key per window in each process.
+	if c := reg.CallsPerKeyWindow(w); c < 0.6 || c > 2.6 {
+		t.Errorf("%.2f creator calls per key per window across 2 processes, want 1 to 2", c)
 	}
 }
 
@@ -354,7 +408,7 @@ func TestRunServerDiesMidRun(t *testing.T) {
 }
 
 func TestWorkerReportsSetupErrors(t *testing.T) {
-	spec := workerSpec{Workload: wireWorkload(testWorkload()), Strategy: Region, Conf: map[string]any{"backend": "nope"}, RunID: "x"}
+	spec := workerSpec{Workload: wireWorkload(testWorkload()), Strategy: Region, Backend: Backend{Conf: map[string]any{"backend": "nope"}}, RunID: "x"}
 	line, _ := json.Marshal(spec)
 	var out bytes.Buffer
 	err := RunWorker(t.Context(), strings.NewReader(string(line)+"\n"), &out)
@@ -616,7 +670,7 @@ func TestSharedStoreCleansUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := openShared(map[string]any{"backend": "memcached", "arguments.url": strings.Join(servers, ",")}, time.Second)
+	sh, err := openShared(Backend{Conf: map[string]any{"backend": "memcached", "arguments.url": strings.Join(servers, ",")}}, time.Second)
 	if err != nil || sh == nil {
 		t.Fatalf("openShared: %v, %v", sh, err)
 	}

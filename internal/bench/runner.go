@@ -76,7 +76,7 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 	var err error
 	switch spec.Strategy {
 	case CacheAside, Loadable:
-		if r.shared, err = openShared(spec.Conf, w.Expiration); err != nil {
+		if r.shared, err = openShared(spec.Backend, w.Expiration); err != nil {
 			return nil, err
 		}
 		if r.shared != nil {
@@ -99,21 +99,6 @@ func newRunner(ctx context.Context, spec workerSpec, proc int) (*runner, error) 
 		return nil, err
 	}
 	return r, nil
-}
-
-// storeLabel says what the strategy ran on, for the table.
-func (r *runner) storeLabel() string {
-	switch {
-	case r.spec.Strategy.UsesBackend():
-		return Backend{Conf: r.spec.Conf}.Name()
-	case r.shared != nil && r.spec.Strategy == CacheAside:
-		return r.shared.clientName()
-	case r.shared != nil:
-		return r.shared.storeName()
-	case r.spec.Strategy == CacheAside:
-		return "go-cache"
-	}
-	return "go-cache store"
 }
 
 func (r *runner) close() {
@@ -442,7 +427,7 @@ func newRegionGetter(ctx context.Context, r *runner, async bool) (*regionGetter,
 		}))
 	}
 	g.reg = region.New("dogpile-bench-"+string(r.spec.Strategy), opts...)
-	if err := g.reg.ConfigureFromConfig(Backend{Conf: r.spec.Conf}.confWith(r.w.Expiration), ""); err != nil {
+	if err := r.spec.Backend.configure(g.reg, r.w.Expiration); err != nil {
 		return nil, err
 	}
 	r.reg = g.reg
@@ -490,20 +475,31 @@ type BackendError struct {
 	Err     error
 }
 
+// Error returns `backend "NAME": ` and the underlying error.
 func (e *BackendError) Error() string { return fmt.Sprintf("backend %q: %v", e.Backend, e.Err) }
 
 // Unwrap returns the underlying error.
 func (e *BackendError) Unwrap() error { return e.Err }
 
 // probe configures a region on the backend and reads one key, so that a
-// backend that cannot be configured or reached fails the run at once.
-func probe(ctx context.Context, b Backend, runID string, timeout time.Duration) error {
+// backend that cannot be configured or reached fails the run at once. It
+// returns what each strategy runs on with this backend: the baselines on
+// the backend's memcached or Redis client when it has one, else on
+// go-cache in the process; the region strategies on the backend.
+func probe(ctx context.Context, b Backend, runID string, timeout time.Duration) (map[Strategy]string, error) {
 	reg := region.New("dogpile-bench-probe", region.WithErrorHandler(func(context.Context, string, error) {}))
-	if err := reg.ConfigureFromConfig(b.confWith(time.Second), ""); err != nil {
-		return &BackendError{Backend: b.Name(), Err: err}
+	if err := b.configure(reg, time.Second); err != nil {
+		return nil, &BackendError{Backend: b.Name(), Err: err}
 	}
 	defer reg.Close()
-	return probeRegion(ctx, reg, runID, timeout)
+	if err := probeRegion(ctx, reg, runID, timeout); err != nil {
+		return nil, err
+	}
+	labels := map[Strategy]string{CacheAside: "go-cache", Loadable: "go-cache store", Region: b.Name(), RegionAsync: b.Name()}
+	if sh := sharedOf(reg); sh != nil {
+		labels[CacheAside], labels[Loadable] = sh.clientName(), sh.storeName()
+	}
+	return labels, nil
 }
 
 func probeRegion(ctx context.Context, reg *region.Region, runID string, timeout time.Duration) error {
@@ -539,7 +535,7 @@ func cleanup(ctx context.Context, b Backend, runID string, s Strategy, keys int)
 		names[k] = keyName(runID, s, k)
 	}
 	if !s.UsesBackend() {
-		sh, err := openShared(b.Conf, time.Second)
+		sh, err := openShared(b, time.Second)
 		if err != nil || sh == nil {
 			return
 		}
@@ -548,7 +544,7 @@ func cleanup(ctx context.Context, b Backend, runID string, s Strategy, keys int)
 		return
 	}
 	reg := region.New("dogpile-bench-cleanup", region.WithErrorHandler(func(context.Context, string, error) {}))
-	if err := reg.ConfigureFromConfig(b.confWith(time.Second), ""); err != nil {
+	if err := b.configure(reg, time.Second); err != nil {
 		return
 	}
 	defer reg.Close()

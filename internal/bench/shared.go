@@ -38,20 +38,31 @@ type sharedStore struct {
 	rc  redis.UniversalClient
 }
 
-// openShared configures a region on conf and returns its shared store, or
-// nil (and closes the region) when the backend keeps values in-process.
-func openShared(conf map[string]any, exp time.Duration) (*sharedStore, error) {
+// openShared configures a region on the backend and returns its shared
+// store, or nil (and closes the region) when the backend keeps values
+// in-process.
+func openShared(b Backend, exp time.Duration) (*sharedStore, error) {
 	reg := region.New("dogpile-bench-shared", region.WithErrorHandler(func(context.Context, string, error) {}))
-	if err := reg.ConfigureFromConfig(Backend{Conf: conf}.confWith(exp), ""); err != nil {
-		return nil, &BackendError{Backend: Backend{Conf: conf}.Name(), Err: err}
+	if err := b.configure(reg, exp); err != nil {
+		return nil, &BackendError{Backend: b.Name(), Err: err}
 	}
+	s := sharedOf(reg)
+	if s == nil {
+		_ = reg.Close()
+	}
+	return s, nil
+}
+
+// sharedOf returns the shared store under a configured region (owned by
+// the region), or nil when its backend has no memcached or Redis client.
+func sharedOf(reg *region.Region) *sharedStore {
 	s := &sharedStore{reg: reg}
-	b := reg.ActualBackend()
-	if c, ok := region.BackendAs[interface{ Client() *memcache.Client }](b); ok {
+	actual := reg.ActualBackend()
+	if c, ok := region.BackendAs[interface{ Client() *memcache.Client }](actual); ok {
 		s.mc = c.Client()
-	} else if c, ok := region.BackendAs[interface{ Client() redis.UniversalClient }](b); ok {
+	} else if c, ok := region.BackendAs[interface{ Client() redis.UniversalClient }](actual); ok {
 		s.rc = c.Client()
-	} else if c, ok := region.BackendAs[interface{ Client() any }](b); ok {
+	} else if c, ok := region.BackendAs[interface{ Client() any }](actual); ok {
 		switch c := c.Client().(type) {
 		case *memcache.Client:
 			s.mc = c
@@ -60,10 +71,9 @@ func openShared(conf map[string]any, exp time.Duration) (*sharedStore, error) {
 		}
 	}
 	if s.mc == nil && s.rc == nil {
-		_ = reg.Close()
-		return nil, nil
+		return nil
 	}
-	return s, nil
+	return s
 }
 
 func (s *sharedStore) close() { _ = s.reg.Close() }

@@ -45,11 +45,11 @@ func (w wireWorkloadT) workload() Workload {
 
 // workerSpec is what a worker runs: the first line on its standard input.
 type workerSpec struct {
-	Workload wireWorkloadT  `json:"workload"`
-	Strategy Strategy       `json:"strategy"`
-	Conf     map[string]any `json:"conf"`
-	RunID    string         `json:"run_id"`
-	Proc     int            `json:"proc"`
+	Workload wireWorkloadT `json:"workload"`
+	Strategy Strategy      `json:"strategy"`
+	Backend  Backend       `json:"backend"`
+	RunID    string        `json:"run_id"`
+	Proc     int           `json:"proc"`
 }
 
 // workerMsg is a line a worker writes: ready, then its stats or an error.

@@ -434,6 +434,23 @@ enabled = true
 	if _, err := loadStore(storeFlags{config: bad}); err == nil || !strings.Contains(err.Error(), "want name:value") {
 		t.Errorf("bad backend_argument: %v", err)
 	}
+	// A value continued on indented lines, as Python's configparser and
+	// oslo.config read it: both servers, not a key named after the second.
+	multi := writeFile(t, "multi.ini", "[cache]\nbackend = memcached\narguments.url = 127.0.0.1:1,\n    127.0.0.1:2\narguments.dead_retry = 1\narguments.dead_retry = 2\n")
+	sc, err := loadStore(storeFlags{config: multi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if urls, err := region.Arguments(sc.conf).Strings("arguments.url", nil); err != nil || !slices.Equal(urls, []string{"127.0.0.1:1", "127.0.0.1:2"}) {
+		t.Errorf("continued url = %q, %v (conf %v)", urls, err, sc.conf)
+	}
+	if len(sc.conf) != 3 || sc.conf["arguments.dead_retry"] != "2" {
+		t.Errorf("conf = %v, want backend, url and the last dead_retry", sc.conf)
+	}
+	rep, err := checkFile(multi, "")
+	if err != nil || len(rep.Sections) != 1 || rep.Sections[0].Arguments["url"] != "127.0.0.1:1, 127.0.0.1:2" {
+		t.Errorf("config check of a continued url: %v %+v", err, rep)
+	}
 	broken := writeFile(t, "broken.ini", "[cache\nbackend = memory\n")
 	if _, err := loadStore(storeFlags{config: broken}); err == nil || strings.Contains(err.Error(), "\n") {
 		t.Errorf("broken file: %v", err)
@@ -525,7 +542,10 @@ func TestErrorsThroughApp(t *testing.T) {
 	}{
 		{[]string{"-c", "/does/not/exist.ini", "get", "k"}, "config file /does/not/exist.ini not found"},
 		{[]string{"-c", cfg, "-s", "nope", "get", "k"}, "has no section [nope] (sections: [cache], [other])"},
-		{[]string{"-c", cfg, "-s", "other", "get", "k"}, `unknown backend "nope" (from [other] in ` + cfg + `); registered backends: `},
+		{[]string{"-c", cfg, "-s", "other", "get", "k"}, `unknown backend "nope" (from [other] in ` + cfg + `); registered: `},
+		// The region's hint: the closest registered name.
+		{[]string{"-b", "memcache", "get", "k"}, `unknown backend "memcache" (from --backend); registered: `},
+		{[]string{"-b", "memcache", "get", "k"}, `; did you mean "memcached"?`},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "get", "k"}, "cannot reach the memcached server at " + mc + " (socket_timeout 3s): dial tcp " + mc},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "-a", "socket_timeout=250ms", "set", "k", "1"}, "(socket_timeout 250ms)"},
 		{[]string{"-b", "memcached", "-a", "url=" + mc, "bench", "-d", "1s"}, "cannot reach the memcached server at " + mc},

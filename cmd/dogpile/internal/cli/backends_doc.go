@@ -2,7 +2,6 @@ package cli
 
 import (
 	"slices"
-	"strings"
 )
 
 // backendDoc documents a registered backend for `dogpile backends` and for
@@ -281,29 +280,4 @@ func docFor(name string) (backendDoc, bool) {
 		return backendDoc{Name: name, Summary: "plugin backend"}, false
 	}
 	return backendDocs[i], true
-}
-
-// pythonNames maps dogpile.cache and oslo.cache backend names to the
-// backend that does the same job here, for hints in error messages.
-var pythonNames = map[string]string{
-	"dogpile.cache.memory":                                          "memory",
-	"dogpile.cache.memory_pickle":                                   "memory_serialized",
-	"dogpile.cache.null":                                            "null",
-	"dogpile.cache.redis":                                           "gocache.redis",
-	"keystone.common.kvs.backends.inmemdb.MemoryBackend":            "openstack.kvs.Memory",
-	"keystone.common.kvs.backends.memcached.MemcachedBackend":       "openstack.kvs.Memcached",
-	"keystone.common.kvs.backends.memcached.PooledMemcachedBackend": "openstack.kvs.Memcached",
-}
-
-// suggestBackend returns the registered name a person probably meant.
-func suggestBackend(name string, registered []string) string {
-	if s, ok := pythonNames[name]; ok && slices.Contains(registered, s) {
-		return s
-	}
-	for _, r := range registered {
-		if strings.EqualFold(r, name) {
-			return r
-		}
-	}
-	return ""
 }

@@ -90,7 +90,12 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if procs > 1 {
+			// A keystone.conf goes to worker processes by its path.
+			backend := bench.Backend{Conf: sc.conf}
+			if sc.oslo != nil {
+				backend = bench.Backend{KeystoneConf: sc.osloFile, KeystoneArgs: sc.osloArgs}
+			}
+			if procs > 1 && sc.oslo == nil {
 				if err := jsonableConf(sc.conf); err != nil {
 					return userErrorf("bench --procs %d: the settings from %s cannot be passed to worker processes (%v); use --procs 1", procs, sc.source, err)
 				}
@@ -108,7 +113,7 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 			opts := bench.Options{
 				Workload:   w,
 				Strategies: list,
-				Backend:    bench.Backend{Conf: sc.conf},
+				Backend:    backend,
 				Procs:      procs,
 				WorkerCommand: func(ctx context.Context) *exec.Cmd {
 					return exec.CommandContext(ctx, a.executable(), benchWorkerName)
@@ -254,4 +259,20 @@ func explainBench(err error, sc *storeConfig) error {
 		return e
 	}
 	return explain(err, sc)
+}
+
+// errNotJSONable marks settings that cannot go to worker processes.
+var errNotJSONable = errors.New("not representable in JSON")
+
+// jsonableConf reports whether a store's settings survive the trip to
+// `bench --procs` worker processes (plain values only).
+func jsonableConf(conf map[string]any) error {
+	for k, v := range conf {
+		switch v.(type) {
+		case string, bool, int, int64, float64, nil, []string, []any, map[string]any:
+		default:
+			return fmt.Errorf("%s (%T): %w", k, v, errNotJSONable)
+		}
+	}
+	return nil
 }

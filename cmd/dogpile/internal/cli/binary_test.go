@@ -144,7 +144,7 @@ func TestBinaryErrors(t *testing.T) {
 	}{
 		{"missing config file", []string{"--config", "/no/such/dogpile.ini", "get", "k"}, []string{"config file /no/such/dogpile.ini not found"}},
 		{"unknown section", []string{"--config", cfg, "--section", "prod", "get", "k"}, []string{"has no section [prod] (sections: [cache], [typo])"}},
-		{"unknown backend", []string{"--config", cfg, "--section", "typo", "bench"}, []string{`unknown backend "memcache"`, "registered backends: ", "memcached", "gocache.redis", "memory"}},
+		{"unknown backend", []string{"--config", cfg, "--section", "typo", "bench"}, []string{`unknown backend "memcache"`, "registered: ", `did you mean "memcached"?`, "memcached", "gocache.redis", "memory"}},
 		{"unreachable memcached", []string{"--backend", "memcached", "--arg", "url=" + dead, "get", "k"}, []string{"cannot reach the memcached server at " + dead, "(socket_timeout 3s)", "connection refused"}},
 		{"unreachable memcached in bench", []string{"--backend", "memcached", "--arg", "url=" + dead, "bench", "--duration", "1s"}, []string{"cannot reach the memcached server at " + dead}},
 		{"unreachable redis", []string{"--backend", "gocache.redis", "--arg", "addr=" + dead, "--arg", "socket_timeout=1s", "set", "k", "1"}, []string{"cannot reach the Redis server at " + dead, "(socket_timeout 1s)"}},
@@ -258,6 +258,38 @@ func TestBinaryBenchProcsMemcached(t *testing.T) {
 		if r.Label != want {
 			t.Errorf("%s: label %q, want %q", r.Strategy, r.Label, want)
 		}
+	}
+}
+
+// TestBinaryBenchProcsKeystoneConf: a keystone.conf's [cache] section
+// configures every process's regions as oslocache does (each worker reads
+// the file), --arg over it included.
+func TestBinaryBenchProcsKeystoneConf(t *testing.T) {
+	servers := strings.Join(testservers.Memcached(t), ",")
+	conf := writeFile(t, "keystone.conf", "[cache]\nenabled = true\nbackend = dogpile.cache.pymemcache\nmemcache_servers = "+servers+"\n")
+	out, errOut, code := run(t, "", "-c", conf, "-a", "memcached_expire_time=3600", "bench", "--json", "--procs", "2", "--duration", "2s",
+		"-n", "20", "-k", "4", "--expiration", "500ms", "--strategies", "region,cache-aside")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b := parseBench(t, out)
+	if b.Procs != 2 || b.Backend != "dogpile.cache.pymemcache" || len(b.Results) != 2 {
+		t.Fatalf("%+v", b)
+	}
+	for _, r := range b.Results {
+		if r.Procs != 2 || r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%s: %+v", r.Strategy, r)
+		}
+	}
+	// oslo.cache gives the memcached backends no distributed lock (as in
+	// Python): each process's region locks in the process.
+	if c := b.calls(t, "region"); c < 0.6 || c > 2.6 {
+		t.Errorf("region in 2 processes: %.2f creator calls per key per window, want 1 to 2", c)
+	}
+	// A bad argument over the file fails in every process, with its name.
+	_, errOut, code = run(t, "", "-c", conf, "-a", "lokc_timeout=1", "bench", "--procs", "2", "--duration", "1s")
+	if code != ExitError || !strings.Contains(errOut, "lokc_timeout") {
+		t.Errorf("bad --arg: exit %d: %s", code, errOut)
 	}
 }
 

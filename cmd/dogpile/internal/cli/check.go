@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/ini.v1"
 
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
@@ -74,6 +73,7 @@ func (a *App) configCmd(sf *storeFlags) *cobra.Command {
 		},
 	}
 	check.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	usesStoreFlags(check, "prefix")
 	cmd.AddCommand(check)
 	return cmd
 }
@@ -193,16 +193,9 @@ func checkFile(path, prefix string) (*checkReport, error) {
 		return nil, err
 	}
 	rep := &checkReport{File: path}
-	file, iniErr := ini.LoadSources(ini.LoadOptions{AllowShadows: true, IgnoreInlineComment: true, InsensitiveKeys: true, AllowPythonMultilineValues: true}, path)
+	file, iniErr := oslocache.ReadINI(path)
 	osloCache := isOsloSection(path, "cache", prefix)
-	hasCache := false
-	if iniErr == nil {
-		for _, s := range file.Sections() {
-			if strings.EqualFold(s.Name(), "cache") {
-				hasCache = true
-			}
-		}
-	}
+	hasCache := iniErr == nil && file.HasSection("cache")
 	if osloCache || !hasCache {
 		conf, err := oslocache.Load(path)
 		switch {
@@ -219,11 +212,14 @@ func checkFile(path, prefix string) (*checkReport, error) {
 		if osloCache {
 			return rep, nil
 		}
-		return nil, userErrorf("config file %s: %v", path, oneLine(iniErr.Error()))
+		return nil, userErrorf("config file %s", strings.TrimPrefix(iniErr.Error(), "oslocache: "))
 	}
-	for _, s := range file.Sections() {
-		name := s.Name()
-		if name == ini.DefaultSection || (osloCache && strings.EqualFold(name, "cache")) || !s.HasKey(strings.ToLower(prefix)+"backend") {
+	backendKey := strings.ToLower(prefix) + "backend"
+	for _, name := range file.Sections() {
+		if name == iniDefaultSection || (osloCache && name == "cache") {
+			continue
+		}
+		if !slices.ContainsFunc(file.Entries(name), func(e oslocache.INIEntry) bool { return strings.ToLower(e.Key) == backendKey }) {
 			continue
 		}
 		rep.Sections = append(rep.Sections, checkDogpile(path, name, prefix))
@@ -307,14 +303,6 @@ func checkDogpile(path, section, prefix string) sectionCheck {
 	if exp, err := region.Arguments(conf).Duration("expiration_time", 0); err == nil {
 		sc.ExpirationSeconds = exp.Seconds()
 	}
-	if !region.IsBackendRegistered(sc.Backend) {
-		msg := fmt.Sprintf("backend %q is not registered (registered: %s)", sc.Backend, strings.Join(region.RegisteredBackends(), ", "))
-		if s := suggestBackend(sc.Backend, region.RegisteredBackends()); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		sc.Refused = append(sc.Refused, msg)
-		return sc
-	}
 	if sc.Backend == "gocache" {
 		sc.Refused = append(sc.Refused, "backend gocache takes a store built in Go code; from a file use gocache.go_cache, gocache.ristretto, gocache.redis or gocache.memcache")
 		return sc
@@ -322,6 +310,10 @@ func checkDogpile(path, section, prefix string) sectionCheck {
 	r := region.New("check", region.WithErrorHandler(func(context.Context, string, error) {}))
 	defer r.Close()
 	if err := r.ConfigureFromConfig(conf, ""); err != nil {
+		if errors.Is(err, region.ErrPluginNotFound) {
+			sc.Refused = append(sc.Refused, unknownBackend(err, sc.Backend, fmt.Sprintf("[%s] in %s", section, path)))
+			return sc
+		}
 		msg := strings.TrimPrefix(err.Error(), `region "check": `)
 		sc.Refused = append(sc.Refused, oneLine(msg))
 		return sc
@@ -383,6 +375,13 @@ func describeArgument(name string, v any) string {
 		return fmt.Sprintf("TCP keepalive: idle %v, interval %v, %d probes", x.Idle, x.Interval, x.Count)
 	case []string:
 		return strings.Join(x, ", ")
+	case string:
+		// A value continued on several lines: one line, as a list reads.
+		lines := strings.Split(x, "\n")
+		for i := range lines {
+			lines[i] = strings.TrimSpace(lines[i])
+		}
+		return strings.Join(lines, " ")
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
@@ -396,20 +395,4 @@ func describeArgument(name string, v any) string {
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return fmt.Sprint(v)
-}
-
-// errNotJSONable marks settings that cannot go to worker processes.
-var errNotJSONable = errors.New("not representable in JSON")
-
-// jsonableConf reports whether a store's settings survive the trip to
-// `bench --procs` worker processes (plain values only).
-func jsonableConf(conf map[string]any) error {
-	for k, v := range conf {
-		switch v.(type) {
-		case string, bool, int, int64, float64, nil, []string, []any, map[string]any:
-		default:
-			return fmt.Errorf("%s (%T): %w", k, v, errNotJSONable)
-		}
-	}
-	return nil
 }

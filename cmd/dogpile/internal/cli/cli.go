@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -289,13 +291,17 @@ func (a *App) newRoot() *cobra.Command {
 	pf.StringVarP(&sf.backend, "backend", "b", "", "backend short `name`, over the file's (see 'dogpile backends')")
 	pf.StringArrayVarP(&sf.args, "arg", "a", nil, "backend argument `name=value`, over the file's (repeatable)")
 
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return refuseUnusedStoreFlags(cmd)
+	}
+
 	root.AddCommand(
-		a.benchCmd(&sf),
+		usesStoreFlags(a.benchCmd(&sf), storeFlagNames...),
 		a.benchWorkerCmd(),
-		a.getCmd(&sf),
-		a.setCmd(&sf),
-		a.deleteCmd(&sf),
-		a.lockCmd(&sf),
+		usesStoreFlags(a.getCmd(&sf), storeFlagNames...),
+		usesStoreFlags(a.setCmd(&sf), storeFlagNames...),
+		usesStoreFlags(a.deleteCmd(&sf), storeFlagNames...),
+		usesStoreFlags(a.lockCmd(&sf), storeFlagNames...),
 		a.backendsCmd(),
 		a.configCmd(&sf),
 	)
@@ -304,6 +310,51 @@ func (a *App) newRoot() *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	registerCompletions(root)
 	return root
+}
+
+// storeFlagNames are the root's flags that choose the store.
+var storeFlagNames = []string{"config", "section", "prefix", "backend", "arg"}
+
+// storeFlagsAnnotation lists, in a command's annotations, the store flags
+// it reads (space-separated).
+const storeFlagsAnnotation = "dogpile-store-flags"
+
+// usesStoreFlags marks cmd as reading the named store flags.
+func usesStoreFlags(cmd *cobra.Command, names ...string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[storeFlagsAnnotation] = strings.Join(names, " ")
+	return cmd
+}
+
+// refuseUnusedStoreFlags refuses a store flag given to a command that does
+// not read it (backends, config check's --backend, ...), so that a setting
+// is never silently ignored.
+func refuseUnusedStoreFlags(cmd *cobra.Command) error {
+	used := strings.Fields(cmd.Annotations[storeFlagsAnnotation])
+	for _, name := range storeFlagNames {
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed || slices.Contains(used, name) {
+			continue
+		}
+		what := "the store of get, set, delete, lock and bench"
+		if len(used) > 0 {
+			what = "reads only " + strings.Join(prefixAll("--", used), ", ")
+			return userErrorf("%s does not use --%s: it %s (see '%s --help')", cmd.CommandPath(), name, what, cmd.CommandPath())
+		}
+		return userErrorf("%s does not use --%s, which chooses %s (see '%s --help')", cmd.CommandPath(), name, what, cmd.CommandPath())
+	}
+	return nil
+}
+
+// prefixAll returns each of names with prefix in front.
+func prefixAll(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
 }
 
 // version is the module version the command was built from ("devel" for

@@ -1,14 +1,13 @@
 package cli
 
 import (
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/ini.v1"
 
 	"github.com/dogpile-go/dogpile/internal/bench"
+	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -128,17 +127,13 @@ func iniSections(path string) []string {
 	if path == "" {
 		return []string{defaultSection}
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	f, err := ini.LoadSources(ini.LoadOptions{AllowShadows: true, IgnoreInlineComment: true, InsensitiveKeys: true}, data)
+	f, err := oslocache.ReadINI(path)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, s := range f.SectionStrings() {
-		if s != ini.DefaultSection {
+	for _, s := range f.Sections() {
+		if s != iniDefaultSection {
 			out = append(out, s)
 		}
 	}

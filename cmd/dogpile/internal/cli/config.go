@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/ini.v1"
-
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -37,7 +35,12 @@ type storeConfig struct {
 	// by oslo.cache's rules: the region is configured from it (conf then
 	// mirrors it, for messages and the benchmark).
 	oslo *oslocache.RegionSettings
-	key  string // fingerprint, when conf cannot be marshalled
+	// osloFile and osloArgs are the file and the --arg values oslo was
+	// read from, for the benchmark's worker processes, which read the file
+	// themselves.
+	osloFile string
+	osloArgs map[string]string
+	key      string // fingerprint, when conf cannot be marshalled
 }
 
 func (s *storeConfig) backend() string {
@@ -115,29 +118,40 @@ func loadStore(f storeFlags) (*storeConfig, error) {
 	return sc, nil
 }
 
+// readINI reads a config file by oslo.config's line rules
+// (oslocache.ReadINI), the rules every part of the file is read by:
+// continuation lines, comments at the start of a line only, section names
+// compared in lower case.
+func readINI(path string) (*oslocache.INIFile, error) {
+	if err := checkReadable(path); err != nil {
+		return nil, err
+	}
+	f, err := oslocache.ReadINI(path)
+	if err != nil {
+		var se *oslocache.SyntaxError
+		if errors.As(err, &se) {
+			return nil, userErrorf("config file %s", se.Error())
+		}
+		return nil, readError(path, err)
+	}
+	return f, nil
+}
+
 // readINISection reads one section of an INI file the way dogpile.cache and
 // oslo.cache read theirs: keys backend, expiration_time, arguments.<name>
 // (after prefix), plus oslo.cache's repeatable "backend_argument =
 // name:value". Keys of the DEFAULT section apply to every section, as with
-// Python's configparser.
+// Python's configparser; key names are compared in lower case, and a key
+// set twice takes its last value.
 func readINISection(path, section, prefix string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
+	file, err := readINI(path)
 	if err != nil {
-		return nil, readError(path, err)
+		return nil, err
 	}
-	file, err := ini.LoadSources(ini.LoadOptions{
-		AllowShadows:        true, // oslo.cache's backend_argument repeats
-		IgnoreInlineComment: true, // as Python's configparser: "#" and ";" only start whole-line comments
-		InsensitiveKeys:     true, // as configparser: option names are lowercase
-	}, data)
-	if err != nil {
-		return nil, userErrorf("config file %s: %v", path, oneLine(err.Error()))
-	}
-	sec, err := file.GetSection(section)
-	if err != nil || section == ini.DefaultSection {
+	if !file.HasSection(section) || section == iniDefaultSection {
 		var names []string
-		for _, s := range file.SectionStrings() {
-			if s != ini.DefaultSection {
+		for _, s := range file.Sections() {
+			if s != iniDefaultSection {
 				names = append(names, "["+s+"]")
 			}
 		}
@@ -149,38 +163,34 @@ func readINISection(path, section, prefix string) (map[string]any, error) {
 	}
 	prefix = strings.ToLower(prefix)
 	conf := map[string]any{}
-	add := func(k *ini.Key) error {
-		name, ok := strings.CutPrefix(k.Name(), prefix)
+	add := func(e oslocache.INIEntry) error {
+		name, ok := strings.CutPrefix(strings.ToLower(e.Key), prefix)
 		if !ok {
 			return nil
 		}
 		if name == "backend_argument" {
-			for _, v := range k.ValueWithShadows() {
-				argName, argVal, ok := strings.Cut(v, ":")
-				if !ok || strings.TrimSpace(argName) == "" {
-					return userErrorf("config file %s, section [%s]: %sbackend_argument %q: want name:value", path, section, prefix, v)
-				}
-				conf["arguments."+strings.TrimSpace(argName)] = strings.TrimSpace(argVal)
+			argName, argVal, ok := strings.Cut(e.Value, ":")
+			if !ok || strings.TrimSpace(argName) == "" {
+				return userErrorf("%s: [%s] %sbackend_argument %q: want name:value", e.Pos, section, prefix, e.Value)
 			}
+			conf["arguments."+strings.TrimSpace(argName)] = strings.TrimSpace(argVal)
 			return nil
 		}
-		conf[name] = k.String()
+		conf[name] = e.Value
 		return nil
 	}
-	if def, err := file.GetSection(ini.DefaultSection); err == nil {
-		for _, k := range def.Keys() {
-			if err := add(k); err != nil {
+	for _, s := range []string{iniDefaultSection, section} {
+		for _, e := range file.Entries(s) {
+			if err := add(e); err != nil {
 				return nil, err
 			}
 		}
 	}
-	for _, k := range sec.Keys() {
-		if err := add(k); err != nil {
-			return nil, err
-		}
-	}
 	return conf, nil
 }
+
+// iniDefaultSection is the section whose keys apply to every section.
+const iniDefaultSection = "DEFAULT"
 
 // checkReadable reports a config file that cannot be read.
 func checkReadable(path string) error {
@@ -201,20 +211,12 @@ func readError(path string, err error) error {
 	return userErrorf("config file %s cannot be read: %v", path, err)
 }
 
-// openRegion configures a region on the store. An unknown backend is
-// reported with the registered names; other failures are explained by
-// explain. onError is told about values that could not be read.
+// openRegion configures a region on the store. Failures are explained by
+// explain (an unknown backend with the region's own hint: the closest
+// registered name, or the package that registers it). onError is told
+// about values that could not be read.
 func openRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, error) {
-	name := sc.backend()
-	if !region.IsBackendRegistered(name) {
-		registered := region.RegisteredBackends()
-		msg := fmt.Sprintf("unknown backend %q (from %s); registered backends: %s", name, sc.source, strings.Join(registered, ", "))
-		if s := suggestBackend(name, registered); s != "" {
-			msg += fmt.Sprintf(`; did you mean "%s"?`, s)
-		}
-		return nil, userErrorf("%s", msg)
-	}
-	if name == "gocache" {
+	if sc.backend() == "gocache" {
 		return nil, userErrorf("backend gocache (from %s) takes a store built in Go code; from a config file use gocache.go_cache, gocache.ristretto, gocache.redis or gocache.memcache", sc.source)
 	}
 	if sc.oslo != nil {
@@ -225,4 +227,21 @@ func openRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, e
 		return nil, explain(err, sc)
 	}
 	return r, nil
+}
+
+// unknownBackend words region.ErrPluginNotFound for a backend name:
+// `unknown backend "memcache" (from SOURCE); registered: ...; did you mean
+// "memcached"?`, the list and the hint being the region's.
+func unknownBackend(err error, name, source string) string {
+	msg := err.Error()
+	head := fmt.Sprintf("no backend named %q ", name)
+	if i := strings.Index(msg, head); i >= 0 {
+		msg = msg[i+len(head):]
+		if rest, ok := strings.CutPrefix(msg, "("); ok {
+			if list, hint, ok := strings.Cut(rest, ")"); ok {
+				msg = list + hint
+			}
+		}
+	}
+	return fmt.Sprintf("unknown backend %q (from %s); %s", name, source, msg)
 }

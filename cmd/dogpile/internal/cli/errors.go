@@ -77,6 +77,9 @@ func explain(err error, sc *storeConfig) error {
 	if errors.Is(err, context.Canceled) {
 		return &exitError{code: ExitInterrupted, msg: "interrupted"}
 	}
+	if sc != nil && errors.Is(err, region.ErrPluginNotFound) {
+		return userErrorf("%s", unknownBackend(err, sc.backend(), sc.source))
+	}
 	from := ""
 	if sc != nil {
 		from = " (" + sc.where() + ")"

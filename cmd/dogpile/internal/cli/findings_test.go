@@ -200,6 +200,25 @@ func TestFindingsSmall(t *testing.T) {
 	})
 }
 
+// TestStoreFlagsRefusedWhereUnused: the flags that choose the store are
+// refused by name by the commands that do not read them, before anything
+// runs, so that a setting is never silently ignored.
+func TestStoreFlagsRefusedWhereUnused(t *testing.T) {
+	conf := writeFile(t, "k.conf", "[cache]\nenabled = true\nbackend = dogpile.cache.memory\n")
+	runCases(t, []cliCase{
+		{name: "backends -b", args: []string{"backends", "-b", "nonexistent"}, code: 2, errHas: []string{"dogpile backends does not use --backend"}},
+		{name: "backends -c", args: []string{"-c", "/nonexistent", "backends"}, code: 2, errHas: []string{"dogpile backends does not use --config"}},
+		{name: "check -b", args: []string{"config", "check", conf, "--backend", "dogpile.cache.redis"}, code: 2, errHas: []string{"dogpile config check does not use --backend: it reads only --prefix"}},
+		{name: "check -a", args: []string{"config", "check", conf, "-a", "foo=bar"}, code: 2, errHas: []string{"does not use --arg"}},
+		{name: "check -s", args: []string{"config", "check", conf, "-s", "other"}, code: 2, errHas: []string{"does not use --section"}},
+		{name: "check -c", args: []string{"config", "check", "-c", conf, conf}, code: 2, errHas: []string{"does not use --config"}},
+		{name: "completion -b", args: []string{"completion", "bash", "-b", "memory"}, code: 2, errHas: []string{"does not use --backend"}},
+		// What the commands read is still accepted.
+		{name: "check --prefix", args: []string{"config", "check", "--prefix", "cache.", conf}, outHas: []string{"no cache configuration"}, raw: true},
+		{name: "get -b", args: []string{"-b", "memory", "get", "k"}, code: 1},
+	})
+}
+
 // TestFindingsPlot (finding 10): --plot draws the picture, SVG or PNG by
 // the file's extension, and refuses other extensions before running.
 func TestFindingsPlot(t *testing.T) {

@@ -1,12 +1,11 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-
-	"gopkg.in/ini.v1"
 
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
@@ -29,29 +28,23 @@ func isOsloSection(path, section, prefix string) bool {
 	if prefix != "" || !strings.EqualFold(section, "cache") {
 		return false
 	}
-	file, err := ini.LoadSources(ini.LoadOptions{AllowShadows: true, IgnoreInlineComment: true, AllowPythonMultilineValues: true}, path)
+	file, err := oslocache.ReadINI(path)
 	if err != nil {
 		return true // oslocache reports what is wrong, by line
 	}
-	var keys []string
-	found := false
-	for _, s := range file.Sections() {
-		if strings.EqualFold(s.Name(), "cache") {
-			found = true
-			keys = append(keys, s.KeyStrings()...)
-		}
-	}
-	if !found {
+	if !file.HasSection("cache") {
 		return false
+	}
+	var keys []string
+	backend := ""
+	for _, e := range file.Entries("cache") {
+		keys = append(keys, e.Key)
+		if e.Key == "backend" {
+			backend = strings.TrimSpace(e.Value)
+		}
 	}
 	if slices.ContainsFunc(keys, isDogpileStyleKey) {
 		return false
-	}
-	backend := ""
-	for _, s := range file.Sections() {
-		if strings.EqualFold(s.Name(), "cache") && s.HasKey("backend") {
-			backend = strings.TrimSpace(s.Key("backend").String())
-		}
 	}
 	if backend == "" || strings.HasPrefix(backend, "dogpile.cache.") || strings.HasPrefix(backend, "oslo_cache.") {
 		return true
@@ -63,8 +56,16 @@ func isOsloSection(path, section, prefix string) bool {
 }
 
 // loadOsloStore reads the [cache] section of a keystone.conf-style file by
-// oslo.cache's rules (package oslocache), with --backend and --arg over it.
+// oslo.cache's rules (package oslocache), with --arg over it.
+//
+// --backend is refused: oslo.cache maps its options to arguments for the
+// file's backend (memcache_servers to url, memcache_dead_retry to
+// dead_retry, nothing at all while enabled is false), so another backend
+// would get arguments built for a different one.
 func loadOsloStore(f storeFlags) (*storeConfig, error) {
+	if f.backend != "" {
+		return nil, userErrorf("--backend %s cannot replace the backend of [cache] in %s: that section is read by oslo.cache's rules, which build the arguments for its own backend (and for dogpile.cache.null while enabled is false); change backend (and enabled) in the file, or choose the store with --backend and --arg alone", f.backend, f.config)
+	}
 	conf, err := oslocache.Load(f.config)
 	if err != nil {
 		return nil, osloError(err)
@@ -74,10 +75,7 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 		return nil, osloError(err)
 	}
 	sources := []string{fmt.Sprintf("[cache] in %s", f.config)}
-	if f.backend != "" {
-		s.Backend = f.backend
-		sources = append(sources, "--backend")
-	}
+	args := map[string]string{}
 	for _, a := range f.args {
 		name, val, ok := strings.Cut(a, "=")
 		name = strings.TrimPrefix(strings.TrimSpace(name), "arguments.")
@@ -85,11 +83,12 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 			return nil, userErrorf("--arg %q: want NAME=VALUE, for example --arg url=127.0.0.1:11211", a)
 		}
 		s.Arguments[name] = region.CoerceString(val)
+		args[name] = val
 		if !slices.Contains(sources, "--arg") {
 			sources = append(sources, "--arg")
 		}
 	}
-	sc := &storeConfig{oslo: s, source: strings.Join(sources, " and ")}
+	sc := &storeConfig{oslo: s, osloFile: f.config, osloArgs: args, source: strings.Join(sources, " and ")}
 	sc.conf = map[string]any{"backend": s.Backend, "expiration_time": s.ExpirationTime.Seconds()}
 	for name, v := range s.Arguments {
 		sc.conf["arguments."+name] = v
@@ -97,7 +96,10 @@ func loadOsloStore(f storeFlags) (*storeConfig, error) {
 	if len(s.Proxies) > 0 {
 		sc.conf["wrap"] = s.Proxies
 	}
-	sc.key = fmt.Sprintf("oslo\x00%s\x00%s\x00%q", f.config, f.backend, f.args)
+	// conf cannot always be marshalled (a *tls.Config): the file and the
+	// flags identify the store instead.
+	key, _ := json.Marshal(map[string]any{"oslo_config": f.config, "args": args})
+	sc.key = string(key)
 	return sc, nil
 }
 
@@ -114,6 +116,12 @@ func osloError(err error) error {
 func openOsloRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, error) {
 	r := oslocache.CreateRegion("dogpile", region.WithErrorHandler(onError))
 	if err := sc.oslo.Apply(r); err != nil {
+		// An argument the file's option was mapped to, refused by the
+		// backend: the option and line say it all.
+		var oe *oslocache.OptionError
+		if errors.As(err, &oe) {
+			return nil, userErrorf("%s", oe.Error())
+		}
 		var ue *region.UnknownArgumentError
 		if errors.As(err, &ue) {
 			return nil, userErrorf("backend %s (from %s): %v", sc.backend(), sc.source, ue)

@@ -38,9 +38,10 @@ func TestKeystoneConfStore(t *testing.T) {
 	if !strings.Contains(sc.source, "[cache] in "+path) {
 		t.Errorf("source %q", sc.source)
 	}
-	// --backend and --arg still apply over the file.
-	sc, err = loadStore(storeFlags{config: path, backend: "oslo_cache.dict", args: []string{"expiration_time=60"}})
-	if err != nil || sc.backend() != "oslo_cache.dict" || sc.oslo.Arguments["expiration_time"] != 60 {
+	// --arg still applies over the file; --backend is refused (see
+	// TestKeystoneConfCommands).
+	sc, err = loadStore(storeFlags{config: path, args: []string{"expiration_time=60"}})
+	if err != nil || sc.backend() != "dogpile.cache.memory" || sc.oslo.Arguments["expiration_time"] != 60 {
 		t.Fatalf("overrides: %v %+v", err, sc)
 	}
 	// Detection.
@@ -103,13 +104,27 @@ func TestKeystoneConfCommands(t *testing.T) {
 	unknown := writeFile(t, "unknown.conf", "[cache]\nenabled = true\nbackend = dogpile.cache.memory\nbackend_argument = lokc_timeout:5\n")
 	_, errOut, code = runApp(t, a, "-c", unknown, "get", "k")
 	line := oneErrorLine(t, errOut)
-	if code != ExitError || !strings.Contains(line, "dogpile.cache.memory") || !strings.Contains(line, `"lokc_timeout" (did you mean "lock_timeout"?)`) {
+	if code != ExitError || !strings.Contains(line, unknown+`:4: [cache] backend_argument: backend dogpile.cache.memory: unknown argument "lokc_timeout" (did you mean "lock_timeout"?)`) ||
+		strings.Count(line, "dogpile.cache.memory") != 1 {
 		t.Fatalf("unknown argument: exit %d: %s", code, errOut)
 	}
 	_, errOut, code = runApp(t, a, "-b", "memory", "-a", "lokc_timeout=5", "get", "k")
 	line = oneErrorLine(t, errOut)
 	if code != ExitError || !strings.Contains(line, "memory") || !strings.Contains(line, `"lokc_timeout" (did you mean "lock_timeout"?)`) {
 		t.Fatalf("unknown --arg: exit %d: %s", code, errOut)
+	}
+	// --backend over a keystone.conf is refused: the file's options are
+	// mapped for its own backend (and to nothing while enabled is false).
+	for _, c := range []struct{ conf, backend string }{
+		{"[cache]\nmemcache_servers = 127.0.0.1:1\n", "dogpile.cache.memcached"},
+		{"[cache]\nenabled = true\nbackend = dogpile.cache.memcached\nmemcache_servers = 127.0.0.1:1\n", "dogpile.cache.redis"},
+	} {
+		conf := writeFile(t, "override.conf", c.conf)
+		_, errOut, code = runApp(t, a, "-c", conf, "-b", c.backend, "get", "k")
+		line = oneErrorLine(t, errOut)
+		if code != ExitError || !strings.Contains(line, "--backend "+c.backend+" cannot replace the backend of [cache] in "+conf) {
+			t.Errorf("--backend %s over %q: exit %d: %s", c.backend, c.conf, code, errOut)
+		}
 	}
 	// -s cache, the default section, needs no --config.
 	if _, errOut, code := runApp(t, a, "-s", "cache", "get", "nothing"); code != ExitNegative {
