@@ -142,7 +142,6 @@ type callSettings struct {
 	setExp      bool
 	ignoreExp   bool
 	shouldCache func(any) bool
-	noStore     bool      // the backend just failed: don't write to it in this call
 	deadline    time.Time // FailSafe.HardTimeout for this call; zero: none
 }
 
