@@ -43,7 +43,9 @@ type PyLockOptions struct {
 	// blocking_timeout): once another attempt would start after it, Acquire
 	// gives up and reports false with a nil error, as redis-py's acquire
 	// returns False. Zero means no bound (wait until the lock is free or
-	// ctx ends).
+	// ctx ends), as redis-py's blocking_timeout=None. A negative value
+	// means a single attempt, as redis-py's blocking_timeout=0 (or
+	// negative): redis-py gives up before its first pause.
 	BlockingTimeout time.Duration
 }
 
@@ -101,9 +103,6 @@ func NewPyLock(client redis.UniversalClient, locks *redislock.Client, key string
 	if opts.Timeout < 0 {
 		opts.Timeout = 0
 	}
-	if opts.BlockingTimeout < 0 {
-		opts.BlockingTimeout = 0
-	}
 	l := &PyLock{client: client, locks: locks, key: key, lockKey: lockmutex.LockKeyPrefix + key, opts: opts}
 	if client == nil {
 		l.err = fmt.Errorf("%w: redis lock for %q", lockmutex.ErrNilClient, l.lockKey)
@@ -148,8 +147,8 @@ func newPyToken() string {
 // reports whether it got the lock. With wait == true it tries every Sleep
 // until it gets the lock, ctx ends (returning ctx.Err()) or the next
 // attempt would start after BlockingTimeout (returning false and a nil
-// error, as redis-py does). Server errors are returned at once, naming the
-// lock key.
+// error, as redis-py does; after the first attempt when BlockingTimeout is
+// negative). Server errors are returned at once, naming the lock key.
 func (l *PyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 	if l.err != nil {
 		return false, l.err
@@ -178,7 +177,7 @@ func (l *PyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 	}()
 
 	var stopAt time.Time
-	if wait && l.opts.BlockingTimeout > 0 {
+	if wait && l.opts.BlockingTimeout != 0 {
 		stopAt = time.Now().Add(l.opts.BlockingTimeout)
 	}
 	for {
