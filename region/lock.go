@@ -2,7 +2,6 @@ package region
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -165,12 +164,9 @@ func take(ctx context.Context, m Mutex, wait bool, bound func(context.Context) (
 		wctx, stop = bound(ctx)
 		defer stop()
 	}
-	got, err := m.Acquire(wctx, wait)
-	switch {
-	case err != nil && wctx.Err() != nil:
+	got, err := m.Acquire(wctx, wait) // a failOpenMutex: never (false, nil) when waiting
+	if err != nil && wctx.Err() != nil {
 		return false, waitEnded(ctx, wctx)
-	case err == nil && wait && !got:
-		return false, errors.New("region: a mutex refused a waiting Acquire without an error")
 	}
 	return got && err == nil, err
 }
