@@ -15,10 +15,11 @@ import (
 // oslo.cache's create_region does: a dogpile region whose cached functions
 // are keyed by dogpile's function_key_generator (the region's default key
 // generator, region.DefaultFunctionKeyGenerator: arguments rendered as
-// Python's str() renders them). opts are applied after, so they may
-// replace it.
+// Python's str() renders them) and its batch functions by dogpile's
+// function_multi_key_generator (region.DefaultMultiFunctionKeyGenerator).
+// opts may give a key generator of their own.
 func CreateRegion(name string, opts ...region.Option) *region.Region {
-	return region.New(name, append([]region.Option{region.WithFunctionKeyGenerator(region.DefaultFunctionKeyGenerator)}, opts...)...)
+	return region.New(name, opts...)
 }
 
 // ConfigureCacheRegion configures r from the [cache] section, as

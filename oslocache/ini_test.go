@@ -202,18 +202,16 @@ func TestMemoGroupValues(t *testing.T) {
 		"keystone.conf:6: [role] cache_time: cannot use -2")
 }
 
-func TestPyRendering(t *testing.T) {
-	floats := map[float64]string{1: "1.0", 0.5: "0.5", 1e-5: "1e-05", 1e16: "1e+16", 123456789012345.6: "123456789012345.6",
-		1e15: "1000000000000000.0", 0.0001: "0.0001", -2.5e-7: "-2.5e-07", 1.5e300: "1.5e+300"}
-	for f, want := range floats {
-		if got := pyFloatRepr(f); got != want {
-			t.Errorf("pyFloatRepr(%v) = %q, want %q", f, got, want)
-		}
-	}
-	strs := map[string]string{"a": "'a'", "it's": `"it's"`, `a'b"c`: `'a\'b"c'`, "x\ny\\": `'x\ny\\'`, "\x01é\u00a0": `'\x01é\xa0'`}
-	for s, want := range strs {
-		if got := pyStrRepr(s); got != want {
-			t.Errorf("pyStrRepr(%q) = %s, want %s", s, got, want)
+func TestPyStr(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{nil, ""}, {"x", "x"}, {true, "True"}, {int64(-3), "-3"}, {7, "7"}, {1.0, "1.0"}, {1e-5, "1e-05"},
+		{[]string{"a", "it's", "\u00a0\n"}, `['a', "it's", '\xa0\n']`},
+	} {
+		if got := pyStr(c.v); got != c.want {
+			t.Errorf("pyStr(%#v) = %s, want %s", c.v, got, c.want)
 		}
 	}
 }

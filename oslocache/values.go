@@ -2,10 +2,10 @@ package oslocache
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/dogpile-go/dogpile/internal/pystr"
 )
 
 // This file converts option values the way oslo.config's types do, and
@@ -120,113 +120,8 @@ func parseList(s string) []string {
 // "" (oslo.config substitutes None so), True/False, integers, floats in
 // Python's repr form (1.0, 1e-05, 1e+16), lists in repr form.
 func pyStr(v any) string {
-	switch x := v.(type) {
-	case nil:
+	if v == nil {
 		return ""
-	case string:
-		return x
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case float64:
-		return pyFloatRepr(x)
-	case []string:
-		parts := make([]string, len(x))
-		for i, s := range x {
-			parts[i] = pyStrRepr(s)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
 	}
-	return ""
-}
-
-// pyFloatRepr is Python's repr(float): the shortest digits that read back
-// the same, in positional form for exponents -4 to 15, else as d.ddde+XX.
-func pyFloatRepr(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
-	mant, expText, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expText)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		expStr := strconv.Itoa(exp)
-		if len(expStr) < 2 {
-			expStr = "0" + expStr
-		}
-		return mant + "e" + sign + expStr
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyStrRepr is Python's repr(str).
-func pyStrRepr(s string) string {
-	quote := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == ' ' || (r < 0x80 && r > 0x20 && r != 0x7f):
-			b.WriteRune(r)
-		case r < 0x100 && !pyPrintable(r):
-			b.WriteString(`\x` + hex2(int(r)))
-		case !pyPrintable(r) && r < 0x10000:
-			b.WriteString(`\u` + hex2(int(r)>>8) + hex2(int(r)&0xff))
-		case !pyPrintable(r):
-			b.WriteString(`\U` + hex2(int(r)>>24) + hex2(int(r)>>16&0xff) + hex2(int(r)>>8&0xff) + hex2(int(r)&0xff))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
-// pyPrintable approximates Python's str.isprintable for one character.
-func pyPrintable(r rune) bool {
-	if r == ' ' {
-		return true
-	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Cs, unicode.Co, unicode.Zl, unicode.Zp, unicode.Zs) {
-		return false
-	}
-	return unicode.IsPrint(r) || unicode.IsGraphic(r)
-}
-
-func hex2(n int) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[n>>4&0xf], digits[n&0xf]})
+	return pystr.Str(v)
 }

@@ -64,6 +64,10 @@ func Unmarshal(data []byte, into any) error {
 	return v.Decode(into)
 }
 
+// PayloadEncoding is "pickle": a *Value is a region.EncodedPayload, a
+// payload that stays encoded until the reader's type is known.
+func (v *Value) PayloadEncoding() string { return "pickle" }
+
 // Value converts the Python object into generic Go values: dict becomes
 // map[string]any (map[any]any when a key is not a str), list, tuple, set
 // and frozenset []any, str string, bytes and bytearray []byte, int int64

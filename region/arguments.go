@@ -244,11 +244,15 @@ func toDuration(v any) (d time.Duration, ok, tooLarge bool) {
 		if f, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 			return seconds(f)
 		}
-		d, err := time.ParseDuration(s)
-		if err != nil && strings.Contains(err.Error(), "invalid duration") && durationOverflows(s) {
-			return 0, false, true
+		if d, err := time.ParseDuration(s); err == nil {
+			return d, true, false
 		}
-		return d, err == nil, false
+		// ParseDuration refuses a duration too large for it as it refuses
+		// one that is not well-formed: add the parts up in float seconds.
+		if f, ok := durationSeconds(s); ok {
+			return seconds(f)
+		}
+		return 0, false, false
 	case float64:
 		return seconds(x)
 	case float32:
@@ -265,33 +269,47 @@ func toDuration(v any) (d time.Duration, ok, tooLarge bool) {
 	return seconds(float64(n))
 }
 
-// durationOverflows reports whether s is a well-formed Go duration that
-// time.ParseDuration refused only for its size ("100000000h").
-func durationOverflows(s string) bool {
-	s = strings.TrimLeft(s, "+-")
+// durationUnits are the units of a Go duration, in seconds.
+var durationUnits = map[string]float64{
+	"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+}
+
+// durationSeconds reads s, a Go duration ("1h30m", "-2.5s"), as float
+// seconds, which hold durations of any size; ok is false when s is not
+// well-formed.
+func durationSeconds(s string) (total float64, ok bool) {
+	sign := 1.0
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		if s[0] == '-' {
+			sign = -1
+		}
+		s = s[1:]
+	}
 	if s == "" {
-		return false
+		return 0, false
 	}
+	isNumber := func(r rune) bool { return r == '.' || (r >= '0' && r <= '9') }
 	for s != "" {
-		i := 0
-		for i < len(s) && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
-			i++
+		unitAt := strings.IndexFunc(s, func(r rune) bool { return !isNumber(r) })
+		if unitAt <= 0 {
+			return 0, false // no number, or no unit
 		}
-		if i == 0 {
-			return false
+		n, err := strconv.ParseFloat(s[:unitAt], 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, false
 		}
-		j := i
-		for j < len(s) && !(s[j] == '.' || (s[j] >= '0' && s[j] <= '9')) {
-			j++
+		end := strings.IndexFunc(s[unitAt:], isNumber)
+		if end < 0 {
+			end = len(s) - unitAt
 		}
-		switch s[i:j] {
-		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
-		default:
-			return false
+		unit, known := durationUnits[s[unitAt:unitAt+end]]
+		if !known {
+			return 0, false
 		}
-		s = s[j:]
+		total += n * unit
+		s = s[unitAt+end:]
 	}
-	return true
+	return sign * total, true
 }
 
 // Strings returns the named argument as a list of strings, or def when it is

@@ -76,8 +76,9 @@ type Mutex interface {
 // OrderedBytesReader is an optional fast path for byte backends that can
 // read many keys straight into a slice in key order, cheaper than into
 // GetSerializedMulti's map (the Redis backends: one command per key or
-// hash tag, answered in order). SerializedBackend uses it when the region
-// reads many keys (GetMulti, GetMultiAs, GetOrCreateMulti).
+// hash tag, answered in order). SerializedBackend reads every set of keys
+// with it: its GetMulti (so GetOrCreateMulti, and any region whose byte
+// backend is wrapped in proxies) and the region's GetMulti and GetMultiAs.
 type OrderedBytesReader interface {
 	// GetSerializedOrdered reads keys: values[i] holds keys[i]'s value,
 	// nil when the key is absent (a value that is present is never nil,

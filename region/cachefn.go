@@ -22,12 +22,26 @@ func DefaultFunctionKeyGenerator(fnName string, arg any) string {
 	return fnName + "|" + ArgumentString(arg)
 }
 
+// DefaultMultiFunctionKeyGenerator makes the key of one argument of a
+// cached batch function (CacheMultiOnArguments) as dogpile's
+// function_multi_key_generator does: the function's name, "|", then the
+// argument as Python's str() renders it (see MultiArgumentString). A struct
+// or slice argument is one Python tuple, so
+//
+//	CacheMultiOnArguments(r, "svc.mod:fn", f).Key(user{7, "ada"})  // "svc.mod:fn|(7, 'ada')"
+//
+// is the key of a Python batch function fn of module svc.mod called with
+// the argument (7, 'ada').
+func DefaultMultiFunctionKeyGenerator(fnName string, arg any) string {
+	return fnName + "|" + MultiArgumentString(arg)
+}
+
 // FuncOption configures a cached function.
 type FuncOption func(*funcSettings)
 
 type funcSettings struct {
 	calls     []CallOption
-	keyGen    FunctionKeyGenerator
+	keyGen    FunctionKeyGenerator // nil: the default of the kind of function
 	namespace string
 	enabled   func() bool // nil: always cached
 }
@@ -72,9 +86,6 @@ func WithFuncKeyGenerator(g FunctionKeyGenerator) FuncOption {
 
 func newFuncSettings(r *Region, fn any, name string, opts []FuncOption) (funcSettings, string) {
 	fs := funcSettings{keyGen: r.keyGenerator}
-	if fs.keyGen == nil {
-		fs.keyGen = DefaultFunctionKeyGenerator
-	}
 	for _, o := range opts {
 		o(&fs)
 	}
@@ -128,7 +139,12 @@ func CacheOnArguments[A, R any](r *Region, name string, fn func(context.Context,
 }
 
 // Key returns the cache key for a.
-func (c *CachedFunc[A, R]) Key(a A) string { return c.settings.keyGen(c.name, a) }
+func (c *CachedFunc[A, R]) Key(a A) string {
+	if c.settings.keyGen == nil {
+		return DefaultFunctionKeyGenerator(c.name, a)
+	}
+	return c.settings.keyGen(c.name, a)
+}
 
 // Call returns the cached result for a, calling the function (once, under
 // the dogpile lock) when there is none.
@@ -186,14 +202,22 @@ type CachedMultiFunc[A, R any] struct {
 // CacheMultiOnArguments caches a batch function (dogpile's
 // cache_multi_on_arguments): fn gets the arguments whose results are not
 // cached and returns one result per argument, in order. Each argument has
-// its own key, made as CacheOnArguments makes it from name.
+// its own key, made from name as dogpile's function_multi_key_generator
+// makes it (DefaultMultiFunctionKeyGenerator: a struct or slice argument
+// renders as a Python tuple), unless the region (WithFunctionKeyGenerator)
+// or WithFuncKeyGenerator gives a generator of its own.
 func CacheMultiOnArguments[A, R any](r *Region, name string, fn func(context.Context, []A) ([]R, error), opts ...FuncOption) *CachedMultiFunc[A, R] {
 	fs, name := newFuncSettings(r, fn, name, opts)
 	return &CachedMultiFunc[A, R]{region: r, fn: fn, name: name, settings: fs}
 }
 
 // Key returns the cache key for one argument.
-func (c *CachedMultiFunc[A, R]) Key(a A) string { return c.settings.keyGen(c.name, a) }
+func (c *CachedMultiFunc[A, R]) Key(a A) string {
+	if c.settings.keyGen == nil {
+		return DefaultMultiFunctionKeyGenerator(c.name, a)
+	}
+	return c.settings.keyGen(c.name, a)
+}
 
 // Keys returns the cache keys for args.
 func (c *CachedMultiFunc[A, R]) Keys(args []A) []string {

@@ -31,13 +31,11 @@ type firstRead struct {
 	err  error // the read failed
 }
 
-// getOrCreate is GetOrCreate past its hit path, given the hit path's read:
+// getOrCreate is GetOrCreate past its hit path (creator is not nil), given
+// the hit path's read:
 // the dogpile lock on key, built from the region's pieces. It returns the
 // payload as stored (possibly *Serialized) or as created.
 func (r *Region) getOrCreate(ctx context.Context, s *regionState, key string, creator func(context.Context) (any, error), cs callSettings, first *firstRead) (any, error) {
-	if creator == nil {
-		return nil, nilCreator(key)
-	}
 	r.startDeadline(&cs)
 	c := &call{r: r, s: s, key: key, mkey: first.mkey, cs: cs, creator: creator}
 	c.lock = lock{parts: c, async: r.asyncRunner, flights: r.flights, flightKey: c.mkey, region: r.name, key: key}

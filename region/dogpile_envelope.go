@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/dogpile-go/dogpile/internal/pystr"
 )
 
 // Envelope lays out a value's metadata and serialized payload as the bytes
@@ -63,7 +65,7 @@ const maxDogpileHeader = 256
 // float in its shortest form.
 func (dogpileEnvelope) Append(dst []byte, md Metadata, payload []byte) []byte {
 	dst = append(dst, `{"ct": `...)
-	dst = appendPythonFloat(dst, float64(md.CreatedAt.UnixNano())/1e9)
+	dst = pystr.AppendFloat(dst, float64(md.CreatedAt.UnixNano())/1e9)
 	dst = append(dst, `, "v": `...)
 	v := md.Version
 	if v == ValueVersion {

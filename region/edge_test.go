@@ -323,6 +323,46 @@ func TestBusyLockIsNotFailOpen(t *testing.T) {
 	}
 }
 
+// gaveUpMutex is held by someone else and gives up waiting without an
+// error, as a PyLock past its BlockingTimeout does (redis-py's acquire
+// returns False).
+type gaveUpMutex struct{}
+
+func (gaveUpMutex) Acquire(context.Context, bool) (bool, error) { return false, nil }
+func (gaveUpMutex) Release(context.Context) error               { return errors.New("released a lock never taken") }
+func (gaveUpMutex) Locked(context.Context) (bool, error)        { return true, nil }
+
+// TestWaitBoundCreatesWithoutLock: a waiting Acquire that gives up without
+// an error lets the caller create the value without the lock, as dogpile
+// does, on a strict region too, and reports nothing.
+func TestWaitBoundCreatesWithoutLock(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		var log errorLog
+		opts := []region.Option{region.WithErrorHandler(log.handler)}
+		if strict {
+			opts = append(opts, region.WithStrictBackendErrors())
+		}
+		r := configured(t, "gave-up", opts, region.WithWrap(&lockProxy{m: gaveUpMutex{}}))
+		v, err := r.GetOrCreate(context.Background(), "k", func(context.Context) (any, error) { return "v", nil })
+		if err != nil || v != "v" {
+			t.Fatalf("strict=%v: GetOrCreate = %v, %v; want the creator's value", strict, v, err)
+		}
+		if got, ok, _ := r.Get(context.Background(), "k"); !ok || got != "v" {
+			t.Fatalf("strict=%v: the value was not stored (%v, %v)", strict, got, ok)
+		}
+		vals, err := r.GetOrCreateMulti(context.Background(), []string{"a"}, func(context.Context, []string) ([]any, error) { return []any{"A"}, nil })
+		if err != nil || vals[0] != "A" {
+			t.Fatalf("strict=%v: GetOrCreateMulti = %v, %v; want the creator's value", strict, vals, err)
+		}
+		log.mu.Lock()
+		reported := log.errs
+		log.mu.Unlock()
+		if len(reported) != 0 {
+			t.Fatalf("strict=%v: reported %v; giving up waiting is the lock's bound, not a failure", strict, reported)
+		}
+	}
+}
+
 func TestPerCallZeroExpirationAlwaysRegenerates(t *testing.T) {
 	r := configured(t, "zero-exp", nil, region.WithExpirationTime(time.Hour))
 	ctx := context.Background()

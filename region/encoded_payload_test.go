@@ -107,3 +107,35 @@ func TestEncodedPayloadsDecodeForEveryCaller(t *testing.T) {
 		t.Errorf("GetAs of the wrong type: %v, want ErrTypeMismatch", err)
 	}
 }
+
+// document is an application type that happens to have Decode and Value
+// methods, as a document model might.
+type document struct{ body string }
+
+func (d *document) Decode(into any) error { return errors.New("not a payload") }
+func (d *document) Value() (any, error)   { return "not the document", nil }
+
+// TestApplicationValueWithDecodeIsNotAPayload: a value of the
+// application's own with Decode and Value methods is no EncodedPayload (it
+// has no PayloadEncoding): an in-process backend returns it as stored.
+func TestApplicationValueWithDecodeIsNotAPayload(t *testing.T) {
+	r := configured(t, "document", nil)
+	ctx := context.Background()
+	doc := &document{body: "hello"}
+	if err := r.Set(ctx, "d", doc); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := r.Get(ctx, "d"); err != nil || !ok || v != doc {
+		t.Fatalf("Get = %#v, %v, %v; want the stored *document", v, ok, err)
+	}
+	if v, ok, err := region.GetAs[*document](ctx, r, "d"); err != nil || !ok || v != doc {
+		t.Fatalf("GetAs[*document] = %#v, %v; want the stored *document", v, err)
+	}
+	if v, ok, err := region.GetAs[any](ctx, r, "d"); err != nil || !ok || v != doc {
+		t.Fatalf("GetAs[any] = %#v, %v; want the stored *document", v, err)
+	}
+	v, err := r.GetOrCreate(ctx, "d", func(context.Context) (any, error) { return nil, errors.New("not called") })
+	if err != nil || v != doc {
+		t.Fatalf("GetOrCreate = %#v, %v; want the stored *document", v, err)
+	}
+}

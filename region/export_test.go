@@ -5,8 +5,4 @@ package region
 // is under way.
 func (r *Region) InProcessLocks() int { return r.locks.Len() }
 
-func (r *Region) Flights() int {
-	r.flights.mu.Lock()
-	defer r.flights.mu.Unlock()
-	return len(r.flights.m)
-}
+func (r *Region) Flights() int { return r.flights.len() }

@@ -17,6 +17,19 @@ import (
 // cannot be read, written or locked, the creator's value is returned (and
 // the error goes to the ErrorHandler), so a cache outage slows a service
 // down instead of failing it.
+//
+// A creation lock that is busy, held by another caller for longer than
+// the waiting caller's bound, is not a backend failure, and this option
+// does not change what happens, on either kind of region:
+//
+//   - a mutex that gives up with an error (lockmutex.ErrMaxLockAttempts,
+//     after max_lock_attempts) fails the call with that error: no second
+//     creator runs;
+//   - a mutex that gives up reporting the lock not acquired, without an
+//     error (redismutex.PyLock after its BlockingTimeout, as redis-py's
+//     acquire returns False), lets the caller create the value without
+//     the lock, as dogpile.cache does (it ignores what acquire returns).
+//     Nothing is reported: that is the bound the lock was given.
 func WithStrictBackendErrors() Option {
 	return func(r *Region) { r.strict = true }
 }
@@ -51,7 +64,10 @@ func (c *call) failOpen(ctx context.Context, err error) error {
 // it". A caller without one waits for m: an error it cannot get past (its
 // context ended, a lock busy past its attempts, a strict region, the
 // caller's own mistake) is returned; any other is reported and the caller
-// goes on without the lock, relying on the in-process flight.
+// goes on without the lock, relying on the in-process flight. A waiting
+// Acquire that gives up without an error (the mutex's bound on waiting)
+// lets the caller go on without the lock, unreported (see
+// WithStrictBackendErrors).
 func (c *call) failingOpen(m Mutex) Mutex { return &failOpenMutex{Mutex: m, c: c} }
 
 type failOpenMutex struct {
@@ -70,7 +86,10 @@ func (m *failOpenMutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 		r.reportError(ctx, key, fmt.Errorf("creation lock: %w", err))
 		return false, nil
 	case err == nil:
-		err = fmt.Errorf("region %q: creation lock for %q not acquired", r.name, key)
+		// The mutex's own bound on waiting (PyLock's BlockingTimeout):
+		// dogpile goes on without the lock.
+		m.without = true
+		return true, nil
 	case ctx.Err() != nil:
 		return false, err
 	case errors.Is(err, lockmutex.ErrMaxLockAttempts):

@@ -3,6 +3,7 @@ package region_test
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func FuzzSerializedPayload(f *testing.F) {
 }
 
 func FuzzArguments(f *testing.F) {
-	for _, s := range []string{"600", "1.5", "true", "None", "a,b", "10m", "-1", "1e400", "NaN", " 7 ", "soon"} {
+	for _, s := range []string{"600", "1.5", "true", "None", "a,b", "10m", "-1", "1e400", "NaN", " 7 ", "soon", "2562048h", "1h30m.5s", "+.5us"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -69,6 +70,15 @@ func FuzzArguments(f *testing.F) {
 			}
 			if err != nil && !errors.Is(err, region.ErrBadArgument) {
 				t.Fatalf("Duration(%q) error %v is not ErrBadArgument", s, err)
+			}
+		}
+		// A Go duration reads as ParseDuration reads it.
+		trimmed := strings.TrimSpace(s)
+		if want, err := time.ParseDuration(trimmed); err == nil && want >= 0 {
+			if _, ferr := strconv.ParseFloat(trimmed, 64); ferr != nil {
+				if got, err := (region.Arguments{"x": s}).Duration("x", 0); err != nil || got != want {
+					t.Fatalf("Duration(%q) = %v, %v; ParseDuration gives %v", s, got, err, want)
+				}
 			}
 		}
 		if n, ok := coerced.(int); ok {
@@ -154,6 +164,44 @@ func TestDurationTooLarge(t *testing.T) {
 		}
 		if c.tooLarge && strings.Contains(err.Error(), "Go duration such as") {
 			t.Errorf("%v: %v: a value too large is reported as not a duration", c.in, err)
+		}
+	}
+}
+
+// TestDurationPartsAddUp: a Go duration's parts add up however large they
+// are; only the total decides "too large".
+func TestDurationPartsAddUp(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		want     time.Duration
+		tooLarge bool
+	}{
+		{"1h30m", 90 * time.Minute, false},
+		{"+1.5s", 1500 * time.Millisecond, false},
+		{"2562047h", 2562047 * time.Hour, false},
+		{"2562048h", 0, true},
+		{"2562047h47m17s", 0, true},
+		{"99999999999999999999s", 0, true},
+		{"1e3s", 0, false},
+		{"1.2.3s", 0, false},
+		{"5", 5 * time.Second, false},
+		{"h", 0, false},
+		{"-", 0, false},
+	} {
+		d, err := region.Arguments{"t": c.in}.Duration("t", 0)
+		switch {
+		case c.tooLarge:
+			if err == nil || !strings.Contains(err.Error(), "too large") {
+				t.Errorf("%q: %v, %v; want too large", c.in, d, err)
+			}
+		case c.want == 0:
+			if err == nil || strings.Contains(err.Error(), "too large") {
+				t.Errorf("%q: %v, %v; want not a duration", c.in, d, err)
+			}
+		default:
+			if err != nil || d != c.want {
+				t.Errorf("%q: %v, %v; want %v", c.in, d, err, c.want)
+			}
 		}
 	}
 }

@@ -11,11 +11,15 @@ import (
 )
 
 // WithLockLeases keeps a distributed creation lock alive while it is held:
-// a creator that takes longer than the lock's timeout extends the lock
-// (memcached touch, Redis PEXPIRE, with the holder's token) every third of
-// the timeout, so no second creator starts meanwhile. Extension stops if the
-// lock was lost. It applies to mutexes with Extend and LockTimeout methods
-// (those of package lockmutex).
+// from taking the lock to releasing it, creator included, the region
+// extends the lock every third of its timeout, so a creator that runs
+// longer than the timeout does not let a second creator start meanwhile
+// (memcached: compare-and-swap of the holder's token with a new expiry;
+// Redis: a script that resets the expiry only while the lock holds the
+// holder's token). Extension stops as soon as it finds the lock no longer
+// the holder's. It applies to mutexes with Extend(ctx) error and
+// LockTimeout() methods, as those of lockmutex/memcachedmutex and
+// lockmutex/redismutex have; the in-process mutex needs none.
 func WithLockLeases() Option {
 	return func(r *Region) { r.leases = true }
 }

@@ -2,8 +2,8 @@ package region
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,12 +165,9 @@ func take(ctx context.Context, m Mutex, wait bool, bound func(context.Context) (
 		wctx, stop = bound(ctx)
 		defer stop()
 	}
-	got, err := m.Acquire(wctx, wait)
-	switch {
-	case err != nil && wctx.Err() != nil:
+	got, err := m.Acquire(wctx, wait) // a failOpenMutex: never (false, nil) when waiting
+	if err != nil && wctx.Err() != nil {
 		return false, waitEnded(ctx, wctx)
-	case err == nil && wait && !got:
-		return false, errors.New("region: a mutex refused a waiting Acquire without an error")
 	}
 	return got && err == nil, err
 }
@@ -248,23 +245,47 @@ func (f *flight) end() {
 	close(f.done)
 }
 
-// flights are a region's flights in progress, by backend key.
+// flights are a region's flights in progress, by backend key, in shards
+// chosen by the key's hash: callers of different keys (many keys expiring
+// together) rarely wait for one another's bookkeeping
+// (BenchmarkStampedeManyKeys).
 type flights struct {
+	seed   maphash.Seed
+	shards [flightShards]flightShard
+}
+
+const flightShards = 64
+
+type flightShard struct {
 	mu sync.Mutex
 	m  map[string]*flight
+	_  [64 - 16]byte // a shard to a 64-byte cache line: no false sharing between neighbours
+}
+
+func newFlights() *flights {
+	g := &flights{seed: maphash.MakeSeed()}
+	for i := range g.shards {
+		g.shards[i].m = make(map[string]*flight)
+	}
+	return g
+}
+
+func (g *flights) shard(key string) *flightShard {
+	return &g.shards[maphash.String(g.seed, key)%flightShards]
 }
 
 // join returns key's flight, starting one held by its leader (leader ==
 // true) if there is none.
 func (g *flights) join(key string) (f *flight, leader bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f = g.m[key]; f != nil {
+	sh := g.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if f = sh.m[key]; f != nil {
 		return f, false
 	}
 	f = &flight{done: make(chan struct{}), retry: true}
 	f.holders.Store(1)
-	g.m[key] = f
+	sh.m[key] = f
 	return f, true
 }
 
@@ -277,16 +298,30 @@ func (g *flights) serving(key string, v verdict) bool {
 	if v != stale && v != early {
 		return false
 	}
-	g.mu.Lock()
-	_, busy := g.m[key]
-	g.mu.Unlock()
+	sh := g.shard(key)
+	sh.mu.Lock()
+	_, busy := sh.m[key]
+	sh.mu.Unlock()
 	return busy
 }
 
 func (g *flights) remove(key string, f *flight) {
-	g.mu.Lock()
-	if g.m[key] == f {
-		delete(g.m, key)
+	sh := g.shard(key)
+	sh.mu.Lock()
+	if sh.m[key] == f {
+		delete(sh.m, key)
 	}
-	g.mu.Unlock()
+	sh.mu.Unlock()
+}
+
+// len is the number of flights in progress.
+func (g *flights) len() int {
+	n := 0
+	for i := range g.shards {
+		sh := &g.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
 }

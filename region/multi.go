@@ -42,13 +42,23 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 	for _, mk := range mkeys {
 		calls[mk] = &call{r: r, s: s, key: callerKey[mk], mkey: mk, cs: *cs}
 	}
+	// A failed read fails open, as GetOrCreate's: every key's call is
+	// degraded, and the backend is neither locked, read nor written again.
+	degrade := func(mk string, err error) error {
+		if err := r.backendFailure(ctx, callerKey[mk], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+			return err
+		}
+		for _, c := range calls {
+			c.degraded = true
+		}
+		return nil
+	}
 	found, err := s.backend.GetMulti(ctx, mkeys)
-	noStore := false
 	if err != nil {
-		if err := r.backendFailure(ctx, callerKey[mkeys[0]], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+		if err := degrade(mkeys[0], err); err != nil {
 			return nil, err
 		}
-		found, noStore = nil, true // fail open: everything is missing, and nothing is locked or written
+		found = nil // everything is missing
 	}
 	results := make(map[string]any, len(mkeys)) // by backend key
 	var held []heldLock
@@ -73,7 +83,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		switch {
 		case v == fresh:
 			results[mk] = cv.Payload
-		case noStore:
+		case c.degraded:
 			toCreate = append(toCreate, mk)
 		case v == stale || v == early:
 			results[mk] = cv.Payload // served if someone else is regenerating
@@ -100,7 +110,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		// Another caller may have created these while we waited.
 		again, err := s.backend.GetMulti(ctx, waited)
 		if err != nil {
-			if err := r.backendFailure(ctx, callerKey[waited[0]], fmt.Errorf("region %q: get_multi: %w", r.name, err)); err != nil {
+			if err := degrade(waited[0], err); err != nil {
 				return nil, err
 			}
 		}
@@ -127,7 +137,7 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 		values, err := r.createMulti(ctx, s, ask, creator)
 		switch {
 		case err == nil:
-			if err := r.storeCreated(ctx, s, toCreate, ask, values, results, cs, noStore); err != nil {
+			if err := r.storeCreated(ctx, s, toCreate, ask, values, results, cs, calls); err != nil {
 				return nil, err
 			}
 		case ctx.Err() == nil && r.oldValuesServable(s, toCreate, old, cs):
@@ -146,17 +156,18 @@ func (r *Region) getOrCreateMulti(ctx context.Context, s *regionState, keys []st
 }
 
 // storeCreated records the created values of mkeys (asked for as keys) in
-// results and writes those that should be cached in one SetMulti.
-func (r *Region) storeCreated(ctx context.Context, s *regionState, mkeys, keys []string, values []any, results map[string]any, cs *callSettings, noStore bool) error {
+// results and writes those that should be cached in one SetMulti, except
+// those whose call is degraded (the backend failed in this call).
+func (r *Region) storeCreated(ctx context.Context, s *regionState, mkeys, keys []string, values []any, results map[string]any, cs *callSettings, calls map[string]*call) error {
 	now := time.Now()
 	store := make(map[string]CachedValue, len(values))
 	for i, mk := range mkeys {
 		results[mk] = values[i]
-		if cs.shouldCache == nil || cs.shouldCache(values[i]) {
+		if !calls[mk].degraded && (cs.shouldCache == nil || cs.shouldCache(values[i])) {
 			store[mk] = CachedValue{Payload: values[i], Metadata: Metadata{CreatedAt: now, Version: ValueVersion}}
 		}
 	}
-	if len(store) == 0 || noStore {
+	if len(store) == 0 {
 		return nil
 	}
 	if err := s.backend.SetMulti(ctx, store); err != nil {

@@ -53,8 +53,9 @@ func WithAsyncCreationRunner(run AsyncCreationRunner) Option {
 // one) and arg the argument.
 type FunctionKeyGenerator func(fnName string, arg any) string
 
-// WithFunctionKeyGenerator replaces DefaultFunctionKeyGenerator for the
-// functions cached on this region.
+// WithFunctionKeyGenerator replaces DefaultFunctionKeyGenerator (and, for
+// batch functions, DefaultMultiFunctionKeyGenerator) for the functions
+// cached on this region.
 func WithFunctionKeyGenerator(g FunctionKeyGenerator) Option {
 	return func(r *Region) { r.keyGenerator = g }
 }
@@ -141,7 +142,6 @@ type callSettings struct {
 	setExp      bool
 	ignoreExp   bool
 	shouldCache func(any) bool
-	noStore     bool      // the backend just failed: don't write to it in this call
 	deadline    time.Time // FailSafe.HardTimeout for this call; zero: none
 }
 

@@ -40,9 +40,10 @@ func (o *orderedBytes) GetSerializedMulti(ctx context.Context, keys []string) (m
 
 // TestOrderedBytesReader: GetMulti on a byte backend that is an
 // OrderedBytesReader reads through GetSerializedOrdered (values in key
-// order, absent keys as NoValue, a key asked for twice read twice); a
-// proxied region reads through GetSerializedMulti; a reader that returns
-// the wrong number of values is an error, not a misattributed value.
+// order, absent keys as NoValue, a key asked for twice read twice), and so
+// do GetOrCreateMulti and a proxied region (SerializedBackend.GetMulti); a
+// reader that returns the wrong number of values is an error, not a
+// misattributed value.
 func TestOrderedBytesReader(t *testing.T) {
 	ctx := context.Background()
 	store := &orderedBytes{Bytes: memory.NewBytes()}
@@ -78,12 +79,25 @@ func TestOrderedBytesReader(t *testing.T) {
 	if got, err := proxied.GetMulti(ctx, keys); err != nil || got[2] != "C" || got[1] != region.NoValue {
 		t.Errorf("proxied GetMulti = %#v, %v", got, err)
 	}
-	if store.mapped != 1 {
-		t.Errorf("the proxied region read into a map %d times, want 1", store.mapped)
+	if store.ordered != 2 || store.mapped != 0 {
+		t.Errorf("the proxied region read in order %d times, into a map %d times; want 2, 0", store.ordered, store.mapped)
+	}
+	vals, err := r.GetOrCreateMulti(ctx, []string{"a", "c", "e"}, func(context.Context, []string) ([]any, error) {
+		t.Error("GetOrCreateMulti created values that are cached")
+		return []any{1, 2, 3}, nil
+	})
+	if err != nil || vals[0] != "A" || vals[1] != "C" || vals[2] != "" {
+		t.Errorf("GetOrCreateMulti = %#v, %v", vals, err)
+	}
+	if store.ordered != 3 || store.mapped != 0 {
+		t.Errorf("GetOrCreateMulti: read in order %d times in all, into a map %d times; want 3, 0", store.ordered, store.mapped)
 	}
 
 	store.short = true
 	if got, err := r.GetMulti(ctx, keys); err == nil {
 		t.Errorf("GetMulti with a reader returning too few values = %#v, no error", got)
+	}
+	if got, err := proxied.GetMulti(ctx, keys); err == nil {
+		t.Errorf("proxied GetMulti with a reader returning too few values = %#v, no error", got)
 	}
 }

@@ -23,6 +23,7 @@ func TestFunctionKeysAsDogpile(t *testing.T) {
 	}
 	type point struct{ X, Y float64 }
 	var nilPtr *int
+	str, num := "abc", 5
 	big70 := new(big.Int).Lsh(big.NewInt(1), 70)
 	for _, tc := range []struct {
 		arg  any
@@ -37,6 +38,9 @@ func TestFunctionKeysAsDogpile(t *testing.T) {
 		{false, "svc.mod:fn|False"},
 		{nil, "svc.mod:fn|None"},
 		{nilPtr, "svc.mod:fn|None"},
+		{&str, "svc.mod:fn|abc"}, // fn("abc")
+		{&num, "svc.mod:fn|5"},
+		{[]*string{&str, nil}, "svc.mod:fn|abc None"},
 		{1.0, "svc.mod:fn|1.0"},
 		{1.5, "svc.mod:fn|1.5"},
 		{0.1, "svc.mod:fn|0.1"},
@@ -52,6 +56,9 @@ func TestFunctionKeysAsDogpile(t *testing.T) {
 		{point{1, 2.5}, "svc.mod:fn|1.0 2.5"},
 		{[]any{[]int{1, 2}, map[string]any{"b": 1, "a": "x'y"}}, `svc.mod:fn|[1, 2] {'a': "x'y", 'b': 1}`},
 		{[]any{[]string{"a", "b\n"}}, `svc.mod:fn|['a', 'b\n']`},
+		{[]any{[]string{"\ufffd", "\u00a0"}}, "svc.mod:fn|['\ufffd', '\\xa0']"}, // U+FFFD is printable
+		{map[int]int{10: 1, 2: 1}, "svc.mod:fn|{2: 1, 10: 1}"},
+		{[]any{[]any{point{1, 2}}}, "svc.mod:fn|[(1.0, 2.0)]"},
 	} {
 		f := region.CacheOnArguments(configuredMemory(t), "svc.mod:fn", func(context.Context, any) (int, error) { return 0, nil })
 		if got := f.Key(tc.arg); got != tc.want {

@@ -79,7 +79,7 @@ func New(name string, opts ...Option) *Region {
 	for _, o := range opts {
 		o(r)
 	}
-	r.flights = &flights{m: make(map[string]*flight)}
+	r.flights = newFlights()
 	return r
 }
 

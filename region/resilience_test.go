@@ -341,6 +341,50 @@ func TestBackendOutageServesCreatorValue(t *testing.T) {
 	}
 }
 
+// secondReadFails is a proxy whose GetMulti fails from its second call on,
+// and which counts SetMulti calls.
+type secondReadFails struct {
+	region.ProxyBackend
+	reads, writes atomic.Int32
+}
+
+func (p *secondReadFails) GetMulti(ctx context.Context, keys []string) (map[string]region.CachedValue, error) {
+	if p.reads.Add(1) > 1 {
+		return nil, errDown
+	}
+	return p.Proxied.GetMulti(ctx, keys)
+}
+
+func (p *secondReadFails) SetMulti(ctx context.Context, m map[string]region.CachedValue) error {
+	p.writes.Add(1)
+	return p.Proxied.SetMulti(ctx, m)
+}
+
+// TestMultiSecondReadFailsOpen: when GetOrCreateMulti's second read (of
+// the keys it waited for) fails on a non-strict region, the call goes on
+// without the backend, as GetOrCreate does: the creator's values are
+// returned, the failure is reported, and nothing is written.
+func TestMultiSecondReadFailsOpen(t *testing.T) {
+	var log errorLog
+	p := &secondReadFails{}
+	r := configured(t, "second-read", []region.Option{region.WithErrorHandler(log.handler)}, region.WithWrap(p))
+	vals, err := r.GetOrCreateMulti(context.Background(), []string{"a", "b"}, func(_ context.Context, ks []string) ([]any, error) {
+		return []any{"A", "B"}, nil
+	})
+	if err != nil || len(vals) != 2 || vals[0] != "A" || vals[1] != "B" {
+		t.Fatalf("GetOrCreateMulti = %v, %v; want the creator's values", vals, err)
+	}
+	if p.reads.Load() != 2 {
+		t.Fatalf("%d reads; want 2 (the second one failing)", p.reads.Load())
+	}
+	if log.count(errDown) != 1 {
+		t.Fatalf("the failed read was reported %d times; want 1", log.count(errDown))
+	}
+	if p.writes.Load() != 0 {
+		t.Fatalf("SetMulti called %d times after the backend failed in the call; want 0", p.writes.Load())
+	}
+}
+
 // versionedValue records when it was made, so a reader can tell its age.
 type versionedValue struct{ made time.Time }
 

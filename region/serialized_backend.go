@@ -144,8 +144,26 @@ func (b *SerializedBackend) Get(ctx context.Context, key string) (CachedValue, b
 	return v, ok, nil
 }
 
-// GetMulti reads and parses keys; unparsable values are left out.
+// GetMulti reads and parses keys; unparsable values are left out. A byte
+// backend that is an OrderedBytesReader is read with GetSerializedOrdered.
 func (b *SerializedBackend) GetMulti(ctx context.Context, keys []string) (map[string]CachedValue, error) {
+	if o, ok := b.bytes.(OrderedBytesReader); ok {
+		values, err := b.readOrdered(ctx, o, keys)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]CachedValue, len(keys))
+		payloads := make([]Serialized, len(keys))
+		for i, data := range values {
+			if _, seen := out[keys[i]]; seen || data == nil {
+				continue
+			}
+			if v, ok := b.decodeInto(ctx, keys[i], data, &payloads[i]); ok {
+				out[keys[i]] = v
+			}
+		}
+		return out, nil
+	}
 	raw, err := b.bytes.GetSerializedMulti(ctx, keys)
 	if err != nil {
 		return nil, err
@@ -172,10 +190,7 @@ func (b *SerializedBackend) getMultiOrdered(ctx context.Context, keys []string) 
 	var values [][]byte
 	var raw map[string][]byte
 	if o, ok := b.bytes.(OrderedBytesReader); ok {
-		values, err = o.GetSerializedOrdered(ctx, keys)
-		if err == nil && len(values) != len(keys) {
-			err = fmt.Errorf("region: %T.GetSerializedOrdered returned %d values for %d keys", b.bytes, len(values), len(keys))
-		}
+		values, err = b.readOrdered(ctx, o, keys)
 	} else {
 		raw, err = b.bytes.GetSerializedMulti(ctx, keys)
 	}
@@ -198,6 +213,16 @@ func (b *SerializedBackend) getMultiOrdered(ctx context.Context, keys []string) 
 		}
 	}
 	return cvs, found, nil
+}
+
+// readOrdered reads keys with o, checking that it returned one value per
+// key.
+func (b *SerializedBackend) readOrdered(ctx context.Context, o OrderedBytesReader, keys []string) ([][]byte, error) {
+	values, err := o.GetSerializedOrdered(ctx, keys)
+	if err == nil && len(values) != len(keys) {
+		err = fmt.Errorf("region: %T.GetSerializedOrdered returned %d values for %d keys", b.bytes, len(values), len(keys))
+	}
+	return values, err
 }
 
 // Set serializes v and writes it.

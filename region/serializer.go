@@ -196,6 +196,10 @@ func (s *Serialized) Decode(into any) error {
 	return s.Serializer.Unmarshal(s.Data, into)
 }
 
+// PayloadEncoding names the serializer that reads the payload
+// (EncodedPayload).
+func (s *Serialized) PayloadEncoding() string { return s.Serializer.Name() }
+
 // Value decodes the payload into a generic Go value.
 func (s *Serialized) Value() (any, error) {
 	var v any
@@ -210,12 +214,22 @@ func (s *Serialized) Value() (any, error) {
 // GetMulti and GetOrCreate call Value. A backend that returns one must
 // never hand out the same value to two callers that may decode it at once
 // unless its methods are safe for concurrent use.
+//
+// The region recognises an encoded payload by these three methods wherever
+// the payload comes from, an in-process backend included: a value of the
+// application's own that has them is decoded on reading rather than
+// returned as it is. PayloadEncoding, which names the encoding, is what
+// sets an encoded payload apart from an application value that merely has
+// Decode and Value methods.
 type EncodedPayload interface {
 	// Decode decodes the payload into the value pointed to by into.
 	Decode(into any) error
 	// Value decodes the payload into a generic Go value (maps become
 	// map[string]any).
 	Value() (any, error)
+	// PayloadEncoding names the payload's encoding ("pickle", a
+	// serializer's name), for messages.
+	PayloadEncoding() string
 }
 
 // decodePayload returns payload as a plain Go value, decoding encoded ones.
@@ -269,7 +283,7 @@ func payloadAs[T any](key string, payload any) (T, error) {
 	if e, ok := payload.(EncodedPayload); ok {
 		var v T
 		if err := e.Decode(&v); err != nil {
-			return zero, &TypeError{Key: key, Want: typeName[T](), Got: fmt.Sprintf("encoded %T", payload), Err: err}
+			return zero, &TypeError{Key: key, Want: typeName[T](), Got: e.PayloadEncoding() + " data", Err: err}
 		}
 		return v, nil
 	}

@@ -313,6 +313,8 @@ func TestBoundedArguments(t *testing.T) {
 		{"weigher of another type", region.Arguments{"max_weight": 10, "weigher": func(string) int { return 1 }}, "weigher", "func(key string, value any) uint32"},
 		{"cleanup_interval", region.Arguments{"max_size": 10, "cleanup_interval": "1m"}, "cleanup_interval", "removes values past expiration_time itself"},
 		{"bad expiration_time", region.Arguments{"max_size": 10, "expiration_time": "soon"}, "expiration_time", "duration"},
+		{"cleanup_interval without expiration_time", region.Arguments{"cleanup_interval": "1m"}, "cleanup_interval", "with expiration_time"},
+		{"cleanup_interval with expiration_time 0", region.Arguments{"expiration_time": 0, "cleanup_interval": 0}, "cleanup_interval", "nothing to sweep"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := region.NewBackend("memory", tc.args)

@@ -19,8 +19,9 @@
 //	                  or a Go duration); served by github.com/patrickmn/go-cache,
 //	                  or by otter with a bound
 //	cleanup_interval  how often expired values are swept out (default: the
-//	                  expiration_time); 0 sweeps only on read. Not with a bound:
-//	                  otter removes them itself
+//	                  expiration_time); 0 sweeps only on read. Only with
+//	                  expiration_time, and not with a bound: otter removes
+//	                  them itself
 //
 // A process that caches more keys than it has memory for should set
 // max_size: without it the backend grows without bound, like dogpile's
@@ -105,8 +106,13 @@ func optionsFrom(args region.Arguments) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	if args.Has("cleanup_interval") && cleanup == 0 {
-		cleanup = -1
+	if args.Has("cleanup_interval") {
+		if ttl <= 0 {
+			return Options{}, &region.ArgumentError{Name: "cleanup_interval", Value: args["cleanup_interval"], Want: "a setting with expiration_time (without it values never expire, so there is nothing to sweep)"}
+		}
+		if cleanup == 0 {
+			cleanup = -1
+		}
 	}
 	return Options{TTL: ttl, CleanupInterval: cleanup}, nil
 }

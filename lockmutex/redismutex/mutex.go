@@ -3,8 +3,10 @@
 // (or cluster, or Sentinel master), so they exclude every process that uses
 // it:
 //
-//   - Mutex: SET NX PX with a random token, released and extended by Lua
-//     scripts that compare the token (backends/gocache's gocache.redis);
+//   - Mutex: a github.com/bsm/redislock lock (a random token under the key,
+//     with a millisecond TTL; released and extended only while the key
+//     holds the token) with this module's backoff and attempt limit
+//     (backends/gocache's gocache.redis);
 //   - PyLock: redis-py's Lock, as dogpile.cache's Redis backends use it
 //     (optional expiry, a fixed polling interval), so that Go and Python
 //     processes share one creation lock per key (backends/redis).
@@ -17,9 +19,11 @@ package redismutex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/bsm/redislock"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dogpile-go/dogpile/lockmutex"
@@ -53,9 +57,11 @@ type Options struct {
 // server (or cluster): the lock is held while the key "_lock" + key exists.
 // The key holds a random token that identifies this holder and expires after
 // the lock timeout, so that a crashed holder cannot block others forever.
-// Release and Extend run Lua scripts that compare the token and delete or
+// Taking, releasing and extending the lock go through
+// github.com/bsm/redislock, whose scripts compare the token and delete or
 // re-expire the key in one step, so a holder whose lock expired can never
-// remove or extend the next holder's lock.
+// remove or extend the next holder's lock. The attempts of a blocking
+// Acquire are this module's (jittered backoff, MaxLockAttempts).
 //
 // A Mutex value stands for one holder: it is not reentrant, and
 // Release, Extend and Held refer to its own hold only. Its methods are safe
@@ -65,29 +71,13 @@ type Options struct {
 // A Mutex satisfies region.Mutex.
 type Mutex struct {
 	client  redis.UniversalClient
+	locks   *redislock.Client
 	key     string
 	lockKey string
 	err     error // non-nil: the mutex is unusable (nil client)
 	s       distlock.Settings
 	h       distlock.Holder
 }
-
-// releaseScript deletes KEYS[1] if it holds ARGV[1] (the token).
-var releaseScript = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-	return redis.call("DEL", KEYS[1])
-end
-return 0
-`)
-
-// extendScript sets KEYS[1] to expire in ARGV[2] milliseconds if it holds
-// ARGV[1] (the token).
-var extendScript = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-	return redis.call("PEXPIRE", KEYS[1], ARGV[2])
-end
-return 0
-`)
 
 // New returns a mutex for key on the Redis server behind client
 // (a *redis.Client, *redis.ClusterClient, *redis.Ring, ...). Nothing is sent
@@ -101,6 +91,8 @@ func New(client redis.UniversalClient, key string, opts Options) *Mutex {
 	}
 	if client == nil {
 		m.err = fmt.Errorf("%w: redis mutex for %q", lockmutex.ErrNilClient, m.lockKey)
+	} else {
+		m.locks = redislock.New(client)
 	}
 	return m
 }
@@ -125,7 +117,7 @@ func (m *Mutex) ttl() time.Duration {
 	return (m.s.LockTimeout + time.Millisecond - 1).Truncate(time.Millisecond)
 }
 
-// Acquire takes the lock with SET "_lock"+key token NX PX timeout. With
+// Acquire takes the lock (SET "_lock"+key token NX PX timeout). With
 // wait == false it makes one attempt and reports whether it got the lock.
 // With wait == true it retries, with jittered exponential backoff, until it
 // gets the lock, ctx ends (returning ctx.Err()) or MaxLockAttempts attempts
@@ -135,17 +127,44 @@ func (m *Mutex) Acquire(ctx context.Context, wait bool) (bool, error) {
 	if m.err != nil {
 		return false, m.err
 	}
-	return m.h.Acquire(ctx, m.s, m.lockKey, wait, func(ctx context.Context, token string) (bool, error) {
-		ok, err := m.client.SetNX(ctx, m.lockKey, token, m.ttl()).Result()
-		if err != nil {
-			return false, fmt.Errorf("redismutex: redis SET NX %q: %w", m.lockKey, err)
-		}
-		return ok, nil
+	return m.h.Run(ctx, m.lockKey, wait, distlock.Loop{
+		Try: func(ctx context.Context, token string) (any, bool, error) {
+			held, got, err := obtain(ctx, m.locks, m.lockKey, m.ttl(), token)
+			return held, got, err
+		},
+		Next: m.s.Next(m.lockKey),
 	})
 }
 
-// Release gives the lock up: a Lua script deletes the lock key only if it
-// still holds this mutex's token. If it does not (the lock expired, and
+// obtain makes one attempt to take lockKey with token through locks.
+func obtain(ctx context.Context, locks *redislock.Client, lockKey string, ttl time.Duration, token string) (*redislock.Lock, bool, error) {
+	// With no retry strategy redislock makes exactly one attempt. On a
+	// context without a deadline it would set one of now + ttl, which for
+	// a short timeout could end the attempt before the server answers:
+	// give such a context a roomier one.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, max(ttl, time.Minute))
+		defer cancel()
+	}
+	held, err := locks.Obtain(ctx, lockKey, ttl, &redislock.Options{Token: token})
+	switch {
+	case err == nil:
+		return held, true, nil
+	case errors.Is(err, redislock.ErrNotObtained):
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("redismutex: redis SET NX PX %q: %w", lockKey, err)
+}
+
+// heldLock is the redislock hold of a Holder's current hold.
+func heldLock(hold any) *redislock.Lock {
+	l, _ := hold.(*redislock.Lock)
+	return l
+}
+
+// Release gives the lock up: the lock key is deleted only if it still
+// holds this mutex's token. If it does not (the lock expired, and
 // perhaps another holder took it), nothing is changed and Release returns an
 // error matching lockmutex.ErrLockLost (and lockmutex.ErrNotHeld). Release on
 // a mutex that does not hold the lock returns lockmutex.ErrNotHeld. When the
@@ -156,16 +175,17 @@ func (m *Mutex) Release(ctx context.Context) error {
 	if m.err != nil {
 		return m.err
 	}
-	token, err := m.h.Current(m.lockKey, "release")
+	token, hold, err := m.h.CurrentHold(m.lockKey, "release")
 	if err != nil {
 		return err
 	}
-	n, err := releaseScript.Run(ctx, m.client, []string{m.lockKey}, token).Int64()
-	if err != nil {
+	err = heldLock(hold).Release(ctx)
+	lost := errors.Is(err, redislock.ErrLockNotHeld)
+	if err != nil && !lost {
 		return fmt.Errorf("redismutex: release %q: redis: %w", m.lockKey, err)
 	}
 	m.h.Forget(token)
-	if n == 0 {
+	if lost {
 		return distlock.LockLost(m.lockKey, "release")
 	}
 	return nil
@@ -173,8 +193,8 @@ func (m *Mutex) Release(ctx context.Context) error {
 
 // Extend restarts the lock key's lifetime (LockTimeout from now) if this
 // mutex still holds the lock, for holders that work longer than the lock
-// timeout. A Lua script compares the token and sets the expiry in one step,
-// so Extend never extends another holder's lock. A lock that was lost returns
+// timeout. The token is compared and the expiry set in one step, so
+// Extend never extends another holder's lock. A lock that was lost returns
 // an error matching lockmutex.ErrLockLost, and the mutex no longer counts as
 // holding it; a mutex that does not hold the lock returns
 // lockmutex.ErrNotHeld.
@@ -182,17 +202,17 @@ func (m *Mutex) Extend(ctx context.Context) error {
 	if m.err != nil {
 		return m.err
 	}
-	token, err := m.h.Current(m.lockKey, "extend")
+	token, hold, err := m.h.CurrentHold(m.lockKey, "extend")
 	if err != nil {
 		return err
 	}
-	n, err := extendScript.Run(ctx, m.client, []string{m.lockKey}, token, m.ttl().Milliseconds()).Int64()
-	if err != nil {
-		return fmt.Errorf("redismutex: extend %q: redis: %w", m.lockKey, err)
-	}
-	if n == 0 {
+	err = heldLock(hold).Refresh(ctx, m.ttl(), nil)
+	if errors.Is(err, redislock.ErrNotObtained) {
 		m.h.Forget(token)
 		return distlock.LockLost(m.lockKey, "extend")
+	}
+	if err != nil {
+		return fmt.Errorf("redismutex: extend %q: redis: %w", m.lockKey, err)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/bsm/redislock"
@@ -43,7 +42,9 @@ type PyLockOptions struct {
 	// blocking_timeout): once another attempt would start after it, Acquire
 	// gives up and reports false with a nil error, as redis-py's acquire
 	// returns False. Zero means no bound (wait until the lock is free or
-	// ctx ends).
+	// ctx ends), as redis-py's blocking_timeout=None. A negative value
+	// means a single attempt, as redis-py's blocking_timeout=0 (or
+	// negative): redis-py gives up before its first pause.
 	BlockingTimeout time.Duration
 }
 
@@ -82,12 +83,19 @@ type PyLock struct {
 	lockKey string
 	opts    PyLockOptions
 	err     error // non-nil: the lock is unusable (nil client)
-
-	mu        sync.Mutex
-	acquiring bool
-	token     string          // "" when not held
-	held      *redislock.Lock // the hold, when taken through redislock
+	// h records the current hold: its token and, when taken through
+	// redislock (with a Timeout), its *redislock.Lock.
+	h distlock.Holder
 }
+
+// releaseScript deletes KEYS[1] if it holds ARGV[1] (the token): the
+// release of a lock without expiry, which redislock cannot take.
+var releaseScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0
+`)
 
 // NewPyLock returns the lock for key on the Redis server behind
 // client (a *redis.Client, *redis.ClusterClient, a Sentinel failover
@@ -100,9 +108,6 @@ func NewPyLock(client redis.UniversalClient, locks *redislock.Client, key string
 	}
 	if opts.Timeout < 0 {
 		opts.Timeout = 0
-	}
-	if opts.BlockingTimeout < 0 {
-		opts.BlockingTimeout = 0
 	}
 	l := &PyLock{client: client, locks: locks, key: key, lockKey: lockmutex.LockKeyPrefix + key, opts: opts}
 	if client == nil {
@@ -124,11 +129,7 @@ func (l *PyLock) LockTimeout() time.Duration { return l.opts.Timeout }
 
 // Held reports whether this lock acquired the lock and has not released it
 // since. It does not ask the server.
-func (l *PyLock) Held() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.token != ""
-}
+func (l *PyLock) Held() bool { return l.h.Held() }
 
 // ttl is the lock timeout as redis-py sends it: whole milliseconds, at
 // least one.
@@ -148,55 +149,31 @@ func newPyToken() string {
 // reports whether it got the lock. With wait == true it tries every Sleep
 // until it gets the lock, ctx ends (returning ctx.Err()) or the next
 // attempt would start after BlockingTimeout (returning false and a nil
-// error, as redis-py does). Server errors are returned at once, naming the
-// lock key.
+// error, as redis-py does; after the first attempt when BlockingTimeout is
+// negative). Server errors are returned at once, naming the lock key.
 func (l *PyLock) Acquire(ctx context.Context, wait bool) (bool, error) {
 	if l.err != nil {
 		return false, l.err
 	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	l.mu.Lock()
-	if l.token != "" || l.acquiring {
-		l.mu.Unlock()
-		return false, fmt.Errorf("%w: %q", lockmutex.ErrAlreadyHeld, l.lockKey)
-	}
-	l.acquiring = true
-	l.mu.Unlock()
-
-	token := newPyToken()
-	var held *redislock.Lock
-	got := false
-	defer func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.acquiring = false
-		if got {
-			l.token, l.held = token, held
-		}
-	}()
-
 	var stopAt time.Time
-	if wait && l.opts.BlockingTimeout > 0 {
+	if wait && l.opts.BlockingTimeout != 0 {
 		stopAt = time.Now().Add(l.opts.BlockingTimeout)
 	}
-	for {
-		var err error
-		held, got, err = l.try(ctx, token)
-		if err != nil {
-			return false, contextFailure(ctx, err)
-		}
-		if got || !wait {
-			return got, nil
-		}
-		if !stopAt.IsZero() && time.Now().Add(l.opts.Sleep).After(stopAt) {
-			return false, nil
-		}
-		if err := distlock.Sleep(ctx, l.opts.Sleep); err != nil {
-			return false, err
-		}
-	}
+	return l.h.Run(ctx, l.lockKey, wait, distlock.Loop{
+		NewToken: newPyToken,
+		Try: func(ctx context.Context, token string) (any, bool, error) {
+			held, got, err := l.try(ctx, token)
+			if held == nil {
+				return nil, got, err // no *redislock.Lock(nil) in an any
+			}
+			return held, got, err
+		},
+		// Every Sleep until the next attempt would start after stopAt.
+		Next: func(int) (time.Duration, bool, error) {
+			stop := !stopAt.IsZero() && time.Now().Add(l.opts.Sleep).After(stopAt)
+			return l.opts.Sleep, stop, nil
+		},
+	})
 }
 
 // try makes one attempt to set the lock key to token.
@@ -212,43 +189,7 @@ func (l *PyLock) try(ctx context.Context, token string) (*redislock.Lock, bool, 
 		}
 		return nil, false, fmt.Errorf("redismutex: redis SET NX %q: %w", l.lockKey, err)
 	}
-	// With no retry strategy redislock makes exactly one attempt. On a
-	// context without a deadline it would set one of now + ttl, which
-	// for a short timeout could end the attempt before the server
-	// answers: give such a context a roomier one.
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, max(l.ttl(), time.Minute))
-		defer cancel()
-	}
-	held, err := l.locks.Obtain(ctx, l.lockKey, l.ttl(), &redislock.Options{Token: token})
-	switch {
-	case err == nil:
-		return held, true, nil
-	case errors.Is(err, redislock.ErrNotObtained):
-		return nil, false, nil
-	}
-	return nil, false, fmt.Errorf("redismutex: redis SET NX PX %q: %w", l.lockKey, err)
-}
-
-// current returns the token and redislock hold of the current hold, or an
-// lockmutex.ErrNotHeld error.
-func (l *PyLock) current(op string) (string, *redislock.Lock, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.token == "" {
-		return "", nil, fmt.Errorf("%w: %s %q: this lock is not held", lockmutex.ErrNotHeld, op, l.lockKey)
-	}
-	return l.token, l.held, nil
-}
-
-// forget drops the hold identified by token.
-func (l *PyLock) forget(token string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.token == token {
-		l.token, l.held = "", nil
-	}
+	return obtain(ctx, l.locks, l.lockKey, l.ttl(), token)
 }
 
 // Release gives the lock up: the lock key is deleted only if it still holds
@@ -262,12 +203,12 @@ func (l *PyLock) Release(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
-	token, held, err := l.current("release")
+	token, hold, err := l.h.CurrentHold(l.lockKey, "release")
 	if err != nil {
 		return err
 	}
 	released := true
-	if held != nil {
+	if held := heldLock(hold); held != nil {
 		err = held.Release(ctx)
 		if errors.Is(err, redislock.ErrLockNotHeld) {
 			released, err = false, nil
@@ -280,7 +221,7 @@ func (l *PyLock) Release(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("redismutex: release %q: redis: %w", l.lockKey, err)
 	}
-	l.forget(token)
+	l.h.Forget(token)
 	if !released {
 		return distlock.LockLost(l.lockKey, "release")
 	}
@@ -298,13 +239,14 @@ func (l *PyLock) Extend(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
-	token, held, err := l.current("extend")
+	token, hold, err := l.h.CurrentHold(l.lockKey, "extend")
+	held := heldLock(hold)
 	if err != nil || held == nil {
 		return err
 	}
 	err = held.Refresh(ctx, l.ttl(), nil)
 	if errors.Is(err, redislock.ErrNotObtained) {
-		l.forget(token)
+		l.h.Forget(token)
 		return distlock.LockLost(l.lockKey, "extend")
 	}
 	if err != nil {
@@ -324,18 +266,4 @@ func (l *PyLock) Locked(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("redismutex: redis EXISTS %q: %w", l.lockKey, err)
 	}
 	return n > 0, nil
-}
-
-// contextFailure returns ctx's error when ctx has ended (or its deadline
-// has passed: go-redis applies the deadline to the socket, whose timeout
-// can be reported a moment before the context's own timer fires), and err
-// otherwise.
-func contextFailure(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-		return context.DeadlineExceeded
-	}
-	return err
 }

@@ -167,6 +167,36 @@ func TestPyLockBlockingTimeout(t *testing.T) {
 	}
 }
 
+// A negative BlockingTimeout is redis-py's blocking_timeout=0: a waiting
+// Acquire makes one attempt and gives up before its first pause; zero is
+// blocking_timeout=None: no bound.
+func TestPyLockSingleAttempt(t *testing.T) {
+	c := testservers.RedisClient(t)
+	key := testservers.UniqueKey(t, "")
+	once := newPyLock(t, c, key, PyLockOptions{Sleep: time.Minute, BlockingTimeout: -1})
+	mutextest.MustAcquire(t, once, true) // free: the one attempt takes it
+	mutextest.MustRelease(t, once)
+
+	a := newPyLock(t, c, key, PyLockOptions{})
+	mutextest.MustAcquire(t, a, false)
+	defer mutextest.MustRelease(t, a)
+	start := time.Now()
+	ok, err := once.Acquire(mutextest.Context(t, 30*time.Second), true)
+	if ok || err != nil {
+		t.Fatalf("Acquire of a held lock with a negative blocking timeout = %v, %v; want false, nil", ok, err)
+	}
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
+		t.Fatalf("Acquire gave up after %v; want one attempt, no pause of a minute", elapsed)
+	}
+
+	unbounded := newPyLock(t, c, key, PyLockOptions{Sleep: 20 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if ok, err := unbounded.Acquire(ctx, true); ok || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Acquire without a blocking timeout = %v, %v; want it to wait until its context ends", ok, err)
+	}
+}
+
 // A waiter gets the lock on its first poll after the holder releases it.
 func TestPyLockWaiterGetsReleasedLock(t *testing.T) {
 	c := testservers.RedisClient(t)

@@ -25,11 +25,21 @@ func (p *Proxy) watchEvictions(b region.Backend) {
 	if !ok {
 		return
 	}
-	p.bounded.Store(true)
 	if s := p.s.Load(); s != nil {
 		s.bounded.Store(true)
 	}
 	er.ReportEvictions(p.addEvictions)
+}
+
+// markBounded exports s's evictions series when the chain below the proxy
+// has an EvictionReporter (for a series made after SetProxied).
+func (p *Proxy) markBounded(s *series) {
+	if p.Proxied == nil {
+		return
+	}
+	if _, ok := region.BackendAs[EvictionReporter](p.Proxied); ok {
+		s.bounded.Store(true)
+	}
 }
 
 // addEvictions counts n evictions for the proxy's region.

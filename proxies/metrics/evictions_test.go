@@ -118,3 +118,38 @@ func TestEvictionsFromConfig(t *testing.T) {
 		t.Fatalf("evictions = %v, want 4", got)
 	}
 }
+
+// TestEvictionsWhateverTheOrder: the evictions series is exported for the
+// proxy's region name whether the name is set before or after the bounded
+// backend, and for a proxy used without a region (name "").
+func TestEvictionsWhateverTheOrder(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c, err := metrics.NewCollector(metrics.Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounded := func() *memory.Bounded {
+		b, err := memory.NewBounded(memory.BoundedOptions{MaxSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		return b
+	}
+	nameFirst := c.Proxy()
+	nameFirst.SetRegionName("name-first")
+	nameFirst.SetProxied(bounded())
+	backendFirst := c.Proxy()
+	backendFirst.SetProxied(bounded())
+	backendFirst.SetRegionName("backend-first")
+	unnamed := c.Proxy()
+	unnamed.SetProxied(bounded())
+	if _, _, err := unnamed.Get(context.Background(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"name-first", "backend-first", ""} {
+		if _, ok := lookup(t, reg, "dogpile_evictions_total", "region", name); !ok {
+			t.Errorf("no evictions series for region %q", name)
+		}
+	}
+}

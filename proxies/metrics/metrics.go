@@ -298,9 +298,6 @@ type Proxy struct {
 	c    *Collector
 	s    atomic.Pointer[series]
 	next region.ValueReader // Proxied's fast path, if it has one
-	// bounded: the chain below has an EvictionReporter reporting to this
-	// proxy.
-	bounded atomic.Bool
 }
 
 // SetProxied sets the next backend in the chain. When a layer below is an
@@ -329,9 +326,7 @@ func (p *Proxy) SetRegionName(name string) {
 		return
 	}
 	s := p.c.series(name)
-	if p.bounded.Load() {
-		s.bounded.Store(true)
-	}
+	p.markBounded(s)
 	p.s.Store(s)
 }
 
@@ -356,9 +351,7 @@ func (p *Proxy) series() *series {
 // before SetRegionName (outside a region).
 func (p *Proxy) unnamedSeries() *series {
 	s := p.c.series("")
-	if p.bounded.Load() {
-		s.bounded.Store(true)
-	}
+	p.markBounded(s)
 	p.s.CompareAndSwap(nil, s)
 	return p.s.Load()
 }

@@ -60,15 +60,17 @@ func (s Settings) Backoff(attempt int) time.Duration {
 }
 
 // Holder is the per-mutex state shared by the distributed mutexes: the
-// token of the current hold, if any. The zero value holds nothing.
+// token of the current hold, if any, and what the mutex's client returned
+// for it (a redislock hold, say). The zero value holds nothing.
 type Holder struct {
 	mu        sync.Mutex
 	token     string // "" when not held
+	hold      any    // the current hold's value, when the client gave one
 	acquiring bool   // an Acquire is under way
 }
 
-// newToken returns a random token that identifies one hold of a lock.
-func newToken() string { return crand.Text() }
+// NewToken returns a random token that identifies one hold of a lock.
+func NewToken() string { return crand.Text() }
 
 // beginAcquire reserves the mutex for one Acquire call.
 func (h *Holder) beginAcquire(lockKey string) error {
@@ -81,25 +83,33 @@ func (h *Holder) beginAcquire(lockKey string) error {
 	return nil
 }
 
-// endAcquire ends an Acquire call, recording token when it got the lock.
-func (h *Holder) endAcquire(token string, acquired bool) {
+// endAcquire ends an Acquire call, recording token and hold when it got
+// the lock.
+func (h *Holder) endAcquire(token string, hold any, acquired bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.acquiring = false
 	if acquired {
-		h.token = token
+		h.token, h.hold = token, hold
 	}
 }
 
 // Current returns the token of the current hold, or an error matching
 // lockmutex.ErrNotHeld that names op and the lock key.
 func (h *Holder) Current(lockKey, op string) (string, error) {
+	token, _, err := h.CurrentHold(lockKey, op)
+	return token, err
+}
+
+// CurrentHold returns the token and the value of the current hold, or an
+// error matching lockmutex.ErrNotHeld that names op and the lock key.
+func (h *Holder) CurrentHold(lockKey, op string) (token string, hold any, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.token == "" {
-		return "", fmt.Errorf("%w: %s %q: this mutex does not hold the lock", lockmutex.ErrNotHeld, op, lockKey)
+		return "", nil, fmt.Errorf("%w: %s %q: this mutex does not hold the lock", lockmutex.ErrNotHeld, op, lockKey)
 	}
-	return h.token, nil
+	return h.token, h.hold, nil
 }
 
 // Forget drops the hold identified by token (after a release, or when the
@@ -108,7 +118,7 @@ func (h *Holder) Forget(token string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.token == token {
-		h.token = ""
+		h.token, h.hold = "", nil
 	}
 }
 
@@ -119,46 +129,101 @@ func (h *Holder) Held() bool {
 	return h.token != ""
 }
 
-// Acquire runs the attempt loop shared by the distributed mutexes. try makes
-// one attempt with the given token: (true, nil) when it got the lock,
-// (false, nil) when someone else holds it. A second Acquire while the mutex
-// holds the lock, or is acquiring it, fails with lockmutex.ErrAlreadyHeld.
-// With wait, failed attempts are retried after s.Backoff until ctx ends or
-// s.MaxAttempts are used up (lockmutex.ErrMaxLockAttempts).
-func (h *Holder) Acquire(ctx context.Context, s Settings, lockKey string, wait bool,
-	try func(ctx context.Context, token string) (bool, error)) (bool, error) {
+// Loop is how one mutex takes its lock: Holder.Run's attempts.
+type Loop struct {
+	// NewToken makes the token of a hold; nil means NewToken.
+	NewToken func() string
+	// Try makes one attempt with token: got is true when it took the lock
+	// (hold is then the value the client returned for it, if any), false
+	// when someone else holds it.
+	Try func(ctx context.Context, token string) (hold any, got bool, err error)
+	// Next decides, after the attempt-th failed attempt of a waiting
+	// Acquire, whether to pause for d and try again, or to stop: Acquire
+	// then returns false and err (nil: it gave up without an error).
+	Next func(attempt int) (d time.Duration, stop bool, err error)
+}
+
+// Run runs the attempt loop of an Acquire. A second Acquire while the
+// mutex holds the lock, or is acquiring it, fails with
+// lockmutex.ErrAlreadyHeld. Without wait it makes one attempt; with wait,
+// failed attempts go on as l.Next says until ctx ends. An error of Try is
+// returned at once, or ctx's error when ctx has ended (see ContextFailure).
+func (h *Holder) Run(ctx context.Context, lockKey string, wait bool, l Loop) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	if err := h.beginAcquire(lockKey); err != nil {
 		return false, err
 	}
+	newToken := l.NewToken
+	if newToken == nil {
+		newToken = NewToken
+	}
 	token := newToken()
+	var hold any
 	acquired := false
-	defer func() { h.endAcquire(token, acquired) }()
+	defer func() { h.endAcquire(token, hold, acquired) }()
 
 	for attempt := 1; ; attempt++ {
-		ok, err := try(ctx, token)
+		var err error
+		hold, acquired, err = l.Try(ctx, token)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return false, ctxErr
-			}
+			acquired = false
+			return false, ContextFailure(ctx, err)
+		}
+		if acquired || !wait {
+			return acquired, nil
+		}
+		d, stop, err := l.Next(attempt)
+		if stop || err != nil {
 			return false, err
 		}
-		if ok {
-			acquired = true
-			return true, nil
-		}
-		if !wait {
-			return false, nil
-		}
-		if s.MaxAttempts > 0 && attempt >= s.MaxAttempts {
-			return false, fmt.Errorf("%w: %d attempts on %q", lockmutex.ErrMaxLockAttempts, attempt, lockKey)
-		}
-		if err := Sleep(ctx, s.Backoff(attempt)); err != nil {
+		if err := Sleep(ctx, d); err != nil {
 			return false, err
 		}
 	}
+}
+
+// Acquire runs the attempt loop with s's backoff: failed attempts of a
+// waiting Acquire are retried after s.Backoff until ctx ends or
+// s.MaxAttempts are used up (lockmutex.ErrMaxLockAttempts). try makes one
+// attempt with the given token: (true, nil) when it got the lock, (false,
+// nil) when someone else holds it.
+func (h *Holder) Acquire(ctx context.Context, s Settings, lockKey string, wait bool,
+	try func(ctx context.Context, token string) (bool, error)) (bool, error) {
+	return h.Run(ctx, lockKey, wait, Loop{
+		Try: func(ctx context.Context, token string) (any, bool, error) {
+			got, err := try(ctx, token)
+			return nil, got, err
+		},
+		Next: s.Next(lockKey),
+	})
+}
+
+// Next is the Loop.Next of s for lockKey: s.Backoff after each failed
+// attempt, until MaxAttempts attempts have failed
+// (lockmutex.ErrMaxLockAttempts, naming the lock key).
+func (s Settings) Next(lockKey string) func(attempt int) (time.Duration, bool, error) {
+	return func(attempt int) (time.Duration, bool, error) {
+		if s.MaxAttempts > 0 && attempt >= s.MaxAttempts {
+			return 0, true, fmt.Errorf("%w: %d attempts on %q", lockmutex.ErrMaxLockAttempts, attempt, lockKey)
+		}
+		return s.Backoff(attempt), false, nil
+	}
+}
+
+// ContextFailure returns ctx's error when ctx has ended (or its deadline
+// has passed: a client that applies the deadline to its socket can report
+// the socket's timeout a moment before the context's own timer fires), and
+// err otherwise.
+func ContextFailure(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // Sleep pauses for d or until ctx ends, returning ctx.Err() in that case.

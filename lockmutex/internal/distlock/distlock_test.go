@@ -88,3 +88,55 @@ func TestHolder(t *testing.T) {
 		t.Fatal("failed Acquire left the holder held")
 	}
 }
+
+// Run records the hold's value with its token, uses the mutex's own token
+// maker, and stops where Next says: without an error (false, nil), or with
+// Next's error.
+func TestHolderRun(t *testing.T) {
+	ctx := context.Background()
+	var h Holder
+	type hold struct{ n int }
+	ok, err := h.Run(ctx, "_lockk", false, Loop{
+		NewToken: func() string { return "tok" },
+		Try:      func(context.Context, string) (any, bool, error) { return &hold{1}, true, nil },
+	})
+	if !ok || err != nil {
+		t.Fatalf("Run = %v, %v; want the lock", ok, err)
+	}
+	if tok, v, err := h.CurrentHold("_lockk", "release"); tok != "tok" || err != nil || v.(*hold).n != 1 {
+		t.Fatalf("CurrentHold = %q, %v, %v; want the token and value of the attempt", tok, v, err)
+	}
+	h.Forget("tok")
+	if _, v, err := h.CurrentHold("_lockk", "release"); v != nil || !errors.Is(err, lockmutex.ErrNotHeld) {
+		t.Fatalf("after Forget: %v, %v", v, err)
+	}
+
+	attempts, pauses := 0, 0
+	busy := func(context.Context, string) (any, bool, error) { attempts++; return nil, false, nil }
+	ok, err = h.Run(ctx, "_lockk", true, Loop{Try: busy, Next: func(attempt int) (time.Duration, bool, error) {
+		pauses++
+		return time.Millisecond, attempt >= 2, nil
+	}})
+	if ok || err != nil || attempts != 2 || pauses != 2 {
+		t.Fatalf("Run that gives up = %v, %v after %d attempts; want false, nil after 2", ok, err, attempts)
+	}
+	stopErr := errors.New("stop")
+	if ok, err := h.Run(ctx, "_lockk", true, Loop{Try: busy, Next: func(int) (time.Duration, bool, error) { return 0, true, stopErr }}); ok || err != stopErr {
+		t.Fatalf("Run stopped with an error = %v, %v", ok, err)
+	}
+	if h.Held() {
+		t.Fatal("a Run that did not get the lock left the holder held")
+	}
+	// A failed attempt past the context's deadline reports the deadline.
+	dctx, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	_, err = h.Run(context.WithoutCancel(dctx), "_lockk", false, Loop{Try: func(context.Context, string) (any, bool, error) {
+		return nil, false, errors.New("i/o timeout")
+	}})
+	if err == nil || err.Error() != "i/o timeout" {
+		t.Fatalf("Run with a context without deadline = %v; want the attempt's error", err)
+	}
+	if got := ContextFailure(dctx, errors.New("i/o timeout")); !errors.Is(got, context.DeadlineExceeded) {
+		t.Fatalf("ContextFailure past the deadline = %v", got)
+	}
+}
