@@ -69,7 +69,7 @@ func TestStoreRoundTripMemory(t *testing.T) {
 func TestStoreExpiration(t *testing.T) {
 	a, _, _ := app()
 	defer a.Close()
-	exp := []string{"--backend", "memory", "--arg", "cleanup_interval=1h"}
+	exp := []string{"--backend", "memory", "--arg", "expiration_time=2h", "--arg", "cleanup_interval=1h"}
 	cfg := writeFile(t, "short.ini", "[cache]\nbackend = memory\nexpiration_time = 0.2\n")
 	if _, errOut, code := runApp(t, a, "-c", cfg, "set", "k", `"v"`); code != 0 {
 		t.Fatal(errOut)

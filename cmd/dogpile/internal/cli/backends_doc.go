@@ -82,7 +82,7 @@ var backendDocs = []backendDoc{
 			{"max_weight", "none", "instead of max_size, the largest total weight of the values kept, as measured by weigher"},
 			{"weigher", "(required with max_weight)", "a Go func(key string, value any) uint32, given in code (not from a config file)"},
 			{"expiration_time", "none", "hard time-to-live after which the backend drops a value (seconds or a Go duration), counted from each write"},
-			{"cleanup_interval", "expiration_time", "how often expired values are swept out; 0 sweeps only on read; not with max_size or max_weight"},
+			{"cleanup_interval", "expiration_time", "how often expired values are swept out; 0 sweeps only on read; only with expiration_time, not with max_size or max_weight"},
 		},
 	},
 	{
