@@ -177,6 +177,13 @@ func (c *config) parseLock(args region.Arguments) error {
 	if c.lockBlockingTimeout, err = args.Duration("lock_blocking_timeout", 0); err != nil {
 		return err
 	}
+	if c.lockBlockingTimeout < 0 {
+		return &region.ArgumentError{Name: "lock_blocking_timeout", Value: args["lock_blocking_timeout"], Want: "0 or more seconds"}
+	}
+	if c.lockBlockingTimeout == 0 && args.Has("lock_blocking_timeout") {
+		// redis-py's blocking_timeout=0: one attempt, then give up.
+		c.lockBlockingTimeout = -1
+	}
 	return nil
 }
 
