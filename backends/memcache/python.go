@@ -64,8 +64,9 @@ type PythonOptions struct {
 	// (memcached_expire_time); zero: none.
 	ExpireTime time.Duration
 
-	// MinCompressLen: python-memcached compresses a value longer than
-	// this with zlib when that makes it smaller (flag 8). Zero: never.
+	// MinCompressLen: python-memcached compresses a stored value (pickled
+	// CachedValue or serialized bytes) longer than this with zlib when
+	// that makes it smaller (flag 8). Zero: never. Not used by pymemcache.
 	MinCompressLen int
 
 	// SocketTimeout bounds each connect, read and write (zero:
@@ -129,11 +130,14 @@ type PythonOptions struct {
 //
 //   - a region without a serializer stores dogpile.cache.api.CachedValue
 //     (payload, {"ct": created, "v": 2}) pickled as its Python client
-//     does: flags 1, protocol 0 (python-memcached, zlib-compressed with
-//     flag 8 past MinCompressLen when smaller) or protocol 5 (pymemcache);
+//     does: flags 1, protocol 0 (python-memcached) or protocol 5
+//     (pymemcache);
 //   - a region with a serializer (region.WithSerializer) stores dogpile's
 //     serialized form, region.DogpileEnvelope then the serializer's bytes,
 //     with flags 0, as dogpile's set_serialized does;
+//   - with python-memcached, either form longer than MinCompressLen is
+//     zlib-compressed with flag 8 added when that makes it smaller, as
+//     python-memcached does with the min_compress_len dogpile passes;
 //   - keys go to the server the Python client picks (PythonMemcacheSelector
 //     or RendezvousSelector), and no key mangler is suggested (dogpile's
 //     memcached backends have none);
@@ -355,14 +359,20 @@ func (p *PythonBackend) decode(ctx context.Context, key string, it *gomemcache.I
 }
 
 func (p *PythonBackend) decodeItem(it *gomemcache.Item) (region.CachedValue, error) {
+	flags, data, err := inflate(it.Flags, it.Value)
+	if err != nil {
+		return region.CachedValue{}, err
+	}
 	if s := p.Serializer(); s != nil {
-		if it.Flags != 0 {
+		// dogpile hands the client bytes: flags 0, or 8 when
+		// python-memcached compressed them (min_compress_len).
+		if flags != 0 {
 			return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true,
-				Reason: describeForeign(it.Flags, it.Value) + "; this region has a serializer and reads dogpile's serialized form (flags 0)"}
+				Reason: describeForeign(it.Flags, it.Value, true) + "; this region has a serializer and reads dogpile's serialized form (flags 0, or 8 when compressed)"}
 		}
-		md, payload, err := region.DogpileEnvelope.Parse(it.Value)
+		md, payload, err := region.DogpileEnvelope.Parse(data)
 		if err != nil {
-			return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value), Err: err}
+			return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value, true), Err: err}
 		}
 		if v, ok := s.(region.Validator); ok {
 			if err := v.Validate(payload); err != nil {
@@ -371,16 +381,12 @@ func (p *PythonBackend) decodeItem(it *gomemcache.Item) (region.CachedValue, err
 		}
 		return region.CachedValue{Payload: &region.Serialized{Data: payload, Serializer: s}, Metadata: md}, nil
 	}
-	flags, data, err := inflate(it.Flags, it.Value)
-	if err != nil {
-		return region.CachedValue{}, err
-	}
 	// python-memcached's order: text, then integers, then pickle.
 	switch {
 	case flags != 0 && flags&(FlagText|FlagInteger|FlagLong|FlagPickle) == 0:
 		return region.CachedValue{}, &ItemError{Flags: it.Flags, Reason: "unknown flags (python-memcached raises ValueError)"}
 	case flags&(FlagText|FlagInteger|FlagLong) != 0 || flags&FlagPickle == 0:
-		return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value)}
+		return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value, false)}
 	}
 	v, ct, ver, err := pickle.DecodeCachedValue(data)
 	if err != nil {
@@ -408,7 +414,7 @@ func (p *PythonBackend) encode(key string, cv region.CachedValue) (*gomemcache.I
 				return nil, fmt.Errorf("%s: key %q: cannot serialize %T with %s: %w", p.opts.Name, key, value, s.Name(), err)
 			}
 		}
-		it.Value = region.DogpileEnvelope.Append(make([]byte, 0, len(payload)+40), cv.Metadata, payload)
+		p.setValue(it, region.DogpileEnvelope.Append(make([]byte, 0, len(payload)+40), cv.Metadata, payload))
 		return it, nil
 	}
 	value, err := payloadOf(key, cv.Payload, true)
@@ -420,13 +426,22 @@ func (p *PythonBackend) encode(key string, cv region.CachedValue) (*gomemcache.I
 		return nil, fmt.Errorf("%s: key %q: cannot pickle %T: %w", p.opts.Name, key, value, err)
 	}
 	it.Flags = FlagPickle
+	p.setValue(it, data)
+	return it, nil
+}
+
+// setValue stores data in it as python-memcached's _val_to_store_info
+// does with min_compress_len: zlib-compressed, with FlagCompressed added,
+// when data is longer than MinCompressLen and compression makes it
+// smaller. dogpile passes min_compress_len for pickled CachedValues and
+// serialized bytes alike. pymemcache never compresses.
+func (p *PythonBackend) setValue(it *gomemcache.Item, data []byte) {
 	if p.opts.Client == PythonMemcached && p.opts.MinCompressLen > 0 && len(data) > p.opts.MinCompressLen {
 		if z := deflate(data); len(z) < len(data) {
 			data, it.Flags = z, it.Flags|FlagCompressed
 		}
 	}
 	it.Value = data
-	return it, nil
 }
 
 // call runs one server call, retried as pymemcache's RetryingClient does

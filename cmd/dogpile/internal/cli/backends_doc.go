@@ -160,7 +160,7 @@ var backendDocs = []backendDoc{
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
-			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8), as python-memcached"},
+			{"min_compress_len", "0 (never)", "zlib-compress stored values (pickled or serialized) longer than this when smaller (flag 8), as python-memcached"},
 			{"dead_retry", "30s", "how long a failed server is skipped; its keys go where python-memcached's rehash sends them"},
 		}, osloPassedArgDocs),
 	},
@@ -170,7 +170,7 @@ var backendDocs = []backendDoc{
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
-			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8)"},
+			{"min_compress_len", "0 (never)", "zlib-compress stored values (pickled or serialized) longer than this when smaller (flag 8)"},
 			{"dead_retry", "300s", "how long a failed server is skipped (the pool's default)"},
 			{"pool_maxsize", "max_idle_conns", "idle connections kept per server"},
 			{"pool_flush_on_reconnect", "false", "flush a server that comes back after being marked dead"},
