@@ -36,6 +36,15 @@ func TestDogpileNamesDefaults(t *testing.T) {
 		o.RetryAttempts != 0 || o.Client != memcache.Pymemcache || o.DistributedLock {
 		t.Fatalf("dogpile.cache.pymemcache defaults: %+v", o)
 	}
+	// An explicit 0 is pymemcache's 0, a negative value in PythonOptions.
+	o, err = memcache.DogpilePymemcacheOptions(region.Arguments{"url": "127.0.0.1:11211",
+		"hashclient_retry_attempts": 0, "hashclient_retry_timeout": 0, "hashclient_dead_timeout": 0.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.HashclientRetryAttempts >= 0 || o.HashclientRetryTimeout >= 0 || o.HashclientDeadTimeout >= 0 {
+		t.Fatalf("dogpile.cache.pymemcache with hashclient_* 0: %+v", o)
+	}
 }
 
 // TestOsloArgumentsAccepted: what oslo.cache's configure_cache_region

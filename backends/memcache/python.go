@@ -103,12 +103,16 @@ type PythonOptions struct {
 	RetryDelay    time.Duration
 
 	// HashclientRetryAttempts, HashclientRetryTimeout and
-	// HashclientDeadTimeout are pymemcache HashClient's dead-node settings
-	// (zero: its defaults, 2, 1s and 60s): after a server fails, calls for
-	// its keys fail at once for HashclientRetryTimeout; then one call tries
-	// it again; after HashclientRetryAttempts such retries fail, the server
-	// leaves the rendezvous hash (its keys go to the other servers) for
-	// HashclientDeadTimeout.
+	// HashclientDeadTimeout are pymemcache HashClient's dead-node settings:
+	// after a server fails, calls for its keys fail at once for
+	// HashclientRetryTimeout; then one call tries it again; after
+	// HashclientRetryAttempts such retries fail, the server leaves the
+	// rendezvous hash (its keys go to the other servers) for
+	// HashclientDeadTimeout. Zero means HashClient's defaults (2, 1s and
+	// 60s); a negative value means pymemcache's 0: no retries (a failed
+	// server leaves the hash at once), no pause before a retry, no time
+	// out of the hash. DogpilePymemcacheOptions turns an explicit 0 into
+	// -1.
 	HashclientRetryAttempts int
 	HashclientRetryTimeout  time.Duration
 	HashclientDeadTimeout   time.Duration
@@ -213,18 +217,11 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 		}
 		bo.health = &healthConfig{policy: deadRehash, deadRetry: deadRetry, flushOnReconnect: opts.FlushOnReconnect}
 	case Pymemcache:
-		hc := &healthConfig{policy: deadHashClient, retryAttempts: opts.HashclientRetryAttempts,
-			retryTimeout: opts.HashclientRetryTimeout, deadTimeout: opts.HashclientDeadTimeout, flushOnReconnect: opts.FlushOnReconnect}
-		if hc.retryAttempts == 0 {
-			hc.retryAttempts = 2
-		}
-		if hc.retryTimeout == 0 {
-			hc.retryTimeout = time.Second
-		}
-		if hc.deadTimeout == 0 {
-			hc.deadTimeout = 60 * time.Second
-		}
-		bo.health = hc
+		bo.health = &healthConfig{policy: deadHashClient,
+			retryAttempts:    orDefault(opts.HashclientRetryAttempts, 2),
+			retryTimeout:     orDefault(opts.HashclientRetryTimeout, time.Second),
+			deadTimeout:      orDefault(opts.HashclientDeadTimeout, 60*time.Second),
+			flushOnReconnect: opts.FlushOnReconnect}
 	}
 	switch {
 	case opts.DialContext != nil:
@@ -236,6 +233,18 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// orDefault reads a HashClient setting of PythonOptions: zero is def,
+// a negative value is pymemcache's 0.
+func orDefault[T int | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // dialer returns the DialContext for TLS and keep-alive settings.
