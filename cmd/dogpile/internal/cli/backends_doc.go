@@ -46,6 +46,10 @@ var lockArgDocs = []argDoc{
 	{"max_lock_attempts", "0 (unlimited)", "attempts of a waiting lock before it gives up"},
 }
 
+// inProcessLockArgDoc: the lock arguments of gocache's in-process stores.
+var inProcessLockArgDoc = argDoc{"distributed_lock, lock_timeout, max_lock_attempts", "",
+	"checked, and accepted without effect (Keystone's KVS passes them): the region's in-process lock"}
+
 // dogpileMemcacheArgs are the arguments every dogpile.cache memcached name
 // shares, with dogpile's defaults.
 var dogpileMemcacheArgs = []argDoc{
@@ -225,6 +229,7 @@ var backendDocs = []backendDoc{
 			{"default_expiration", "never", "go-cache's default expiration: values are dropped after it"},
 			{"cleanup_interval", "default_expiration", "how often expired values are swept out; 0: never"},
 			{"serialize", "false", "true keeps serialized bytes (isolated copies)"},
+			inProcessLockArgDoc,
 		},
 	},
 	{
@@ -237,6 +242,7 @@ var backendDocs = []backendDoc{
 			{"expiration", "none", "time-to-live of every value"},
 			{"metrics", "false", "keep ristretto's metrics"},
 			{"serialize", "false", "true keeps serialized bytes"},
+			inProcessLockArgDoc,
 		},
 	},
 	{
