@@ -10,10 +10,13 @@ import (
 // command keeps this table for the backends of this module; a plugin
 // backend registered by other code is listed with no documented arguments.
 type backendDoc struct {
-	Name    string   `json:"name"`
-	Package string   `json:"package"`
-	Summary string   `json:"summary"`
-	Shared  bool     `json:"shared"` // values reachable from other processes
+	Name    string `json:"name"`
+	Package string `json:"package"`
+	Summary string `json:"summary"`
+	Shared  bool   `json:"shared"` // values reachable from other processes
+	// Refused: the name is registered only to refuse configuration with
+	// an error saying why (a Python backend whose wire is not matched).
+	Refused bool     `json:"refused,omitempty"`
 	Args    []argDoc `json:"arguments"`
 	// Server is what the backend talks to ("memcached", "Redis"), for
 	// error messages; empty for in-process backends.
@@ -129,7 +132,7 @@ var backendDocs = []backendDoc{
 	},
 	{
 		Name: "memcached", Package: memcachePkg, Shared: true,
-		Summary: "dogpile.cache's memcached backend (bradfitz/gomemcache); keys mangled with SHA-1",
+		Summary: "this project's own memcached backend and format (bradfitz/gomemcache; SHA-1 keys, msgpack values), not Python's: see the dogpile.cache.* names for a cache shared with Python",
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: []argDoc{
@@ -203,11 +206,11 @@ var backendDocs = []backendDoc{
 		}, osloPassedArgDocs),
 	},
 	{
-		Name: "dogpile.cache.pylibmc", Package: memcachePkg,
+		Name: "dogpile.cache.pylibmc", Package: memcachePkg, Refused: true,
 		Summary: "refused with an error: pylibmc's libmemcached hashing and flags are not matched; use dogpile.cache.memcached or dogpile.cache.pymemcache on both sides",
 	},
 	{
-		Name: "dogpile.cache.bmemcached", Package: memcachePkg,
+		Name: "dogpile.cache.bmemcached", Package: memcachePkg, Refused: true,
 		Summary: "refused with an error: the binary protocol and SASL are not spoken; use dogpile.cache.pymemcache (TLS) or dogpile.cache.memcached on both sides",
 	},
 	{
