@@ -56,8 +56,12 @@ type PythonOptions struct {
 	// False (dogpile's default): the region's in-process lock.
 	DistributedLock bool
 
-	// LockTimeout is the lifetime of a lock item; zero (dogpile's default)
-	// stores it without expiry, as dogpile does.
+	// LockTimeout is the lock's lifetime; zero (dogpile's default)
+	// stores the lock item without expiry, as dogpile does. Go stores the
+	// item for LockTimeout rounded up to whole seconds plus 2 s (see
+	// memcachedmutex.Options.LockTimeout), where Python stores it for
+	// lock_timeout: a lock a Go holder left behind outlives a Python
+	// holder's by up to about 2 s.
 	LockTimeout time.Duration
 
 	// ExpireTime is the server-side lifetime of every value written
@@ -543,8 +547,9 @@ func (p *PythonBackend) DeleteMulti(ctx context.Context, keys []string) error {
 // GetMutex returns dogpile.cache's MemcachedLock for key when
 // distributed_lock is true (nil otherwise: the region's in-process lock):
 // a memcachedmutex.Mutex on the item "_lock" + key, on the server the
-// Python client picks for that item, stored for lock_timeout (no expiry
-// when zero, as dogpile). Python takes the lock with add("_lock" + key, 1)
+// Python client picks for that item, stored for lock_timeout rounded up
+// to whole seconds plus 2 s, for memcached's clock steps (Python: for
+// lock_timeout; no expiry when zero on both sides). Python takes the lock with add("_lock" + key, 1)
 // and releases it with delete; Go adds a random token and releases only
 // while the item still holds it, so a Go release never deletes a Python
 // holder's lock. Either side's add fails while the other holds the lock.
