@@ -83,6 +83,10 @@ func TestPymemcacheHashclientSettingsOfZero(t *testing.T) {
 				switch {
 				case errors.Is(err, memcache.ErrServerDown):
 					got = append(got, "skipped")
+					// Only the pause after a failure skips here.
+					if de := (*memcache.DownError)(nil); !errors.As(err, &de) || de.Setting != "hashclient_retry_timeout" {
+						t.Errorf("skipped: %v; want a DownError naming hashclient_retry_timeout", err)
+					}
 				case err != nil:
 					got = append(got, "error")
 				case mustServerFor(t, b, key) == live:

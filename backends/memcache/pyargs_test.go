@@ -168,3 +168,25 @@ func TestKeyRules(t *testing.T) {
 		}
 	}
 }
+
+// TestNewPythonNamesTheNegativeArgument: a negative lifetime or
+// compression threshold is refused, naming that argument and its value
+// only.
+func TestNewPythonNamesTheNegativeArgument(t *testing.T) {
+	servers := []memcache.WeightedServer{{Addr: "127.0.0.1:11211", Weight: 1}}
+	for _, c := range []struct {
+		opts  memcache.PythonOptions
+		name  string
+		value string
+	}{
+		{memcache.PythonOptions{Servers: servers, LockTimeout: -time.Second}, "lock_timeout", "-1s"},
+		{memcache.PythonOptions{Servers: servers, ExpireTime: -2 * time.Second}, "memcached_expire_time", "-2s"},
+		{memcache.PythonOptions{Servers: servers, MinCompressLen: -3}, "min_compress_len", "-3"},
+	} {
+		_, err := memcache.NewPython(c.opts)
+		var ae *region.ArgumentError
+		if !errors.As(err, &ae) || ae.Name != c.name || !strings.Contains(err.Error(), c.value) {
+			t.Errorf("%s: err = %v; want an ArgumentError naming %s and %s", c.name, err, c.name, c.value)
+		}
+	}
+}

@@ -178,8 +178,18 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 	if len(opts.Servers) == 0 {
 		return nil, fmt.Errorf("%w: give the server addresses in the url argument", ErrNoServers)
 	}
-	if opts.LockTimeout < 0 || opts.ExpireTime < 0 || opts.MinCompressLen < 0 {
-		return nil, &region.ArgumentError{Name: "lock_timeout, memcached_expire_time, min_compress_len", Value: opts, Want: "values of zero or more"}
+	for _, a := range []struct {
+		name     string
+		value    any
+		negative bool
+	}{
+		{"lock_timeout", opts.LockTimeout.String(), opts.LockTimeout < 0},
+		{"memcached_expire_time", opts.ExpireTime.String(), opts.ExpireTime < 0},
+		{"min_compress_len", opts.MinCompressLen, opts.MinCompressLen < 0},
+	} {
+		if a.negative {
+			return nil, &region.ArgumentError{Name: a.name, Value: a.value, Want: "zero or more"}
+		}
 	}
 	p := &PythonBackend{opts: opts}
 	var sel gomemcache.ServerSelector

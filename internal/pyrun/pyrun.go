@@ -85,6 +85,8 @@ type Error struct {
 	Stderr []byte
 }
 
+// Error says how the run failed, with what the program wrote on standard
+// error.
 func (e *Error) Error() string {
 	msg := strings.TrimSpace(string(e.Stderr))
 	if msg == "" {
@@ -93,6 +95,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("python: %v; stderr:\n%s", e.Err, msg)
 }
 
+// Unwrap returns the cause: the exit error, the timeout or the start
+// failure.
 func (e *Error) Unwrap() error { return e.Err }
 
 // checked caches module checks: interpreter path + module list -> error.
