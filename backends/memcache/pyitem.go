@@ -275,7 +275,7 @@ func (p *PythonBackend) ReadForeign(ctx context.Context, key string) (v any, for
 	}
 	format = fmt.Sprintf("%s item (flags %d)", pythonClientName(p.opts.Name), it.Flags)
 	if cv, isCV := v.(PythonCachedValue); isCV {
-		v = map[string]any{"payload": cv.Payload, "ct": float64(cv.Created.UnixNano()) / 1e9, "v": cv.Version}
+		v = map[string]any{"payload": cv.Payload, "ct": region.DogpileSeconds(cv.Created), "v": cv.Version}
 		format = fmt.Sprintf("dogpile.cache CachedValue, %s (flags %d)", pythonClientName(p.opts.Name), it.Flags)
 	}
 	return v, format, true, true, nil
