@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
 // DefaultInterpreter is the interpreter Require uses unless the environment
@@ -113,7 +115,7 @@ func Require(t testing.TB, modules ...string) *Python {
 		path = DefaultInterpreter
 	}
 	if _, err := os.Stat(path); err != nil {
-		skipOrFail(t, fmt.Sprintf("%s not found (%v); %s", path, err, hint(modules)))
+		testenv.SkipOrFail(t, fmt.Sprintf("%s not found (%v); %s", path, err, hint(modules)))
 	}
 	key := path + "\x00" + strings.Join(modules, ",")
 	res, ok := checked.Load(key)
@@ -122,7 +124,7 @@ func Require(t testing.TB, modules ...string) *Python {
 		checked.Store(key, res)
 	}
 	if err, _ := res.(error); err != nil {
-		skipOrFail(t, fmt.Sprintf("%s cannot import %s: %v; %s", path, strings.Join(modules, ", "), err, hint(modules)))
+		testenv.SkipOrFail(t, fmt.Sprintf("%s cannot import %s: %v; %s", path, strings.Join(modules, ", "), err, hint(modules)))
 	}
 	return &Python{Path: path}
 }
@@ -211,12 +213,4 @@ func hint(modules []string) string {
 		install = "apt-get install -y " + strings.Join(pkgs, " ")
 	}
 	return "make test installs the Python side (" + install + ")"
-}
-
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
