@@ -6,6 +6,8 @@ import (
 	"time"
 
 	ogorek "github.com/kisielk/og-rek"
+
+	"github.com/dogpile-go/dogpile/region"
 )
 
 // dogpile.cache.api.CachedValue is a NamedTuple (payload, metadata), the
@@ -31,7 +33,7 @@ func EncodeCachedValue(payload any, created time.Time, version int, protocol int
 	if err != nil {
 		return nil, err
 	}
-	md := map[any]any{"ct": createdSeconds(created), "v": int64(version)}
+	md := map[any]any{"ct": region.DogpileSeconds(created), "v": int64(version)}
 	cls := ogorek.Class{Module: "dogpile.cache.api", Name: "CachedValue"}
 	var tree ogorek.Call
 	if protocol < 2 {
@@ -104,17 +106,5 @@ func metadata(md any) (time.Time, int, error) {
 	if err != nil || version < math.MinInt32 || version > math.MaxInt32 {
 		return time.Time{}, 0, fmt.Errorf(`%w: metadata "v" is %v, not a version number`, ErrNotCachedValue, v)
 	}
-	return secondsTime(secs), int(version), nil
-}
-
-// createdSeconds is Python's time.time() for t.
-func createdSeconds(t time.Time) float64 {
-	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
-}
-
-// secondsTime is the inverse of createdSeconds, to the nanosecond that
-// float64 resolves (about 0.2 µs today).
-func secondsTime(secs float64) time.Time {
-	whole, frac := math.Modf(secs)
-	return time.Unix(int64(whole), int64(math.Round(frac*1e9)))
+	return region.DogpileTime(secs), int(version), nil
 }

@@ -37,6 +37,7 @@ type UnsupportedError struct {
 	Reason string
 }
 
+// Error names the type that has no counterpart and why.
 func (e *UnsupportedError) Error() string {
 	var msg string
 	if e.GoType {
@@ -67,6 +68,7 @@ type TypeError struct {
 	Detail string
 }
 
+// Error names the Python and Go types and where in the value they met.
 func (e *TypeError) Error() string {
 	where := ""
 	if e.Path != "" {

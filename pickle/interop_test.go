@@ -16,6 +16,7 @@ import (
 
 	"github.com/dogpile-go/dogpile/internal/pyrun"
 	"github.com/dogpile-go/dogpile/pickle"
+	"github.com/dogpile-go/dogpile/region"
 )
 
 // pythonModules are what testdata/interop.py imports.
@@ -308,8 +309,8 @@ func checkCachedValue(t *testing.T, key, name string, data []byte) {
 	if version != 2 {
 		t.Errorf("%s: version %d, want 2", key, version)
 	}
-	if d := created.Sub(time.Unix(1732680000, 123456000)); d < -time.Microsecond || d > time.Microsecond {
-		t.Errorf("%s: created %v, want 1732680000.123456 (off by %v)", key, created, d)
+	if d := created.Sub(region.DogpileTime(ct)); d < -time.Microsecond || d > time.Microsecond {
+		t.Errorf("%s: created %v, want %v (off by %v)", key, created, ct, d)
 	}
 	got, err := payload.Value()
 	if err != nil {
@@ -322,7 +323,7 @@ func checkCachedValue(t *testing.T, key, name string, data []byte) {
 func TestGoToPython(t *testing.T) {
 	pyrun.Require(t, pythonModules...)
 	pickles := map[string][]byte{}
-	created := time.Unix(1732680000, 123456000)
+	created := region.DogpileTime(ct)
 	for name, v := range goValues {
 		if unordered[name] {
 			continue // Go has no set type to write
@@ -347,7 +348,7 @@ func TestGoToPython(t *testing.T) {
 
 // TestRoundTrip reads back what Go writes, in every protocol.
 func TestRoundTrip(t *testing.T) {
-	created := time.Unix(1732680000, 123456000)
+	created := region.DogpileTime(ct)
 	for name, v := range goValues {
 		if unordered[name] {
 			continue

@@ -65,7 +65,7 @@ const maxDogpileHeader = 256
 // float in its shortest form.
 func (dogpileEnvelope) Append(dst []byte, md Metadata, payload []byte) []byte {
 	dst = append(dst, `{"ct": `...)
-	dst = pystr.AppendFloat(dst, float64(md.CreatedAt.UnixNano())/1e9)
+	dst = pystr.AppendFloat(dst, DogpileSeconds(md.CreatedAt))
 	dst = append(dst, `, "v": `...)
 	v := md.Version
 	if v == ValueVersion {
@@ -103,7 +103,7 @@ func (dogpileEnvelope) Parse(data []byte) (Metadata, []byte, error) {
 	if ct != ct || ct < 0 || ct > maxSeconds {
 		return Metadata{}, nil, fmt.Errorf("%w: bad creation time in dogpile metadata %q", ErrCorruptValue, head[:sep])
 	}
-	md := Metadata{CreatedAt: time.Unix(0, int64(ct*1e9)), Version: v}
+	md := Metadata{CreatedAt: DogpileTime(ct), Version: v}
 	if v == DogpileValueVersion {
 		md.Version = ValueVersion
 	} else if v == ValueVersion {

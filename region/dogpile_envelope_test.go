@@ -48,7 +48,7 @@ func TestDogpileEnvelopeReads(t *testing.T) {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		wantTime := time.Unix(0, int64(tc.ct*1e9))
+		wantTime := region.DogpileTime(tc.ct)
 		if !md.CreatedAt.Equal(wantTime) || md.Version != tc.version || string(payload) != tc.payload {
 			t.Errorf("%s: got %v v%d %q", tc.in, md.CreatedAt, md.Version, payload)
 		}

@@ -176,6 +176,12 @@ func TestBadArguments(t *testing.T) {
 		{"gocache.memcache", region.Arguments{"expiration": "31d"}},
 		{"gocache.memcache", region.Arguments{"expiration": 31 * 24 * 3600}},
 		{"gocache.memcache", region.Arguments{"max_lock_attempts": -1}},
+		// The in-process stores check the lock arguments they accept
+		// without effect.
+		{"gocache.go_cache", region.Arguments{"distributed_lock": "banana"}},
+		{"gocache.go_cache", region.Arguments{"lock_timeout": "forever"}},
+		{"gocache.ristretto", region.Arguments{"distributed_lock": "banana"}},
+		{"gocache.ristretto", region.Arguments{"max_lock_attempts": -1}},
 	} {
 		t.Run(fmt.Sprintf("%s %v", tc.backend, tc.args), func(t *testing.T) {
 			r := region.New("bad")
@@ -188,6 +194,19 @@ func TestBadArguments(t *testing.T) {
 				t.Fatalf("err = %v; want one matching region.ErrBadArgument", err)
 			}
 		})
+	}
+}
+
+// TestInProcessStoresAcceptLockArguments: gocache.go_cache and
+// gocache.ristretto accept the lock arguments Keystone's KVS passes to
+// every backend (distributed_lock true included) and keep the region's
+// in-process lock: only this process reads their values.
+func TestInProcessStoresAcceptLockArguments(t *testing.T) {
+	for _, name := range []string{"gocache.go_cache", "gocache.ristretto"} {
+		r := newRegion(t, name, region.Arguments{"distributed_lock": "true", "lock_timeout": 30, "max_lock_attempts": 3})
+		if m := r.ActualBackend().GetMutex("k"); m != nil {
+			t.Errorf("%s: GetMutex = %T; want nil (the region's in-process lock)", name, m)
+		}
 	}
 }
 

@@ -59,8 +59,9 @@ var lockArgNames = []string{"distributed_lock", "lock_timeout", "max_lock_attemp
 // backendArguments are the arguments of each backend of this package; any
 // other is refused (region.UnknownArgumentError), so that a misspelt or
 // misplaced argument (a Redis "host", a "clinet") is not silently dropped.
-// The in-process stores accept the lock arguments without effect, as
-// Keystone's KVS passes them to every backend.
+// The in-process stores accept the lock arguments (checked, see
+// inProcessLockArgs) without effect, as Keystone's KVS passes them to
+// every backend.
 var backendArguments = map[string][]string{
 	"gocache":           append([]string{"store", "serialize", "expiration", "client"}, lockArgNames...),
 	"gocache.go_cache":  append([]string{"default_expiration", "cleanup_interval", "serialize"}, lockArgNames...),
@@ -131,6 +132,17 @@ func readLockArgs(args region.Arguments, def bool) (lockArgs, error) {
 		return l, &region.ArgumentError{Name: "max_lock_attempts", Value: args["max_lock_attempts"], Want: "zero (no limit) or more"}
 	}
 	return l, nil
+}
+
+// inProcessLockArgs checks the lock arguments of an in-process store
+// (gocache.go_cache, gocache.ristretto), which it accepts without effect:
+// only this process reads such a store, and the region's in-process lock
+// already lets one of its callers create a value. distributed_lock: true
+// is accepted too, as dogpile.cache.memory accepts it: Keystone's KVS
+// passes it to whatever backend it configures.
+func inProcessLockArgs(args region.Arguments) error {
+	_, err := readLockArgs(args, false)
+	return err
 }
 
 func (l lockArgs) redis(c redis.UniversalClient) func(string) region.Mutex {
@@ -213,11 +225,17 @@ func newFromStore(args region.Arguments) (region.Backend, error) {
 //	                    then only skipped when read)
 //	serialize           true keeps serialized bytes (isolated copies);
 //	                    default false: Go values as they are
+//	distributed_lock, lock_timeout, max_lock_attempts
+//	                    checked, and accepted without effect (see
+//	                    inProcessLockArgs): the region's in-process lock
 //
 // go-cache's own janitor goroutine would stop only when the cache is
 // garbage collected, so the backend sweeps with its own goroutine instead,
 // stopped by Close (the region's Close, or Configure replacing the backend).
 func newGoCache(args region.Arguments) (region.Backend, error) {
+	if err := inProcessLockArgs(args); err != nil {
+		return nil, err
+	}
 	defExp, err := args.Duration("default_expiration", 0)
 	if err != nil {
 		return nil, err
@@ -332,9 +350,15 @@ func (s *sweeper) stop() error {
 //	expiration    time-to-live of every value (default: none)
 //	metrics       keep ristretto's metrics (default false)
 //	serialize     true keeps serialized bytes; default false: Go values
+//	distributed_lock, lock_timeout, max_lock_attempts
+//	              checked, and accepted without effect (see
+//	              inProcessLockArgs): the region's in-process lock
 //
 // Close closes the ristretto cache (its goroutines stop).
 func newRistretto(args region.Arguments) (region.Backend, error) {
+	if err := inProcessLockArgs(args); err != nil {
+		return nil, err
+	}
 	mode, err := modeArg(args)
 	if err != nil {
 		return nil, err

@@ -21,12 +21,17 @@ var ErrServerDown = errors.New("memcache: server marked down after a failure")
 // DownError reports a server skipped after a failure. It matches
 // ErrServerDown.
 type DownError struct {
-	Addr  string
-	Until time.Time
+	Addr  string    // the server
+	Until time.Time // when it is tried again
+	// Setting names the argument that decides the pause: dead_retry, or
+	// pymemcache's hashclient_retry_timeout or hashclient_dead_timeout.
+	Setting string
 }
 
+// Error names the server, until when it is skipped and the setting that
+// decides it.
 func (e *DownError) Error() string {
-	return fmt.Sprintf("memcache: server %s failed and is skipped until %s (dead_retry)", e.Addr, e.Until.Format(time.RFC3339Nano))
+	return fmt.Sprintf("memcache: server %s failed and is skipped until %s (%s)", e.Addr, e.Until.Format(time.RFC3339Nano), e.Setting)
 }
 
 // Is matches ErrServerDown.
@@ -125,14 +130,18 @@ func (h *health) admit(a net.Addr) error {
 	case !st.until.IsZero() && now.Before(st.until):
 		// Dead. The Python selectors do not pick a dead server unless
 		// every candidate is dead; fail at once then too.
-		err = &DownError{Addr: addr, Until: st.until}
+		setting := "dead_retry"
+		if h.cfg.policy == deadHashClient {
+			setting = "hashclient_dead_timeout"
+		}
+		err = &DownError{Addr: addr, Until: st.until, Setting: setting}
 	case !st.until.IsZero():
 		st.until = time.Time{} // back: try it again
 		if !st.failing {
 			h.marked.Add(-1)
 		}
 	case st.failing && now.Sub(st.failedAt) <= h.cfg.retryTimeout:
-		err = &DownError{Addr: addr, Until: st.failedAt.Add(h.cfg.retryTimeout)}
+		err = &DownError{Addr: addr, Until: st.failedAt.Add(h.cfg.retryTimeout), Setting: "hashclient_retry_timeout"}
 	}
 	flush := err == nil && st.needFlush
 	if flush {

@@ -2,9 +2,15 @@
 // github.com/bradfitz/gomemcache, registered under these names when the
 // package is imported:
 //
-//	memcached                dogpile.cache's memcached backend
+//	memcached                this project's memcached backend, in its own
+//	                         format (not Python's)
 //	openstack.kvs.Memcached  Keystone's KVS memcached backend (a front end
 //	                         that picks a memcached driver by name)
+//	dogpile.cache.memcached, dogpile.cache.pymemcache,
+//	oslo_cache.memcache_pool the Python clients' wire, shared with Python
+//	                         regions (see PythonBackend)
+//	dogpile.cache.pylibmc, dogpile.cache.bmemcached
+//	                         refused with ErrUnsupportedBackend
 //
 // Import the package for its side effect and select a backend by name:
 //

@@ -307,7 +307,9 @@ func OsloMemcachePoolOptions(args region.Arguments) (PythonOptions, error) {
 // DogpilePymemcacheOptions reads dogpile.cache.pymemcache's arguments
 // (DogpilePymemcacheArguments), with dogpile.cache 1.1's defaults:
 // hashclient_retry_attempts 2, hashclient_retry_timeout 1s,
-// hashclient_dead_timeout 60s, no retry client. serde, retry_for and
+// hashclient_dead_timeout 60s, no retry client. An explicit 0 (or a
+// negative value) for a hashclient_* argument means 0, as in pymemcache,
+// and is -1 in the PythonOptions returned. serde, retry_for and
 // do_not_retry_for name Python objects and are refused unless nil;
 // tls_context takes a *tls.Config and socket_keepalive a
 // net.KeepAliveConfig (or a pointer to one).
@@ -359,6 +361,8 @@ func DogpilePymemcacheOptions(args region.Arguments) (PythonOptions, error) {
 	case retryOn:
 		o.RetryAttempts, o.RetryDelay = attempts, delay
 	}
+	// pymemcache honours 0 (and treats a negative value as 0): in
+	// PythonOptions that is a negative value, zero being the default.
 	if o.HashclientRetryAttempts, err = args.Int("hashclient_retry_attempts", 2); err != nil {
 		return o, err
 	}
@@ -368,6 +372,9 @@ func DogpilePymemcacheOptions(args region.Arguments) (PythonOptions, error) {
 	if o.HashclientDeadTimeout, err = args.Duration("hashclient_dead_timeout", 60*time.Second); err != nil {
 		return o, err
 	}
+	o.HashclientRetryAttempts = pymemcacheZero(o.HashclientRetryAttempts)
+	o.HashclientRetryTimeout = pymemcacheZero(o.HashclientRetryTimeout)
+	o.HashclientDeadTimeout = pymemcacheZero(o.HashclientDeadTimeout)
 	// oslo.cache's names for the last two, which dogpile.cache 1.1 does
 	// not read: accepted (checked) without effect, as in Python.
 	if _, err := args.Duration("hashclient_retry_delay", 0); err != nil {
@@ -377,6 +384,15 @@ func DogpilePymemcacheOptions(args region.Arguments) (PythonOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// pymemcacheZero maps a HashClient setting of zero or less (0 for
+// pymemcache) to -1 (0 for PythonOptions, whose zero is the default).
+func pymemcacheZero[T int | time.Duration](v T) T {
+	if v <= 0 {
+		return -1
+	}
+	return v
 }
 
 func nonNegativeInt(args region.Arguments, name string) (int, error) {

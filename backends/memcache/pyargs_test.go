@@ -36,6 +36,15 @@ func TestDogpileNamesDefaults(t *testing.T) {
 		o.RetryAttempts != 0 || o.Client != memcache.Pymemcache || o.DistributedLock {
 		t.Fatalf("dogpile.cache.pymemcache defaults: %+v", o)
 	}
+	// An explicit 0 is pymemcache's 0, a negative value in PythonOptions.
+	o, err = memcache.DogpilePymemcacheOptions(region.Arguments{"url": "127.0.0.1:11211",
+		"hashclient_retry_attempts": 0, "hashclient_retry_timeout": 0, "hashclient_dead_timeout": 0.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.HashclientRetryAttempts >= 0 || o.HashclientRetryTimeout >= 0 || o.HashclientDeadTimeout >= 0 {
+		t.Fatalf("dogpile.cache.pymemcache with hashclient_* 0: %+v", o)
+	}
 }
 
 // TestOsloArgumentsAccepted: what oslo.cache's configure_cache_region
@@ -156,6 +165,28 @@ func TestKeyRules(t *testing.T) {
 			if got := !errors.Is(err, memcache.ErrInvalidKey); got != b.ok {
 				t.Errorf("%s: key %q: err = %v, want accepted %v", b.b.Options().Client, c.key, err, b.ok)
 			}
+		}
+	}
+}
+
+// TestNewPythonNamesTheNegativeArgument: a negative lifetime or
+// compression threshold is refused, naming that argument and its value
+// only.
+func TestNewPythonNamesTheNegativeArgument(t *testing.T) {
+	servers := []memcache.WeightedServer{{Addr: "127.0.0.1:11211", Weight: 1}}
+	for _, c := range []struct {
+		opts  memcache.PythonOptions
+		name  string
+		value string
+	}{
+		{memcache.PythonOptions{Servers: servers, LockTimeout: -time.Second}, "lock_timeout", "-1s"},
+		{memcache.PythonOptions{Servers: servers, ExpireTime: -2 * time.Second}, "memcached_expire_time", "-2s"},
+		{memcache.PythonOptions{Servers: servers, MinCompressLen: -3}, "min_compress_len", "-3"},
+	} {
+		_, err := memcache.NewPython(c.opts)
+		var ae *region.ArgumentError
+		if !errors.As(err, &ae) || ae.Name != c.name || !strings.Contains(err.Error(), c.value) {
+			t.Errorf("%s: err = %v; want an ArgumentError naming %s and %s", c.name, err, c.name, c.value)
 		}
 	}
 }

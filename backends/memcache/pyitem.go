@@ -179,8 +179,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// describeForeign says what a non-CachedValue item holds, for ItemError.
-func describeForeign(flags uint32, data []byte) string {
+// describeForeign says what an item a region cannot read holds, for
+// ItemError; withSerializer tells whether the reading region has a
+// serializer (then dogpile's serialized form is its own format, and
+// reaching here means its header does not parse).
+func describeForeign(flags uint32, data []byte, withSerializer bool) string {
 	v, err := DecodePythonItem(flags, data)
 	if err != nil {
 		return "an item that cannot be read"
@@ -188,12 +191,17 @@ func describeForeign(flags uint32, data []byte) string {
 	switch x := v.(type) {
 	case []byte:
 		if bytes.HasPrefix(x, []byte(`{"ct": `)) {
+			if withSerializer {
+				return "dogpile.cache's serialized form with a header that does not parse"
+			}
 			return "dogpile.cache's serialized form ({\"ct\": ..., \"v\": 2}|payload), written by a region with a serializer; configure this region with the same serializer (region.WithSerializer)"
 		}
 		if _, _, err := region.ParseEnvelope(x); err == nil {
 			return "this project's own memcached format (1;<created>|payload), written by the \"memcached\" backend"
 		}
 		return fmt.Sprintf("%d plain bytes (a Python bytes value), not a dogpile CachedValue", len(x))
+	case PythonCachedValue:
+		return "a pickled dogpile CachedValue, written by a region without a serializer"
 	case string:
 		return "a Python str, not a dogpile CachedValue"
 	case int64, *big.Int:
@@ -267,7 +275,7 @@ func (p *PythonBackend) ReadForeign(ctx context.Context, key string) (v any, for
 	}
 	format = fmt.Sprintf("%s item (flags %d)", pythonClientName(p.opts.Name), it.Flags)
 	if cv, isCV := v.(PythonCachedValue); isCV {
-		v = map[string]any{"payload": cv.Payload, "ct": float64(cv.Created.UnixNano()) / 1e9, "v": cv.Version}
+		v = map[string]any{"payload": cv.Payload, "ct": region.DogpileSeconds(cv.Created), "v": cv.Version}
 		format = fmt.Sprintf("dogpile.cache CachedValue, %s (flags %d)", pythonClientName(p.opts.Name), it.Flags)
 	}
 	return v, format, true, true, nil

@@ -56,16 +56,21 @@ type PythonOptions struct {
 	// False (dogpile's default): the region's in-process lock.
 	DistributedLock bool
 
-	// LockTimeout is the lifetime of a lock item; zero (dogpile's default)
-	// stores it without expiry, as dogpile does.
+	// LockTimeout is the lock's lifetime; zero (dogpile's default)
+	// stores the lock item without expiry, as dogpile does. Go stores the
+	// item for LockTimeout rounded up to whole seconds plus 2 s (see
+	// memcachedmutex.Options.LockTimeout), where Python stores it for
+	// lock_timeout: a lock a Go holder left behind outlives a Python
+	// holder's by up to about 2 s.
 	LockTimeout time.Duration
 
 	// ExpireTime is the server-side lifetime of every value written
 	// (memcached_expire_time); zero: none.
 	ExpireTime time.Duration
 
-	// MinCompressLen: python-memcached compresses a value longer than
-	// this with zlib when that makes it smaller (flag 8). Zero: never.
+	// MinCompressLen: python-memcached compresses a stored value (pickled
+	// CachedValue or serialized bytes) longer than this with zlib when
+	// that makes it smaller (flag 8). Zero: never. Not used by pymemcache.
 	MinCompressLen int
 
 	// SocketTimeout bounds each connect, read and write (zero:
@@ -102,12 +107,16 @@ type PythonOptions struct {
 	RetryDelay    time.Duration
 
 	// HashclientRetryAttempts, HashclientRetryTimeout and
-	// HashclientDeadTimeout are pymemcache HashClient's dead-node settings
-	// (zero: its defaults, 2, 1s and 60s): after a server fails, calls for
-	// its keys fail at once for HashclientRetryTimeout; then one call tries
-	// it again; after HashclientRetryAttempts such retries fail, the server
-	// leaves the rendezvous hash (its keys go to the other servers) for
-	// HashclientDeadTimeout.
+	// HashclientDeadTimeout are pymemcache HashClient's dead-node settings:
+	// after a server fails, calls for its keys fail at once for
+	// HashclientRetryTimeout; then one call tries it again; after
+	// HashclientRetryAttempts such retries fail, the server leaves the
+	// rendezvous hash (its keys go to the other servers) for
+	// HashclientDeadTimeout. Zero means HashClient's defaults (2, 1s and
+	// 60s); a negative value means pymemcache's 0: no retries (a failed
+	// server leaves the hash at once), no pause before a retry, no time
+	// out of the hash. DogpilePymemcacheOptions turns an explicit 0 into
+	// -1.
 	HashclientRetryAttempts int
 	HashclientRetryTimeout  time.Duration
 	HashclientDeadTimeout   time.Duration
@@ -129,11 +138,14 @@ type PythonOptions struct {
 //
 //   - a region without a serializer stores dogpile.cache.api.CachedValue
 //     (payload, {"ct": created, "v": 2}) pickled as its Python client
-//     does: flags 1, protocol 0 (python-memcached, zlib-compressed with
-//     flag 8 past MinCompressLen when smaller) or protocol 5 (pymemcache);
+//     does: flags 1, protocol 0 (python-memcached) or protocol 5
+//     (pymemcache);
 //   - a region with a serializer (region.WithSerializer) stores dogpile's
 //     serialized form, region.DogpileEnvelope then the serializer's bytes,
 //     with flags 0, as dogpile's set_serialized does;
+//   - with python-memcached, either form longer than MinCompressLen is
+//     zlib-compressed with flag 8 added when that makes it smaller, as
+//     python-memcached does with the min_compress_len dogpile passes;
 //   - keys go to the server the Python client picks (PythonMemcacheSelector
 //     or RendezvousSelector), and no key mangler is suggested (dogpile's
 //     memcached backends have none);
@@ -166,8 +178,18 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 	if len(opts.Servers) == 0 {
 		return nil, fmt.Errorf("%w: give the server addresses in the url argument", ErrNoServers)
 	}
-	if opts.LockTimeout < 0 || opts.ExpireTime < 0 || opts.MinCompressLen < 0 {
-		return nil, &region.ArgumentError{Name: "lock_timeout, memcached_expire_time, min_compress_len", Value: opts, Want: "values of zero or more"}
+	for _, a := range []struct {
+		name     string
+		value    any
+		negative bool
+	}{
+		{"lock_timeout", opts.LockTimeout.String(), opts.LockTimeout < 0},
+		{"memcached_expire_time", opts.ExpireTime.String(), opts.ExpireTime < 0},
+		{"min_compress_len", opts.MinCompressLen, opts.MinCompressLen < 0},
+	} {
+		if a.negative {
+			return nil, &region.ArgumentError{Name: a.name, Value: a.value, Want: "zero or more"}
+		}
 	}
 	p := &PythonBackend{opts: opts}
 	var sel gomemcache.ServerSelector
@@ -209,18 +231,11 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 		}
 		bo.health = &healthConfig{policy: deadRehash, deadRetry: deadRetry, flushOnReconnect: opts.FlushOnReconnect}
 	case Pymemcache:
-		hc := &healthConfig{policy: deadHashClient, retryAttempts: opts.HashclientRetryAttempts,
-			retryTimeout: opts.HashclientRetryTimeout, deadTimeout: opts.HashclientDeadTimeout, flushOnReconnect: opts.FlushOnReconnect}
-		if hc.retryAttempts == 0 {
-			hc.retryAttempts = 2
-		}
-		if hc.retryTimeout == 0 {
-			hc.retryTimeout = time.Second
-		}
-		if hc.deadTimeout == 0 {
-			hc.deadTimeout = 60 * time.Second
-		}
-		bo.health = hc
+		bo.health = &healthConfig{policy: deadHashClient,
+			retryAttempts:    orDefault(opts.HashclientRetryAttempts, 2),
+			retryTimeout:     orDefault(opts.HashclientRetryTimeout, time.Second),
+			deadTimeout:      orDefault(opts.HashclientDeadTimeout, 60*time.Second),
+			flushOnReconnect: opts.FlushOnReconnect}
 	}
 	switch {
 	case opts.DialContext != nil:
@@ -232,6 +247,18 @@ func NewPython(opts PythonOptions) (*PythonBackend, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// orDefault reads a HashClient setting of PythonOptions: zero is def,
+// a negative value is pymemcache's 0.
+func orDefault[T int | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // dialer returns the DialContext for TLS and keep-alive settings.
@@ -355,14 +382,20 @@ func (p *PythonBackend) decode(ctx context.Context, key string, it *gomemcache.I
 }
 
 func (p *PythonBackend) decodeItem(it *gomemcache.Item) (region.CachedValue, error) {
+	flags, data, err := inflate(it.Flags, it.Value)
+	if err != nil {
+		return region.CachedValue{}, err
+	}
 	if s := p.Serializer(); s != nil {
-		if it.Flags != 0 {
+		// dogpile hands the client bytes: flags 0, or 8 when
+		// python-memcached compressed them (min_compress_len).
+		if flags != 0 {
 			return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true,
-				Reason: describeForeign(it.Flags, it.Value) + "; this region has a serializer and reads dogpile's serialized form (flags 0)"}
+				Reason: describeForeign(it.Flags, it.Value, true) + "; this region has a serializer and reads dogpile's serialized form (flags 0, or 8 when compressed)"}
 		}
-		md, payload, err := region.DogpileEnvelope.Parse(it.Value)
+		md, payload, err := region.DogpileEnvelope.Parse(data)
 		if err != nil {
-			return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value), Err: err}
+			return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value, true), Err: err}
 		}
 		if v, ok := s.(region.Validator); ok {
 			if err := v.Validate(payload); err != nil {
@@ -371,16 +404,12 @@ func (p *PythonBackend) decodeItem(it *gomemcache.Item) (region.CachedValue, err
 		}
 		return region.CachedValue{Payload: &region.Serialized{Data: payload, Serializer: s}, Metadata: md}, nil
 	}
-	flags, data, err := inflate(it.Flags, it.Value)
-	if err != nil {
-		return region.CachedValue{}, err
-	}
 	// python-memcached's order: text, then integers, then pickle.
 	switch {
 	case flags != 0 && flags&(FlagText|FlagInteger|FlagLong|FlagPickle) == 0:
 		return region.CachedValue{}, &ItemError{Flags: it.Flags, Reason: "unknown flags (python-memcached raises ValueError)"}
 	case flags&(FlagText|FlagInteger|FlagLong) != 0 || flags&FlagPickle == 0:
-		return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value)}
+		return region.CachedValue{}, &ItemError{Flags: it.Flags, Foreign: true, Reason: describeForeign(it.Flags, it.Value, false)}
 	}
 	v, ct, ver, err := pickle.DecodeCachedValue(data)
 	if err != nil {
@@ -408,7 +437,7 @@ func (p *PythonBackend) encode(key string, cv region.CachedValue) (*gomemcache.I
 				return nil, fmt.Errorf("%s: key %q: cannot serialize %T with %s: %w", p.opts.Name, key, value, s.Name(), err)
 			}
 		}
-		it.Value = region.DogpileEnvelope.Append(make([]byte, 0, len(payload)+40), cv.Metadata, payload)
+		p.setValue(it, region.DogpileEnvelope.Append(make([]byte, 0, len(payload)+40), cv.Metadata, payload))
 		return it, nil
 	}
 	value, err := payloadOf(key, cv.Payload, true)
@@ -420,13 +449,22 @@ func (p *PythonBackend) encode(key string, cv region.CachedValue) (*gomemcache.I
 		return nil, fmt.Errorf("%s: key %q: cannot pickle %T: %w", p.opts.Name, key, value, err)
 	}
 	it.Flags = FlagPickle
+	p.setValue(it, data)
+	return it, nil
+}
+
+// setValue stores data in it as python-memcached's _val_to_store_info
+// does with min_compress_len: zlib-compressed, with FlagCompressed added,
+// when data is longer than MinCompressLen and compression makes it
+// smaller. dogpile passes min_compress_len for pickled CachedValues and
+// serialized bytes alike. pymemcache never compresses.
+func (p *PythonBackend) setValue(it *gomemcache.Item, data []byte) {
 	if p.opts.Client == PythonMemcached && p.opts.MinCompressLen > 0 && len(data) > p.opts.MinCompressLen {
 		if z := deflate(data); len(z) < len(data) {
 			data, it.Flags = z, it.Flags|FlagCompressed
 		}
 	}
 	it.Value = data
-	return it, nil
 }
 
 // call runs one server call, retried as pymemcache's RetryingClient does
@@ -519,8 +557,9 @@ func (p *PythonBackend) DeleteMulti(ctx context.Context, keys []string) error {
 // GetMutex returns dogpile.cache's MemcachedLock for key when
 // distributed_lock is true (nil otherwise: the region's in-process lock):
 // a memcachedmutex.Mutex on the item "_lock" + key, on the server the
-// Python client picks for that item, stored for lock_timeout (no expiry
-// when zero, as dogpile). Python takes the lock with add("_lock" + key, 1)
+// Python client picks for that item, stored for lock_timeout rounded up
+// to whole seconds plus 2 s, for memcached's clock steps (Python: for
+// lock_timeout; no expiry when zero on both sides). Python takes the lock with add("_lock" + key, 1)
 // and releases it with delete; Go adds a random token and releases only
 // while the item still holds it, so a Go release never deletes a Python
 // holder's lock. Either side's add fails while the other holds the lock.

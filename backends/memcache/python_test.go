@@ -1,6 +1,8 @@
 package memcache_test
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +19,7 @@ import (
 	"github.com/dogpile-go/dogpile/backends/memcache"
 	"github.com/dogpile-go/dogpile/internal/pyrun"
 	"github.com/dogpile-go/dogpile/internal/testservers"
+	"github.com/dogpile-go/dogpile/pickle"
 	"github.com/dogpile-go/dogpile/region"
 )
 
@@ -348,21 +351,33 @@ func TestForeignItemsReadAsAbsentAndAreReported(t *testing.T) {
 	prefix := testservers.UniqueKey(t, "")
 	native := region.AppendEnvelope(nil, region.Metadata{CreatedAt: time.Now(), Version: region.ValueVersion}, []byte{0xa2, 'h', 'i'})
 	dogpileForm := region.DogpileEnvelope.Append(nil, region.Metadata{CreatedAt: time.Now(), Version: region.ValueVersion}, []byte(`"hi"`))
+	cachedValue, err := pickle.EncodeCachedValue("hi", time.Now(), region.DogpileValueVersion, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, _ = zw.Write([]byte(strings.Repeat("hello ", 50)))
+	_ = zw.Close()
 	items := []struct {
 		name    string
 		it      gomemcache.Item
 		jsonSer bool
 		foreign bool
+		reason  string // part of the reported error
 	}{
-		{"native_envelope", gomemcache.Item{Value: native}, false, true},
-		{"python_str", gomemcache.Item{Value: []byte("hello"), Flags: memcache.FlagText}, false, true},
-		{"python_int", gomemcache.Item{Value: []byte("42"), Flags: memcache.FlagInteger}, false, true},
-		{"dogpile_form_without_serializer", gomemcache.Item{Value: dogpileForm}, false, true},
-		{"pickle_with_serializer", gomemcache.Item{Value: []byte("\x80\x05K\x01."), Flags: memcache.FlagPickle}, true, true},
-		{"corrupt_pickle", gomemcache.Item{Value: []byte("\x80\x05\x95garbage"), Flags: memcache.FlagPickle}, false, false},
-		{"corrupt_zlib", gomemcache.Item{Value: []byte("not zlib"), Flags: memcache.FlagPickle | memcache.FlagCompressed}, false, false},
-		{"unknown_flags", gomemcache.Item{Value: []byte("x"), Flags: 1 << 9}, false, false},
-		{"native_with_serializer", gomemcache.Item{Value: native}, true, true},
+		{"native_envelope", gomemcache.Item{Value: native}, false, true, "this project's own memcached format"},
+		{"python_str", gomemcache.Item{Value: []byte("hello"), Flags: memcache.FlagText}, false, true, "a Python str"},
+		{"python_int", gomemcache.Item{Value: []byte("42"), Flags: memcache.FlagInteger}, false, true, "a Python int"},
+		{"dogpile_form_without_serializer", gomemcache.Item{Value: dogpileForm}, false, true, "configure this region with the same serializer"},
+		{"pickle_with_serializer", gomemcache.Item{Value: []byte("\x80\x05K\x01."), Flags: memcache.FlagPickle}, true, true, "a Python int"},
+		{"cachedvalue_with_serializer", gomemcache.Item{Value: cachedValue, Flags: memcache.FlagPickle}, true, true, "a pickled dogpile CachedValue, written by a region without a serializer"},
+		{"compressed_str_with_serializer", gomemcache.Item{Value: z.Bytes(), Flags: memcache.FlagText | memcache.FlagCompressed}, true, true, "a Python str"},
+		{"corrupt_pickle", gomemcache.Item{Value: []byte("\x80\x05\x95garbage"), Flags: memcache.FlagPickle}, false, false, "a pickle this region cannot read"},
+		{"corrupt_zlib", gomemcache.Item{Value: []byte("not zlib"), Flags: memcache.FlagPickle | memcache.FlagCompressed}, false, false, "not zlib"},
+		{"corrupt_zlib_with_serializer", gomemcache.Item{Value: []byte("not zlib"), Flags: memcache.FlagCompressed}, true, false, "not zlib"},
+		{"unknown_flags", gomemcache.Item{Value: []byte("x"), Flags: 1 << 9}, false, false, "unknown flags"},
+		{"native_with_serializer", gomemcache.Item{Value: native}, true, true, "this project's own memcached format"},
 	}
 	for _, c := range items {
 		t.Run(c.name, func(t *testing.T) {
@@ -401,8 +416,8 @@ func TestForeignItemsReadAsAbsentAndAreReported(t *testing.T) {
 			if !errors.Is(reported[0], region.ErrCorruptValue) || errors.Is(reported[0], memcache.ErrForeignValue) != c.foreign {
 				t.Fatalf("reported %v; want ErrCorruptValue, ErrForeignValue %v", reported[0], c.foreign)
 			}
-			if !strings.Contains(reported[0].Error(), it.Key) {
-				t.Fatalf("reported %v; want the key named", reported[0])
+			if !strings.Contains(reported[0].Error(), it.Key) || !strings.Contains(reported[0].Error(), c.reason) {
+				t.Fatalf("reported %v; want the key named and %q", reported[0], c.reason)
 			}
 			t.Logf("reported: %v", reported[0])
 		})
@@ -469,5 +484,96 @@ func TestFleetGetMultiOneRequestPerServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompressedValuesCrossBetweenGoAndPython: with min_compress_len,
+// python-memcached zlib-compresses what dogpile hands it (a pickled
+// CachedValue, or a serializer's bytes) and sets flag 8; Go does the same
+// and reads Python's compressed items, with and without a serializer.
+func TestCompressedValuesCrossBetweenGoAndPython(t *testing.T) {
+	py := pyrun.Require(t, pyModules...)
+	servers := testservers.MemcachedN(t, 3)
+	sel, err := memcache.NewPythonMemcacheSelector(servers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	long := strings.Repeat("compressible text ", 64)
+	values := map[string]any{
+		"long_str":  long,
+		"long_list": []any{long, long, int64(7)},
+		"short_str": "short", // under min_compress_len: stored as is
+	}
+	literal := func(v any) string { // JSON of strings, lists and ints is Python's literal syntax
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	rawFlags := func(key string) uint32 {
+		t.Helper()
+		c := gomemcache.New(servers[sel.ServerIndex(key)])
+		defer c.Close()
+		it, err := c.Get(key)
+		if err != nil {
+			t.Fatalf("raw get %q: %v", key, err)
+		}
+		return it.Flags
+	}
+	for _, name := range []string{memcache.NameDogpileMemcached, memcache.NameOsloMemcachePool} {
+		for _, jsonSer := range []bool{false, true} {
+			mode, baseFlags := "pickle", memcache.FlagPickle
+			if jsonSer {
+				mode, baseFlags = "json", 0
+			}
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				args := map[string]any{"url": servers, "min_compress_len": 300} // above a short value's pickled CachedValue (150 bytes)
+				r := fleetRegion(t, name, region.Arguments(args), jsonSer)
+				prefix := testservers.UniqueKey(t, "")
+				goItems, pyItems := map[string]string{}, map[string]string{}
+				for n, v := range values {
+					gk := prefix + "go:" + n
+					if err := r.Set(ctx, gk, v); err != nil {
+						t.Fatalf("Go set %s: %v", n, err)
+					}
+					goItems[gk], pyItems[prefix+"py:"+n] = literal(v), literal(v)
+				}
+				req := map[string]any{"backend": name, "args": args, "json": jsonSer}
+				var got map[string]struct {
+					OK   bool   `json:"ok"`
+					Repr string `json:"repr"`
+				}
+				req["op"], req["items"] = "get", goItems
+				pyCall(t, py, req, &got)
+				for k, lit := range goItems {
+					if !got[k].OK {
+						t.Errorf("Go wrote %.40s..., Python read %.60s", lit, got[k].Repr)
+					}
+				}
+				req["op"], req["items"] = "set", pyItems
+				pyCall(t, py, req, new(map[string]any))
+				for n, want := range values {
+					wantFlags := baseFlags
+					if n != "short_str" {
+						wantFlags |= memcache.FlagCompressed
+					}
+					for _, side := range []string{"go:", "py:"} {
+						if f := rawFlags(prefix + side + n); f != wantFlags {
+							t.Errorf("%s%s stored with flags %d, want %d", side, n, f, wantFlags)
+						}
+					}
+					v, ok := readAs(t, r, prefix+"py:"+n, want)
+					if !ok {
+						t.Errorf("Python wrote %s: Go reads it as absent", n)
+						continue
+					}
+					if !equalValues(v, want, jsonSer) {
+						t.Errorf("Python wrote %s: Go read %#v", n, v)
+					}
+				}
+			})
+		}
 	}
 }

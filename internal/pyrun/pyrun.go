@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
 // DefaultInterpreter is the interpreter Require uses unless the environment
@@ -85,6 +87,8 @@ type Error struct {
 	Stderr []byte
 }
 
+// Error says how the run failed, with what the program wrote on standard
+// error.
 func (e *Error) Error() string {
 	msg := strings.TrimSpace(string(e.Stderr))
 	if msg == "" {
@@ -93,6 +97,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("python: %v; stderr:\n%s", e.Err, msg)
 }
 
+// Unwrap returns the cause: the exit error, the timeout or the start
+// failure.
 func (e *Error) Unwrap() error { return e.Err }
 
 // checked caches module checks: interpreter path + module list -> error.
@@ -109,7 +115,7 @@ func Require(t testing.TB, modules ...string) *Python {
 		path = DefaultInterpreter
 	}
 	if _, err := os.Stat(path); err != nil {
-		skipOrFail(t, fmt.Sprintf("%s not found (%v); %s", path, err, hint(modules)))
+		testenv.SkipOrFail(t, fmt.Sprintf("%s not found (%v); %s", path, err, hint(modules)))
 	}
 	key := path + "\x00" + strings.Join(modules, ",")
 	res, ok := checked.Load(key)
@@ -118,7 +124,7 @@ func Require(t testing.TB, modules ...string) *Python {
 		checked.Store(key, res)
 	}
 	if err, _ := res.(error); err != nil {
-		skipOrFail(t, fmt.Sprintf("%s cannot import %s: %v; %s", path, strings.Join(modules, ", "), err, hint(modules)))
+		testenv.SkipOrFail(t, fmt.Sprintf("%s cannot import %s: %v; %s", path, strings.Join(modules, ", "), err, hint(modules)))
 	}
 	return &Python{Path: path}
 }
@@ -207,12 +213,4 @@ func hint(modules []string) string {
 		install = "apt-get install -y " + strings.Join(pkgs, " ")
 	}
 	return "make test installs the Python side (" + install + ")"
-}
-
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

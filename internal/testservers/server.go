@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
 // Server is a memcached or redis-server process of the test's own on a
@@ -97,7 +99,7 @@ func binary(t testing.TB, env, name string) string {
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
-		skipOrFail(t, name+" binary not found (set "+env+"); "+hint())
+		testenv.SkipOrFail(t, name+" binary not found (set "+env+"); "+hint())
 	}
 	return p
 }

@@ -11,7 +11,8 @@
 //	DOGPILE_REDIS_SENTINELS         the Sentinels, host:port list
 //	DOGPILE_REDIS_SENTINEL_SERVICE  the name the Sentinels know the master by
 //	DOGPILE_REDIS_SENTINEL_MASTER   the master the Sentinel set started with
-//	DOGPILE_REDIS_SENTINEL_REPLICA  its replica
+//	                                (optional)
+//	DOGPILE_REDIS_SENTINEL_REPLICA  its replica (optional)
 //	DOGPILE_MEMCACHED_BIN           memcached binary (for private servers)
 //	DOGPILE_REDIS_BIN               redis-server binary (for private servers)
 //
@@ -33,6 +34,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dogpile-go/dogpile/internal/testenv"
 )
 
 // Environment variables naming the test servers (set by
@@ -67,7 +70,7 @@ func MemcachedN(t testing.TB, n int) []string {
 	t.Helper()
 	s := Memcached(t)
 	if len(s) < n {
-		skipOrFail(t, fmt.Sprintf("%s has %d servers, this test needs %d; %s", EnvMemcached, len(s), n, hint()))
+		testenv.SkipOrFail(t, fmt.Sprintf("%s has %d servers, this test needs %d; %s", EnvMemcached, len(s), n, hint()))
 	}
 	return s[:n]
 }
@@ -93,23 +96,39 @@ type SentinelSet struct {
 	// Service is the name the Sentinels know the master by.
 	Service string
 	// Master and Replica are the servers' addresses when the set started;
-	// after a failover the Sentinels name the other one as master.
+	// after a failover the Sentinels name the other one as master. Always
+	// set for a private set (StartRedisSentinel); for the shared set
+	// (RedisSentinel) only when DOGPILE_REDIS_SENTINEL_MASTER and
+	// DOGPILE_REDIS_SENTINEL_REPLICA are set (ask CurrentMaster instead).
 	Master, Replica string
 }
 
 // RedisSentinel returns the test Sentinel set (DOGPILE_REDIS_SENTINELS and
-// the variables next to it), like Memcached. It is shared by every test
-// package: tests that kill its master or make it fail over start a private
-// set instead (StartRedisSentinel).
+// DOGPILE_REDIS_SENTINEL_SERVICE), like Memcached. It is shared by every
+// test package: tests that kill its master or make it fail over start a
+// private set instead (StartRedisSentinel). Master and Replica are filled
+// from their variables when these are set, and left empty otherwise: the
+// Sentinels name the master.
 func RedisSentinel(t testing.TB) SentinelSet {
 	t.Helper()
 	set := SentinelSet{Sentinels: serverAddrs(t, EnvRedisSentinels)}
 	set.Service = strings.TrimSpace(os.Getenv(EnvRedisSentinelService))
 	if set.Service == "" {
-		skipOrFail(t, EnvRedisSentinelService+" is not set; "+hint())
+		testenv.SkipOrFail(t, EnvRedisSentinelService+" is not set; "+hint())
 	}
-	set.Master = serverAddrs(t, EnvRedisSentinelMaster)[0]
-	set.Replica = serverAddrs(t, EnvRedisSentinelReplica)[0]
+	for _, v := range []struct {
+		env  string
+		addr *string
+	}{{EnvRedisSentinelMaster, &set.Master}, {EnvRedisSentinelReplica, &set.Replica}} {
+		addrs, err := addrsFromEnv(v.env)
+		switch {
+		case errors.Is(err, errNotSet):
+		case err != nil:
+			t.Fatal(err)
+		default:
+			*v.addr = addrs[0]
+		}
+	}
 	return set
 }
 
@@ -149,7 +168,7 @@ func serverAddrs(t testing.TB, name string) []string {
 	t.Helper()
 	addrs, err := addrsFromEnv(name)
 	if errors.Is(err, errNotSet) {
-		skipOrFail(t, name+" is not set, so there is no server to test against; "+hint())
+		testenv.SkipOrFail(t, name+" is not set, so there is no server to test against; "+hint())
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -234,16 +253,6 @@ func UniqueKey(t testing.TB, name string) string {
 		tn = tn[:120]
 	}
 	return "test:" + tn + ":" + rand.Text() + ":" + name
-}
-
-// skipOrFail skips the test with msg, or fails it when CI=true (where a
-// missing server is a broken setup, not a choice).
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // hint tells how to start the test servers for the package under test.

@@ -272,6 +272,8 @@ func TestBackendsCommand(t *testing.T) {
 		"memcached_expire_time", "default 0 (none)", "url", "required",
 		"test.plugin  (plugin)\n    plugin backend\n    (no documented arguments)",
 		"memory_serialized  (in this process)",
+		"dogpile.cache.pylibmc  (refused)\n    refused with an error: ",
+		"dogpile.cache.bmemcached  (refused)\n    refused with an error: ",
 		"no arguments",
 		"gocache.redis", "addr", "default 127.0.0.1:6379",
 	} {

@@ -70,8 +70,11 @@ func formatBackends(docs []backendDoc) string {
 			where = "shared: on the server, across processes"
 		}
 		_, known := docFor(d.Name)
-		if !known {
+		switch {
+		case !known:
 			where = "plugin"
+		case d.Refused:
+			where = "refused"
 		}
 		fmt.Fprintf(&b, "%s  (%s)\n", d.Name, where)
 		if d.Summary != "" {
@@ -83,6 +86,7 @@ func formatBackends(docs []backendDoc) string {
 		switch {
 		case !known:
 			b.WriteString("    (no documented arguments)\n")
+		case d.Refused:
 		case len(d.Args) == 0:
 			b.WriteString("    no arguments\n")
 		default:

@@ -9,10 +9,13 @@ import (
 // command keeps this table for the backends of this module; a plugin
 // backend registered by other code is listed with no documented arguments.
 type backendDoc struct {
-	Name    string   `json:"name"`
-	Package string   `json:"package"`
-	Summary string   `json:"summary"`
-	Shared  bool     `json:"shared"` // values reachable from other processes
+	Name    string `json:"name"`
+	Package string `json:"package"`
+	Summary string `json:"summary"`
+	Shared  bool   `json:"shared"` // values reachable from other processes
+	// Refused: the name is registered only to refuse configuration with
+	// an error saying why (a Python backend whose wire is not matched).
+	Refused bool     `json:"refused,omitempty"`
 	Args    []argDoc `json:"arguments"`
 	// Server is what the backend talks to ("memcached", "Redis"), for
 	// error messages; empty for in-process backends.
@@ -44,6 +47,10 @@ var lockArgDocs = []argDoc{
 	{"lock_timeout", "5s", "lifetime of a lock, so a crashed holder blocks the others at most this long"},
 	{"max_lock_attempts", "0 (unlimited)", "attempts of a waiting lock before it gives up"},
 }
+
+// inProcessLockArgDoc: the lock arguments of gocache's in-process stores.
+var inProcessLockArgDoc = argDoc{"distributed_lock, lock_timeout, max_lock_attempts", "",
+	"checked, and accepted without effect (Keystone's KVS passes them): the region's in-process lock"}
 
 // dogpileMemcacheArgs are the arguments every dogpile.cache memcached name
 // shares, with dogpile's defaults.
@@ -124,7 +131,7 @@ var backendDocs = []backendDoc{
 	},
 	{
 		Name: "memcached", Package: memcachePkg, Shared: true,
-		Summary: "dogpile.cache's memcached backend (bradfitz/gomemcache); keys mangled with SHA-1",
+		Summary: "this project's own memcached backend and format (bradfitz/gomemcache; SHA-1 keys, msgpack values), not Python's: see the dogpile.cache.* names for a cache shared with Python",
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: []argDoc{
@@ -159,7 +166,7 @@ var backendDocs = []backendDoc{
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
-			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8), as python-memcached"},
+			{"min_compress_len", "0 (never)", "zlib-compress stored values (pickled or serialized) longer than this when smaller (flag 8), as python-memcached"},
 			{"dead_retry", "30s", "how long a failed server is skipped; its keys go where python-memcached's rehash sends them"},
 		}, osloPassedArgDocs),
 	},
@@ -169,7 +176,7 @@ var backendDocs = []backendDoc{
 		Server:  "memcached", AddrArgs: []string{"url"},
 		TimeoutArg: "socket_timeout", DefaultTimeout: "3s",
 		Args: concatArgs(dogpileMemcacheArgs, []argDoc{
-			{"min_compress_len", "0 (never)", "zlib-compress pickled values longer than this when smaller (flag 8)"},
+			{"min_compress_len", "0 (never)", "zlib-compress stored values (pickled or serialized) longer than this when smaller (flag 8)"},
 			{"dead_retry", "300s", "how long a failed server is skipped (the pool's default)"},
 			{"pool_maxsize", "max_idle_conns", "idle connections kept per server"},
 			{"pool_flush_on_reconnect", "false", "flush a server that comes back after being marked dead"},
@@ -188,9 +195,9 @@ var backendDocs = []backendDoc{
 			{"enable_retry_client", "false", "retry a call that failed on a server error (pymemcache's RetryingClient)"},
 			{"retry_attempts", "none", "attempts in all, with enable_retry_client (1 or more)"},
 			{"retry_delay", "0", "pause between attempts"},
-			{"hashclient_retry_attempts", "2", "failures before a server is taken out of the hash"},
-			{"hashclient_retry_timeout", "1s", "pause before a failed server is tried again"},
-			{"hashclient_dead_timeout", "60s", "how long a server taken out stays out"},
+			{"hashclient_retry_attempts", "2", "retries before a failed server is taken out of the hash (0: out at its first failure)"},
+			{"hashclient_retry_timeout", "1s", "pause before a failed server is tried again (0: none)"},
+			{"hashclient_dead_timeout", "60s", "how long a server taken out stays out (0: back at the next call)"},
 			{"default_noreply", "false", "accepted without effect: writes always wait for the server's reply"},
 			{"serde, retry_for, do_not_retry_for", "none", "Python objects: refused unless unset"},
 			{"hashclient_retry_delay, dead_timeout", "none", "oslo.cache's names, which dogpile.cache does not read: accepted without effect"},
@@ -198,11 +205,11 @@ var backendDocs = []backendDoc{
 		}, osloPassedArgDocs),
 	},
 	{
-		Name: "dogpile.cache.pylibmc", Package: memcachePkg,
+		Name: "dogpile.cache.pylibmc", Package: memcachePkg, Refused: true,
 		Summary: "refused with an error: pylibmc's libmemcached hashing and flags are not matched; use dogpile.cache.memcached or dogpile.cache.pymemcache on both sides",
 	},
 	{
-		Name: "dogpile.cache.bmemcached", Package: memcachePkg,
+		Name: "dogpile.cache.bmemcached", Package: memcachePkg, Refused: true,
 		Summary: "refused with an error: the binary protocol and SASL are not spoken; use dogpile.cache.pymemcache (TLS) or dogpile.cache.memcached on both sides",
 	},
 	{
@@ -224,6 +231,7 @@ var backendDocs = []backendDoc{
 			{"default_expiration", "never", "go-cache's default expiration: values are dropped after it"},
 			{"cleanup_interval", "default_expiration", "how often expired values are swept out; 0: never"},
 			{"serialize", "false", "true keeps serialized bytes (isolated copies)"},
+			inProcessLockArgDoc,
 		},
 	},
 	{
@@ -236,6 +244,7 @@ var backendDocs = []backendDoc{
 			{"expiration", "none", "time-to-live of every value"},
 			{"metrics", "false", "keep ristretto's metrics"},
 			{"serialize", "false", "true keeps serialized bytes"},
+			inProcessLockArgDoc,
 		},
 	},
 	{

@@ -107,7 +107,7 @@ func (a *App) benchCmd(sf *storeFlags) *cobra.Command {
 				return err
 			}
 			_ = r.Close()
-			if doc, known := docFor(sc.backend()); known && !doc.Shared && procs > 1 {
+			if doc, known := docFor(sc.backend()); known && !doc.Shared && !doc.Refused && procs > 1 {
 				fmt.Fprintf(a.stderr(), "dogpile: note: backend %s keeps values in each process: with --procs every process has its own cache and lock\n", sc.backend())
 			}
 			opts := bench.Options{

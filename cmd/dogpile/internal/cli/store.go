@@ -48,7 +48,7 @@ func (a *App) inProcessNote(sc *storeConfig) {
 		fmt.Fprintf(a.stderr(), "dogpile: note: backend %s stores nothing\n", b)
 		return
 	}
-	if doc, known := docFor(sc.backend()); known && !doc.Shared {
+	if doc, known := docFor(sc.backend()); known && !doc.Shared && !doc.Refused {
 		fmt.Fprintf(a.stderr(), "dogpile: note: backend %s keeps values inside this dogpile process only, so each command starts empty; use a shared backend such as memcached or gocache.redis (see 'dogpile backends')\n", sc.backend())
 	}
 }
