@@ -16,6 +16,9 @@ type RefusedArgumentError struct {
 	Name string
 	// Reason says why, and what to give instead.
 	Reason string
+	// Kind, if set, is a sentinel of the backend's package that the error
+	// matches too (e.g. memcache.ErrUnsupportedBackend for SASL).
+	Kind error
 }
 
 // Error names the argument and says why it is refused. It does not repeat
@@ -24,5 +27,7 @@ func (e *RefusedArgumentError) Error() string {
 	return fmt.Sprintf("argument %q refused: %s", e.Name, e.Reason)
 }
 
-// Is makes errors.Is(err, ErrBadArgument) true.
-func (e *RefusedArgumentError) Is(target error) bool { return target == ErrBadArgument }
+// Is makes errors.Is(err, ErrBadArgument) true, and errors.Is(err, Kind).
+func (e *RefusedArgumentError) Is(target error) bool {
+	return target == ErrBadArgument || (e.Kind != nil && target == e.Kind)
+}

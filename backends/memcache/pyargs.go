@@ -23,7 +23,8 @@ const (
 // ErrUnsupportedBackend: a dogpile.cache backend name whose wire format
 // this package cannot match exactly (dogpile.cache.pylibmc,
 // dogpile.cache.bmemcached) or an argument that needs what gomemcache
-// cannot do (SASL). The message says what is missing and what to use
+// cannot do (SASL: a *region.RefusedArgumentError naming the argument).
+// The message says what is missing and what to use
 // instead. It also matches region.ErrBadArgument.
 var ErrUnsupportedBackend = errors.New("memcache: not supported by the Go memcached client")
 
@@ -167,12 +168,12 @@ func commonOptions(args region.Arguments, o *PythonOptions, deadRetry time.Durat
 	if _, err := args.Bool("pool_flush_on_reconnect", false); err != nil {
 		return err
 	}
-	return refuseSASL(args)
+	return refuseSASL(o.Name, args)
 }
 
 // refuseSASL refuses sasl_enabled=true and a username or password: SASL
 // needs memcached's binary protocol.
-func refuseSASL(args region.Arguments) error {
+func refuseSASL(backend string, args region.Arguments) error {
 	sasl, err := args.Bool("sasl_enabled", false)
 	if err != nil {
 		return err
@@ -185,10 +186,20 @@ func refuseSASL(args region.Arguments) error {
 	if err != nil {
 		return err
 	}
-	if sasl || user != "" || pass != "" {
-		return &unsupportedError{msg: "memcache: sasl_enabled, username and password ask for SASL authentication, which needs " +
-			"memcached's binary protocol; the Go client (gomemcache) speaks the text protocol only. Use TLS instead " +
-			"(dogpile.cache.pymemcache with tls_context) or a memcached without SASL"}
+	name := ""
+	switch {
+	case sasl:
+		name = "sasl_enabled"
+	case user != "":
+		name = "username"
+	case pass != "":
+		name = "password"
+	}
+	if name != "" {
+		return &region.RefusedArgumentError{Backend: backend, Name: name, Kind: ErrUnsupportedBackend,
+			Reason: "sasl_enabled, username and password ask for SASL authentication, which needs " +
+				"memcached's binary protocol; the Go client (gomemcache) speaks the text protocol only. Use TLS instead " +
+				"(dogpile.cache.pymemcache with tls_context) or a memcached without SASL"}
 	}
 	return nil
 }
@@ -323,8 +334,8 @@ func DogpilePymemcacheOptions(args region.Arguments) (PythonOptions, error) {
 	}
 	for _, name := range []string{"serde", "retry_for", "do_not_retry_for"} {
 		if args.Has(name) {
-			return o, &region.ArgumentError{Name: name, Value: args[name],
-				Want: "nothing: it names Python objects (a pymemcache serde, exception classes) that have no Go counterpart; " +
+			return o, &region.RefusedArgumentError{Backend: NameDogpilePymemcache, Name: name,
+				Reason: "it names Python objects (a pymemcache serde, exception classes) that have no Go counterpart; " +
 					"leave it unset (the Go backend writes pymemcache's default pickle_serde format and retries server errors only)"}
 		}
 	}

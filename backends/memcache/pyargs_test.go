@@ -99,6 +99,21 @@ func TestDogpileNamesRefuse(t *testing.T) {
 			t.Errorf("%s %v: err = %v; want %v mentioning %q", c.name, c.args, err, c.is, c.want)
 		}
 	}
+	// Arguments known but refused name themselves and their backend.
+	for name, c := range map[string]struct {
+		backend string
+		args    region.Arguments
+	}{
+		"sasl_enabled": {memcache.NameDogpileMemcached, region.Arguments{"url": url, "sasl_enabled": true}},
+		"password":     {memcache.NameOsloMemcachePool, region.Arguments{"url": url, "password": "p"}},
+		"serde":        {memcache.NameDogpilePymemcache, region.Arguments{"url": url, "serde": "x"}},
+	} {
+		_, err := region.NewBackend(c.backend, c.args)
+		re, ok := errors.AsType[*region.RefusedArgumentError](err)
+		if !ok || re.Name != name || re.Backend != c.backend {
+			t.Errorf("%s: err = %#v; want a RefusedArgumentError naming %s of %s", name, err, name, c.backend)
+		}
+	}
 }
 
 func TestPymemcacheTLSAndKeepAliveAccepted(t *testing.T) {
