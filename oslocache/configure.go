@@ -101,15 +101,19 @@ func (s *RegionSettings) argumentOptionError(err error) *OptionError {
 	var inner error
 	var ae *region.ArgumentError
 	var ue *region.UnknownArgumentError
+	var re *region.RefusedArgumentError
 	switch {
 	case errors.As(err, &ae):
 		names, inner = []string{ae.Name}, ae
 	case errors.As(err, &ue):
 		names, inner = ue.Names, ue
+	case errors.As(err, &re):
+		names, inner = []string{re.Name}, re
 	default:
 		return nil
 	}
 	for _, name := range names {
+		name, _, _ = strings.Cut(name, ".") // connection_kwargs.ssl_ciphers: made from connection_kwargs
 		o, ok := s.origins[name]
 		if !ok || !reflect.DeepEqual(o.value, s.Arguments[name]) {
 			continue

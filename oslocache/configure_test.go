@@ -114,6 +114,14 @@ func TestConfigureErrors(t *testing.T) {
 		!strings.HasPrefix(err.Error(), `keystone.conf:4: [cache] memcache_dead_retry: backend dogpile.cache.memcached: argument "dead_retry": cannot use 999999999999999 as a duration`) {
 		t.Errorf("err = %q, want an *OptionError for memcache_dead_retry wrapping the *ArgumentError", err)
 	}
+	// An argument the backend knows but refuses (dogpile.cache drops a db
+	// next to a url): the backend_argument line that set it.
+	err = parse(t, "[cache]\nenabled = true\nbackend = dogpile.cache.redis\nbackend_argument = url:redis://127.0.0.1:1/0\nbackend_argument = db:3\n").ConfigureCacheRegion(r)
+	var re *region.RefusedArgumentError
+	if !errors.As(err, &oe) || !errors.As(err, &re) || oe.Option != "backend_argument" || oe.Pos.Line != 5 || re.Name != "db" ||
+		!strings.HasPrefix(err.Error(), `keystone.conf:5: [cache] backend_argument: backend dogpile.cache.redis: argument "db" refused`) {
+		t.Errorf("err = %q, want an *OptionError for line 5's backend_argument wrapping the *RefusedArgumentError", err)
+	}
 	// An argument changed after RegionSettings is not blamed on the file.
 	s, err := parse(t, "[cache]\nenabled = true\nbackend = dogpile.cache.memcached\nmemcache_dead_retry = 5\n").RegionSettings()
 	if err != nil {
