@@ -122,6 +122,14 @@ func commonOptions(args region.Arguments, o *PythonOptions, deadRetry time.Durat
 	if o.ExpireTime, err = args.Duration("memcached_expire_time", 0); err != nil {
 		return err
 	}
+	// Both Python clients send whole seconds: python-memcached truncates
+	// (0.5 would mean no expiry), pymemcache refuses anything else.
+	for name, d := range map[string]time.Duration{"lock_timeout": o.LockTimeout, "memcached_expire_time": o.ExpireTime} {
+		if d%time.Second != 0 {
+			return &region.ArgumentError{Name: name, Value: args[name],
+				Want: "a whole number of seconds (memcached takes seconds; python-memcached would truncate it, pymemcache refuses it)"}
+		}
+	}
 	if o.SocketTimeout, err = args.Duration("socket_timeout", DefaultSocketTimeout); err != nil {
 		return err
 	}

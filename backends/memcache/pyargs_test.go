@@ -90,6 +90,9 @@ func TestDogpileNamesRefuse(t *testing.T) {
 		{memcache.NameDogpilePymemcache, region.Arguments{"url": url, "min_compress_len": 5}, "min_compress_len", region.ErrBadArgument},
 		{memcache.NameDogpileMemcached, region.Arguments{"url": "[::1]:11211"}, "inet6:", region.ErrBadArgument},
 		{memcache.NameDogpileMemcached, region.Arguments{}, "url", memcache.ErrNoServers},
+		{memcache.NameDogpileMemcached, region.Arguments{"url": url, "lock_timeout": 0.5}, "lock_timeout", region.ErrBadArgument},
+		{memcache.NameDogpilePymemcache, region.Arguments{"url": url, "lock_timeout": "2.5"}, "whole number of seconds", region.ErrBadArgument},
+		{memcache.NameOsloMemcachePool, region.Arguments{"url": url, "memcached_expire_time": 1.5}, "memcached_expire_time", region.ErrBadArgument},
 		{memcache.NameDogpilePylibmc, region.Arguments{"url": url}, "libmemcached", memcache.ErrUnsupportedBackend},
 		{memcache.NameDogpileBmemcached, region.Arguments{"url": url}, "binary protocol", memcache.ErrUnsupportedBackend},
 	}

@@ -57,11 +57,12 @@ type PythonOptions struct {
 	DistributedLock bool
 
 	// LockTimeout is the lock's lifetime; zero (dogpile's default)
-	// stores the lock item without expiry, as dogpile does. Go stores the
-	// item for LockTimeout rounded up to whole seconds plus 2 s (see
+	// stores the lock item without expiry, as dogpile does. The dogpile
+	// names take whole seconds only, as the Python clients do. Go stores
+	// the item for LockTimeout plus 2 s (see
 	// memcachedmutex.Options.LockTimeout), where Python stores it for
 	// lock_timeout: a lock a Go holder left behind outlives a Python
-	// holder's by up to about 2 s.
+	// holder's by 2 s.
 	LockTimeout time.Duration
 
 	// ExpireTime is the server-side lifetime of every value written
