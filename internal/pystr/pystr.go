@@ -48,15 +48,15 @@ func StrValue(v reflect.Value) string {
 	if v.Kind() == reflect.String {
 		return v.String()
 	}
-	return ReprValue(v)
+	return reprValue(v)
 }
 
-// Repr is Python's repr() of the Python value v stands for (what str() of
+// repr is Python's repr() of the Python value v stands for (what str() of
 // a list or dict shows for its items).
-func Repr(v any) string { return ReprValue(reflect.ValueOf(v)) }
+func repr(v any) string { return reprValue(reflect.ValueOf(v)) }
 
-// ReprValue is Repr of a reflect.Value (an invalid Value is None).
-func ReprValue(v reflect.Value) string {
+// reprValue is repr of a reflect.Value (an invalid Value is None).
+func reprValue(v reflect.Value) string {
 	var p printer
 	return string(p.repr(nil, v))
 }
@@ -340,8 +340,8 @@ func asFloat(v reflect.Value) float64 {
 	return v.Float()
 }
 
-// Float is Python's repr (and str, and json.dumps) of a float.
-func Float(f float64) string { return string(AppendFloat(nil, f)) }
+// floatStr is Python's repr (and str, and json.dumps) of a float.
+func floatStr(f float64) string { return string(AppendFloat(nil, f)) }
 
 // AppendFloat appends f as Python's repr (and so str and json.dumps)
 // writes it: the shortest decimal that reads back as f, with ".0" on
@@ -368,8 +368,8 @@ func AppendFloat(dst []byte, f float64) []byte {
 	return dst
 }
 
-// StringRepr is Python 3's repr of a str.
-func StringRepr(s string) string { return string(AppendStringRepr(nil, s)) }
+// stringRepr is Python 3's repr of a str.
+func stringRepr(s string) string { return string(AppendStringRepr(nil, s)) }
 
 // AppendStringRepr appends Python 3's repr of a str: single quotes unless
 // the text holds a single quote and no double quote; backslash escapes for
@@ -413,8 +413,8 @@ func AppendStringRepr(dst []byte, s string) []byte {
 // letter, mark, number, punctuation or symbol, or the ASCII space.
 func Printable(r rune) bool { return unicode.IsPrint(r) }
 
-// BytesRepr is Python 3's repr (and str) of a bytes value: b'...'.
-func BytesRepr(p []byte) string { return string(AppendBytesRepr(nil, p)) }
+// bytesRepr is Python 3's repr (and str) of a bytes value: b'...'.
+func bytesRepr(p []byte) string { return string(AppendBytesRepr(nil, p)) }
 
 // AppendBytesRepr appends Python 3's repr of a bytes value.
 func AppendBytesRepr(dst, p []byte) []byte {

@@ -17,8 +17,8 @@ func TestFloat(t *testing.T) {
 		1e15: "1000000000000000.0", 0.0001: "0.0001", -2.5e-7: "-2.5e-07", 1.5e300: "1.5e+300", 0: "0.0",
 		math.Inf(1): "inf", math.Inf(-1): "-inf", math.NaN(): "nan",
 	} {
-		if got := Float(f); got != want {
-			t.Errorf("Float(%v) = %q, want %q", f, got, want)
+		if got := floatStr(f); got != want {
+			t.Errorf("floatStr(%v) = %q, want %q", f, got, want)
 		}
 	}
 }
@@ -31,8 +31,8 @@ func TestStringRepr(t *testing.T) {
 		"\xe2\x82": `'\xe2\x82'`,
 		"\u2028":   `'\u2028'`, "\U000e0001": `'\U000e0001'`, "\x7f": `'\x7f'`, "\u0085": `'\x85'`,
 	} {
-		if got := StringRepr(s); got != want {
-			t.Errorf("StringRepr(%q) = %s, want %s", s, got, want)
+		if got := stringRepr(s); got != want {
+			t.Errorf("stringRepr(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
@@ -66,15 +66,15 @@ func TestStrAndRepr(t *testing.T) {
 		if got := Str(c.v); got != c.str {
 			t.Errorf("Str(%#v) = %s, want %s", c.v, got, c.str)
 		}
-		if got := Repr(c.v); got != c.repr {
-			t.Errorf("Repr(%#v) = %s, want %s", c.v, got, c.repr)
+		if got := repr(c.v); got != c.repr {
+			t.Errorf("repr(%#v) = %s, want %s", c.v, got, c.repr)
 		}
 	}
 }
 
 // TestPrintableMatchesPython: Printable agrees with Python's
 // str.isprintable on every character the Python knows (those of its
-// Unicode version); the test also checks StringRepr against Python's repr
+// Unicode version); the test also checks stringRepr against Python's repr
 // of every such character.
 func TestPrintableMatchesPython(t *testing.T) {
 	py := pyrun.Require(t)
@@ -98,9 +98,9 @@ json.dump(out, sys.stdout, ensure_ascii=False)
 		if !utf8.ValidRune(r) {
 			continue // surrogates: a Go string cannot hold one
 		}
-		if Printable(r) != printable || StringRepr(string(r)) != repr {
+		if Printable(r) != printable || stringRepr(string(r)) != repr {
 			if bad++; bad <= 20 {
-				t.Errorf("U+%04X: Printable %v, StringRepr %s; Python: isprintable %v, repr %s", r, Printable(r), StringRepr(string(r)), printable, repr)
+				t.Errorf("U+%04X: Printable %v, stringRepr %s; Python: isprintable %v, repr %s", r, Printable(r), stringRepr(string(r)), printable, repr)
 			}
 		}
 	}
@@ -121,12 +121,12 @@ func TestSelfReference(t *testing.T) {
 	}
 	n := &node{V: 1}
 	n.Next = &node{V: 2, Next: n}
-	if got, want := Repr(n), "(1, (2, ...))"; got != want {
+	if got, want := repr(n), "(1, (2, ...))"; got != want {
 		t.Errorf("Repr of a ring of structs = %s, want %s", got, want)
 	}
 	l := []any{1, nil}
 	l[1] = l
-	if got, want := Repr([]any{l, l}), "[[1, [...]], [1, [...]]]"; got != want {
+	if got, want := repr([]any{l, l}), "[[1, [...]], [1, [...]]]"; got != want {
 		t.Errorf("Repr of lists holding themselves = %s, want %s", got, want)
 	}
 	m := map[string]any{"a": 1}
@@ -142,7 +142,7 @@ func TestSelfReference(t *testing.T) {
 	}
 	// A value met twice but not inside itself renders twice.
 	shared := []int{1}
-	if got, want := Repr([]any{shared, shared, &n.V, &n.V}), "[[1], [1], 1, 1]"; got != want {
+	if got, want := repr([]any{shared, shared, &n.V, &n.V}), "[[1], [1], 1, 1]"; got != want {
 		t.Errorf("Repr = %s, want %s", got, want)
 	}
 }
