@@ -36,7 +36,7 @@ import (
 )
 
 // Str is Python's str() of the Python value v stands for: a string as it
-// is, anything else as Repr.
+// is, anything else as repr.
 func Str(v any) string { return StrValue(reflect.ValueOf(v)) }
 
 // StrValue is Str of a reflect.Value (an invalid Value is None).
