@@ -96,7 +96,7 @@ func metadata(md any) (time.Time, int, error) {
 	if !ok {
 		return time.Time{}, 0, fmt.Errorf(`%w: metadata "ct" is a %s, not a time in seconds`, ErrNotCachedValue, pyTypeName(ct))
 	}
-	if math.IsNaN(secs) || math.Abs(secs) > 1<<40 {
+	if !region.ValidDogpileSeconds(secs) {
 		return time.Time{}, 0, fmt.Errorf(`%w: metadata "ct" is %v, not a time in seconds`, ErrNotCachedValue, secs)
 	}
 	version, ok, err := intOf(v)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
-	"time"
 
 	"github.com/dogpile-go/dogpile/internal/pystr"
 )
@@ -99,8 +97,7 @@ func (dogpileEnvelope) Parse(data []byte) (Metadata, []byte, error) {
 		}
 		ct, v = *m.CT, *m.V
 	}
-	const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
-	if ct != ct || ct < 0 || ct > maxSeconds {
+	if !ValidDogpileSeconds(ct) {
 		return Metadata{}, nil, fmt.Errorf("%w: bad creation time in dogpile metadata %q", ErrCorruptValue, head[:sep])
 	}
 	md := Metadata{CreatedAt: DogpileTime(ct), Version: v}

@@ -27,3 +27,12 @@ func DogpileTime(secs float64) time.Time {
 	whole, frac := math.Modf(secs)
 	return time.Unix(int64(whole), int64(math.Round(frac*1e9)))
 }
+
+// ValidDogpileSeconds reports whether secs can be a "ct" that a
+// dogpile.cache process wrote: a number of seconds from 1970 (Python's
+// time.time()) up to 2262, the last time a time.Time's UnixNano holds.
+// DogpileEnvelope and package pickle refuse any other as corrupt.
+func ValidDogpileSeconds(secs float64) bool {
+	const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
+	return secs >= 0 && secs <= maxSeconds // false for NaN too
+}

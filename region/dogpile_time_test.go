@@ -1,6 +1,7 @@
 package region_test
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -31,6 +32,24 @@ func TestDogpileTimeRoundTrip(t *testing.T) {
 		}
 		if d := region.DogpileTime(secs).Sub(want); d < -100*time.Microsecond || d > 100*time.Microsecond {
 			t.Errorf("%v: read back %v off", want, d)
+		}
+	}
+}
+
+// A "ct" that no dogpile.cache process writes (before 1970, past 2262, not
+// a number) is refused by both readers of dogpile's metadata alike.
+func TestValidDogpileSeconds(t *testing.T) {
+	for secs, want := range map[float64]bool{
+		0: true, 1796606678.89: true, 9.2e9: true,
+		-1: false, 1e10: false, math.NaN(): false, math.Inf(1): false, math.Inf(-1): false,
+	} {
+		if got := region.ValidDogpileSeconds(secs); got != want {
+			t.Errorf("ValidDogpileSeconds(%v) = %v, want %v", secs, got, want)
+		}
+	}
+	for _, head := range []string{`{"ct": -1.5, "v": 2}`, `{"ct": 1e10, "v": 2}`} {
+		if _, _, err := region.DogpileEnvelope.Parse([]byte(head + "|x")); !errors.Is(err, region.ErrCorruptValue) {
+			t.Errorf("%s: err = %v, want ErrCorruptValue", head, err)
 		}
 	}
 }
