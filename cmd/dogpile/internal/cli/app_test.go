@@ -677,3 +677,27 @@ func TestUnknownBackendOrProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpSaysWhereBackendApplies: the help of --backend says what
+// loadStore does, replacing a dogpile.cache-style section's backend and
+// refusing a keystone.conf [cache] section's.
+func TestHelpSaysWhereBackendApplies(t *testing.T) {
+	a, _, _ := app()
+	defer a.Close()
+	out, _, code := runApp(t, a, "--help")
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"--backend replaces the backend of a dogpile.cache-style section",
+		"is refused with a keystone.conf [cache] section",
+		"over a dogpile.cache-style section's; refused with a keystone.conf [cache] section",
+	} {
+		if code != 0 || !strings.Contains(flat, want) {
+			t.Errorf("--help: exit %d, want %q in\n%s", code, want, out)
+		}
+	}
+	ks := writeFile(t, "keystone.conf", "[cache]\nenabled = true\nbackend = dogpile.cache.memory\n")
+	_, errOut, code := runApp(t, a, "-c", ks, "-b", "memory", "get", "k")
+	if code != ExitError || !strings.Contains(oneErrorLine(t, errOut), "--backend memory cannot replace the backend of [cache] in "+ks) {
+		t.Errorf("--backend over a keystone.conf: exit %d, %q", code, errOut)
+	}
+}
