@@ -611,3 +611,93 @@ func TestBackendDocsCoverDogpileMemcachedNames(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBackendOrProxy: region.ErrPluginNotFound is the same sentinel
+// for a backend and for a proxy of the wrap key; the message names the one
+// that is missing, for a command and for config check alike.
+func TestUnknownBackendOrProxy(t *testing.T) {
+	typo := writeFile(t, "typo.ini", "[cache]\nbackend = memcache\n")
+	far := writeFile(t, "far.ini", "[cache]\nbackend = foo.bar\n")
+	proxy := writeFile(t, "proxy.ini", "[cache]\nbackend = memory\nwrap = nosuchproxy\n")
+	cases := []struct {
+		name    string
+		file    string
+		want    []string
+		notWant []string
+	}{
+		{"unknown backend, close name", typo,
+			[]string{`unknown backend "memcache" (from [cache] in ` + typo + `); registered: `, "memcached, memory", `; did you mean "memcached"?`},
+			[]string{"proxy", "import _"}},
+		{"unknown backend, no close name", far,
+			[]string{`unknown backend "foo.bar" (from [cache] in ` + far + `); registered: `, "see 'dogpile backends'"},
+			[]string{"did you mean", "import _", "<package path>"}},
+		{"unknown proxy", proxy,
+			[]string{`no proxy named "nosuchproxy" (registered: `, "logging"},
+			[]string{"unknown backend", `"memory"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, _, _ := app()
+			defer a.Close()
+			check := func(what, text string) {
+				t.Helper()
+				for _, w := range c.want {
+					if !strings.Contains(text, w) {
+						t.Errorf("%s: %q, want %q", what, text, w)
+					}
+				}
+				for _, w := range c.notWant {
+					if strings.Contains(text, w) {
+						t.Errorf("%s: %q, must not contain %q", what, text, w)
+					}
+				}
+			}
+			out, errOut, code := runApp(t, a, "-c", c.file, "get", "k")
+			if code != ExitError || out != "" {
+				t.Errorf("get: exit %d, stdout %q", code, out)
+			}
+			check("get", oneErrorLine(t, errOut))
+			if c.file == proxy && !strings.Contains(errOut, "wrap (from [cache] in "+proxy+"): ") {
+				t.Errorf("get: %q does not name the wrap key and its file", errOut)
+			}
+			out, _, code = runApp(t, a, "config", "check", c.file)
+			if code != ExitError {
+				t.Errorf("config check: exit %d", code)
+			}
+			refused := ""
+			for line := range strings.Lines(out) {
+				if strings.Contains(line, "REFUSED") {
+					refused = line
+				}
+			}
+			if refused == "" {
+				t.Fatalf("config check: no REFUSED line in %q", out)
+			}
+			check("config check", refused)
+		})
+	}
+}
+
+// TestHelpSaysWhereBackendApplies: the help of --backend says what
+// loadStore does, replacing a dogpile.cache-style section's backend and
+// refusing a keystone.conf [cache] section's.
+func TestHelpSaysWhereBackendApplies(t *testing.T) {
+	a, _, _ := app()
+	defer a.Close()
+	out, _, code := runApp(t, a, "--help")
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"--backend replaces the backend of a dogpile.cache-style section",
+		"is refused with a keystone.conf [cache] section",
+		"over a dogpile.cache-style section's; refused with a keystone.conf [cache] section",
+	} {
+		if code != 0 || !strings.Contains(flat, want) {
+			t.Errorf("--help: exit %d, want %q in\n%s", code, want, out)
+		}
+	}
+	ks := writeFile(t, "keystone.conf", "[cache]\nenabled = true\nbackend = dogpile.cache.memory\n")
+	_, errOut, code := runApp(t, a, "-c", ks, "-b", "memory", "get", "k")
+	if code != ExitError || !strings.Contains(oneErrorLine(t, errOut), "--backend memory cannot replace the backend of [cache] in "+ks) {
+		t.Errorf("--backend over a keystone.conf: exit %d, %q", code, errOut)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -310,8 +309,8 @@ func checkDogpile(path, section, prefix string) sectionCheck {
 	r := region.New("check", region.WithErrorHandler(func(context.Context, string, error) {}))
 	defer r.Close()
 	if err := r.ConfigureFromConfig(conf, ""); err != nil {
-		if errors.Is(err, region.ErrPluginNotFound) {
-			sc.Refused = append(sc.Refused, unknownBackend(err, sc.Backend, fmt.Sprintf("[%s] in %s", section, path)))
+		if isUnknownBackend(err, sc.Backend) {
+			sc.Refused = append(sc.Refused, unknownBackend(sc.Backend, fmt.Sprintf("[%s] in %s", section, path)))
 			return sc
 		}
 		msg := strings.TrimPrefix(err.Error(), `region "check": `)

@@ -257,6 +257,11 @@ docs/oslo-cache.md). Other sections use dogpile.cache's keys:
   expiration_time = 600
   arguments.url = 127.0.0.1:11211
 
+--arg adds or replaces an argument over either kind of section. --backend
+replaces the backend of a dogpile.cache-style section (its arguments,
+expiration_time and wrap stay) but is refused with a keystone.conf [cache]
+section, whose arguments oslo.cache builds for the file's own backend.
+
 Exit status: 0 done, 1 no (key not found or expired, lock held), 2 error,
 3 present but not a dogpile value (get), 130 interrupted.`
 
@@ -288,7 +293,7 @@ func (a *App) newRoot() *cobra.Command {
 	pf.StringVarP(&sf.config, "config", "c", "", "INI `file` with the store's section")
 	pf.StringVarP(&sf.section, "section", "s", "", "section of the INI file (default \"cache\")")
 	pf.StringVar(&sf.prefix, "prefix", "", `key prefix inside the section, e.g. "cache." for cache.backend = ...`)
-	pf.StringVarP(&sf.backend, "backend", "b", "", "backend short `name`, over the file's (see 'dogpile backends')")
+	pf.StringVarP(&sf.backend, "backend", "b", "", "backend `name` (see 'dogpile backends'), over a dogpile.cache-style section's; refused with a keystone.conf [cache] section")
 	pf.StringArrayVarP(&sf.args, "arg", "a", nil, "backend argument `name=value`, over the file's (repeatable)")
 
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {

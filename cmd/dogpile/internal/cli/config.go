@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dogpile-go/dogpile/internal/suggest"
 	"github.com/dogpile-go/dogpile/oslocache"
 	"github.com/dogpile-go/dogpile/region"
 )
@@ -229,19 +230,24 @@ func openRegion(sc *storeConfig, onError region.ErrorHandler) (*region.Region, e
 	return r, nil
 }
 
-// unknownBackend words region.ErrPluginNotFound for a backend name:
-// `unknown backend "memcache" (from SOURCE); registered: ...; did you mean
-// "memcached"?`, the list and the hint being the region's.
-func unknownBackend(err error, name, source string) string {
-	msg := err.Error()
-	head := fmt.Sprintf("no backend named %q ", name)
-	if i := strings.Index(msg, head); i >= 0 {
-		msg = msg[i+len(head):]
-		if rest, ok := strings.CutPrefix(msg, "("); ok {
-			if list, hint, ok := strings.Cut(rest, ")"); ok {
-				msg = list + hint
-			}
-		}
+// unknownBackend words an unregistered backend name for a person at the
+// command line: `unknown backend "memcache" (from SOURCE); registered: ...;
+// did you mean "memcached"?`. The message is built from the registry, not
+// from the region's error text; with no close name it points to
+// 'dogpile backends' rather than to a Go import, which a command-line user
+// cannot add.
+func unknownBackend(name, source string) string {
+	registered := region.RegisteredBackends()
+	msg := fmt.Sprintf("unknown backend %q (from %s); registered: %s", name, source, strings.Join(registered, ", "))
+	if meant := suggest.Closest(name, registered); meant != "" {
+		return msg + fmt.Sprintf("; did you mean %q?", meant)
 	}
-	return fmt.Sprintf("unknown backend %q (from %s); %s", name, source, msg)
+	return msg + "; see 'dogpile backends' for each one and its arguments"
+}
+
+// isUnknownBackend reports whether err is the region's
+// region.ErrPluginNotFound for the backend name itself, not for a proxy of
+// the wrap key (the same sentinel).
+func isUnknownBackend(err error, name string) bool {
+	return errors.Is(err, region.ErrPluginNotFound) && !region.IsBackendRegistered(name)
 }

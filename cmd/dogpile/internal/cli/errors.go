@@ -77,8 +77,12 @@ func explain(err error, sc *storeConfig) error {
 	if errors.Is(err, context.Canceled) {
 		return &exitError{code: ExitInterrupted, msg: "interrupted"}
 	}
+	if sc != nil && isUnknownBackend(err, sc.backend()) {
+		return userErrorf("%s", unknownBackend(sc.backend(), sc.source))
+	}
 	if sc != nil && errors.Is(err, region.ErrPluginNotFound) {
-		return userErrorf("%s", unknownBackend(err, sc.backend(), sc.source))
+		// A proxy of the wrap key: the region's error names it.
+		return userErrorf("wrap (from %s): %s", sc.source, strings.TrimPrefix(err.Error(), `region "dogpile": `))
 	}
 	from := ""
 	if sc != nil {
