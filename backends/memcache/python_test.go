@@ -47,6 +47,24 @@ func pyCall(t testing.TB, py *pyrun.Python, req map[string]any, out any) {
 	}
 }
 
+// pythonReadsAll asks Python to read items (key: the Python literal of
+// the value Go wrote there) with req's backend and arguments, and reports
+// each item Python did not read as an equal value of the same type.
+func pythonReadsAll(t testing.TB, py *pyrun.Python, req map[string]any, items map[string]string) {
+	t.Helper()
+	var got map[string]struct {
+		OK   bool   `json:"ok"`
+		Repr string `json:"repr"`
+	}
+	req["op"], req["items"] = "get", items
+	pyCall(t, py, req, &got)
+	for k, lit := range items {
+		if !got[k].OK {
+			t.Errorf("Go wrote %.60s, Python read %.60s", lit, got[k].Repr)
+		}
+	}
+}
+
 // pyOutput is pyCall from a goroutine: it returns the error.
 func pyOutput(ctx context.Context, py *pyrun.Python, req map[string]any, out any) error {
 	in, err := json.Marshal(req)
@@ -293,17 +311,7 @@ func TestValuesCrossBetweenGoAndPython(t *testing.T) {
 					}
 					req := map[string]any{"backend": name, "args": map[string]any{"url": servers}, "json": jsonSer}
 					// Go wrote: Python reads equal values of the same types.
-					var got map[string]struct {
-						OK   bool   `json:"ok"`
-						Repr string `json:"repr"`
-					}
-					req["op"], req["items"] = "get", goItems
-					pyCall(t, py, req, &got)
-					for k, lit := range goItems {
-						if !got[k].OK {
-							t.Errorf("Go wrote %s, Python read %s", lit, got[k].Repr)
-						}
-					}
+					pythonReadsAll(t, py, req, goItems)
 					// Python wrote: Go reads equal values.
 					req["op"], req["items"] = "set", pyItems
 					pyCall(t, py, req, new(map[string]any))
@@ -541,17 +549,7 @@ func TestCompressedValuesCrossBetweenGoAndPython(t *testing.T) {
 					goItems[gk], pyItems[prefix+"py:"+n] = literal(v), literal(v)
 				}
 				req := map[string]any{"backend": name, "args": args, "json": jsonSer}
-				var got map[string]struct {
-					OK   bool   `json:"ok"`
-					Repr string `json:"repr"`
-				}
-				req["op"], req["items"] = "get", goItems
-				pyCall(t, py, req, &got)
-				for k, lit := range goItems {
-					if !got[k].OK {
-						t.Errorf("Go wrote %.40s..., Python read %.60s", lit, got[k].Repr)
-					}
-				}
+				pythonReadsAll(t, py, req, goItems)
 				req["op"], req["items"] = "set", pyItems
 				pyCall(t, py, req, new(map[string]any))
 				for n, want := range values {
