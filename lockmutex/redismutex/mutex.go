@@ -157,12 +157,6 @@ func obtain(ctx context.Context, locks *redislock.Client, lockKey string, ttl ti
 	return nil, false, fmt.Errorf("redismutex: redis SET NX PX %q: %w", lockKey, err)
 }
 
-// heldLock is the redislock hold of a Holder's current hold.
-func heldLock(hold any) *redislock.Lock {
-	l, _ := hold.(*redislock.Lock)
-	return l
-}
-
 // Release gives the lock up: the lock key is deleted only if it still
 // holds this mutex's token. If it does not (the lock expired, and
 // perhaps another holder took it), nothing is changed and Release returns an
@@ -175,20 +169,7 @@ func (m *Mutex) Release(ctx context.Context) error {
 	if m.err != nil {
 		return m.err
 	}
-	token, hold, err := m.h.CurrentHold(m.lockKey, "release")
-	if err != nil {
-		return err
-	}
-	err = heldLock(hold).Release(ctx)
-	lost := errors.Is(err, redislock.ErrLockNotHeld)
-	if err != nil && !lost {
-		return fmt.Errorf("redismutex: release %q: redis: %w", m.lockKey, err)
-	}
-	m.h.Forget(token)
-	if lost {
-		return distlock.LockLost(m.lockKey, "release")
-	}
-	return nil
+	return release(ctx, m.client, &m.h, m.lockKey)
 }
 
 // Extend restarts the lock key's lifetime (LockTimeout from now) if this
@@ -202,19 +183,7 @@ func (m *Mutex) Extend(ctx context.Context) error {
 	if m.err != nil {
 		return m.err
 	}
-	token, hold, err := m.h.CurrentHold(m.lockKey, "extend")
-	if err != nil {
-		return err
-	}
-	err = heldLock(hold).Refresh(ctx, m.ttl(), nil)
-	if errors.Is(err, redislock.ErrNotObtained) {
-		m.h.Forget(token)
-		return distlock.LockLost(m.lockKey, "extend")
-	}
-	if err != nil {
-		return fmt.Errorf("redismutex: extend %q: redis: %w", m.lockKey, err)
-	}
-	return nil
+	return extend(ctx, &m.h, m.lockKey, m.ttl())
 }
 
 // Locked reports whether anyone (this mutex or another) holds the lock,
@@ -223,9 +192,5 @@ func (m *Mutex) Locked(ctx context.Context) (bool, error) {
 	if m.err != nil {
 		return false, m.err
 	}
-	n, err := m.client.Exists(ctx, m.lockKey).Result()
-	if err != nil {
-		return false, fmt.Errorf("redismutex: redis EXISTS %q: %w", m.lockKey, err)
-	}
-	return n > 0, nil
+	return locked(ctx, m.client, m.lockKey)
 }

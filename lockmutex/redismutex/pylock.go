@@ -88,15 +88,6 @@ type PyLock struct {
 	h distlock.Holder
 }
 
-// releaseScript deletes KEYS[1] if it holds ARGV[1] (the token): the
-// release of a lock without expiry, which redislock cannot take.
-var releaseScript = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-	return redis.call("DEL", KEYS[1])
-end
-return 0
-`)
-
 // NewPyLock returns the lock for key on the Redis server behind
 // client (a *redis.Client, *redis.ClusterClient, a Sentinel failover
 // client, ...). locks is the redislock client to take timed locks with;
@@ -203,29 +194,7 @@ func (l *PyLock) Release(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
-	token, hold, err := l.h.CurrentHold(l.lockKey, "release")
-	if err != nil {
-		return err
-	}
-	released := true
-	if held := heldLock(hold); held != nil {
-		err = held.Release(ctx)
-		if errors.Is(err, redislock.ErrLockNotHeld) {
-			released, err = false, nil
-		}
-	} else {
-		var n int64
-		n, err = releaseScript.Run(ctx, l.client, []string{l.lockKey}, token).Int64()
-		released = n == 1
-	}
-	if err != nil {
-		return fmt.Errorf("redismutex: release %q: redis: %w", l.lockKey, err)
-	}
-	l.h.Forget(token)
-	if !released {
-		return distlock.LockLost(l.lockKey, "release")
-	}
-	return nil
+	return release(ctx, l.client, &l.h, l.lockKey)
 }
 
 // Extend restarts the lock key's lifetime (Timeout from now) if this lock
@@ -239,20 +208,7 @@ func (l *PyLock) Extend(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
-	token, hold, err := l.h.CurrentHold(l.lockKey, "extend")
-	held := heldLock(hold)
-	if err != nil || held == nil {
-		return err
-	}
-	err = held.Refresh(ctx, l.ttl(), nil)
-	if errors.Is(err, redislock.ErrNotObtained) {
-		l.h.Forget(token)
-		return distlock.LockLost(l.lockKey, "extend")
-	}
-	if err != nil {
-		return fmt.Errorf("redismutex: extend %q: redis: %w", l.lockKey, err)
-	}
-	return nil
+	return extend(ctx, &l.h, l.lockKey, l.ttl())
 }
 
 // Locked reports whether anyone holds the lock, that is whether the lock
@@ -261,9 +217,5 @@ func (l *PyLock) Locked(ctx context.Context) (bool, error) {
 	if l.err != nil {
 		return false, l.err
 	}
-	n, err := l.client.Exists(ctx, l.lockKey).Result()
-	if err != nil {
-		return false, fmt.Errorf("redismutex: redis EXISTS %q: %w", l.lockKey, err)
-	}
-	return n > 0, nil
+	return locked(ctx, l.client, l.lockKey)
 }
