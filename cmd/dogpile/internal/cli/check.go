@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -311,6 +312,10 @@ func checkDogpile(path, section, prefix string) sectionCheck {
 	if err := r.ConfigureFromConfig(conf, ""); err != nil {
 		if isUnknownBackend(err, sc.Backend) {
 			sc.Refused = append(sc.Refused, unknownBackend(sc.Backend, fmt.Sprintf("[%s] in %s", section, path)))
+			return sc
+		}
+		if msg := unknownProxy(conf, fmt.Sprintf("[%s] in %s", section, path)); msg != "" && errors.Is(err, region.ErrPluginNotFound) {
+			sc.Refused = append(sc.Refused, msg)
 			return sc
 		}
 		msg := strings.TrimPrefix(err.Error(), `region "check": `)

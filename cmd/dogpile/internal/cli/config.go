@@ -245,6 +245,46 @@ func unknownBackend(name, source string) string {
 	return msg + "; see 'dogpile backends' for each one and its arguments"
 }
 
+// unknownProxy words the first name of conf's wrap key that no proxy is
+// registered under, as unknownBackend does for a backend: `unknown proxy
+// "metric" in wrap (from SOURCE); registered: ...; did you mean
+// "metrics"?`. It is "" when every name is registered.
+func unknownProxy(conf map[string]any, source string) string {
+	registered := region.RegisteredProxies()
+	for _, name := range wrapNames(conf["wrap"]) {
+		if slices.Contains(registered, name) {
+			continue
+		}
+		msg := fmt.Sprintf("unknown proxy %q in wrap (from %s); registered: %s", name, source, strings.Join(registered, ", "))
+		if meant := suggest.Closest(name, registered); meant != "" {
+			msg += fmt.Sprintf("; did you mean %q?", meant)
+		}
+		return msg
+	}
+	return ""
+}
+
+// wrapNames are the proxy names of a wrap key's value: "a,b", or a list.
+func wrapNames(v any) []string {
+	var names []string
+	switch v := v.(type) {
+	case string:
+		names = strings.Split(v, ",")
+	case []string:
+		names = v
+	case []any:
+		for _, n := range v {
+			if s, ok := n.(string); ok {
+				names = append(names, s)
+			}
+		}
+	}
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return n == "" })
+}
+
 // isUnknownBackend reports whether err is the region's
 // region.ErrPluginNotFound for the backend name itself, not for a proxy of
 // the wrap key (the same sentinel).

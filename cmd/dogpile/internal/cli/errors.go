@@ -81,7 +81,9 @@ func explain(err error, sc *storeConfig) error {
 		return userErrorf("%s", unknownBackend(sc.backend(), sc.source))
 	}
 	if sc != nil && errors.Is(err, region.ErrPluginNotFound) {
-		// A proxy of the wrap key: the region's error names it.
+		if msg := unknownProxy(sc.conf, sc.source); msg != "" {
+			return userErrorf("%s", msg)
+		}
 		return userErrorf("wrap (from %s): %s", sc.source, strings.TrimPrefix(err.Error(), `region "dogpile": `))
 	}
 	from := ""
