@@ -3,7 +3,6 @@ package memcache_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,28 +202,8 @@ func TestPerformanceRatios(t *testing.T) {
 			}
 		},
 	}
-	// paired times each op of the group in turn, rounds times (rotating
-	// the order), and returns each op's median call time.
 	paired := func(rounds int, names ...string) map[string]time.Duration {
-		times := map[string][]time.Duration{}
-		for _, n := range names {
-			ops[n]() // warm up connections
-		}
-		for i := range rounds {
-			for j := range names {
-				n := names[(i+j)%len(names)]
-				start := time.Now()
-				ops[n]()
-				times[n] = append(times[n], time.Since(start))
-			}
-		}
-		med := map[string]time.Duration{}
-		for n, ts := range times {
-			slices.Sort(ts)
-			med[n] = ts[len(ts)/2]
-			t.Logf("%-20s median %9v  p10 %9v  p90 %9v  (%d calls)", n, med[n], ts[len(ts)/10], ts[len(ts)*9/10], len(ts))
-		}
-		return med
+		return benchratio.CallMedians(t, ops, rounds, names...)
 	}
 	g := paired(5000, "raw_get", "region_get", "region_get_typed")
 	m := paired(300, "raw_get_multi", "backend_get_multi", "region_get_multi", "raw_single_gets", "region_single_gets")

@@ -3,7 +3,6 @@ package memcache_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -150,25 +149,7 @@ func TestFleetPerformanceRatios(t *testing.T) {
 	benchratio.Require(t, "the mixed-fleet performance ratios")
 	ops := newFleetBenchEnv(t).ops(t)
 	paired := func(rounds int, names ...string) map[string]time.Duration {
-		times := map[string][]time.Duration{}
-		for _, n := range names {
-			ops[n]()
-		}
-		for i := range rounds {
-			for j := range names {
-				n := names[(i+j)%len(names)]
-				start := time.Now()
-				ops[n]()
-				times[n] = append(times[n], time.Since(start))
-			}
-		}
-		med := map[string]time.Duration{}
-		for n, ts := range times {
-			slices.Sort(ts)
-			med[n] = ts[len(ts)/2]
-			t.Logf("%-20s median %9v  p10 %9v  p90 %9v  (%d calls)", n, med[n], ts[len(ts)/10], ts[len(ts)*9/10], len(ts))
-		}
-		return med
+		return benchratio.CallMedians(t, ops, rounds, names...)
 	}
 	h := paired(5000, "native_hit", "dogpile_hit", "native_hit_typed", "dogpile_hit_typed")
 	m := paired(500, "dogpile_get_multi", "native_get_multi", "raw_get_multi", "raw_get_multi_modulo")

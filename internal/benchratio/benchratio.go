@@ -138,3 +138,33 @@ func SampleCosts(fns []func(), rounds int, per time.Duration) (p10, med []float6
 	}
 	return p10, med
 }
+
+// CallMedians times single calls of the named ops in turn, rounds times
+// (rotating the order so that none always follows the same neighbour),
+// after one warm-up call each (connections dialled), logs each op's median,
+// p10 and p90, and returns the medians. It is for calls that take
+// microseconds (a round trip to a server), where SampleCosts' loops would
+// take too long.
+func CallMedians(t testing.TB, ops map[string]func(), rounds int, names ...string) map[string]time.Duration {
+	t.Helper()
+	times := map[string][]time.Duration{}
+	for _, n := range names {
+		ops[n]()
+	}
+	for i := range rounds {
+		for j := range names {
+			n := names[(i+j)%len(names)]
+			start := time.Now()
+			ops[n]()
+			times[n] = append(times[n], time.Since(start))
+		}
+	}
+	med := map[string]time.Duration{}
+	for _, n := range names {
+		ts := times[n]
+		slices.Sort(ts)
+		med[n] = ts[len(ts)/2]
+		t.Logf("%-20s median %9v  p10 %9v  p90 %9v  (%d calls)", n, med[n], ts[len(ts)/10], ts[len(ts)*9/10], len(ts))
+	}
+	return med
+}
