@@ -191,13 +191,9 @@ func callsPlot(rep *bench.Report) (*plot.Plot, error) {
 			pts[w] = plotter.XY{X: (float64(w) + 0.5) * wl.Expiration.Seconds(), Y: max(c, 0.5)}
 			lo, hi = min(lo, pts[w].Y), max(hi, pts[w].Y)
 		}
-		line, points, err := plotter.NewLinePoints(pts)
-		if err != nil {
+		if err := addSeries(p, pts, i, label(r)); err != nil {
 			return nil, err
 		}
-		style(line, points, i)
-		p.Add(line, points)
-		p.Legend.Add(label(r), line, points)
 	}
 	if longest == 0 {
 		return nil, errors.New("no creator calls were recorded: nothing to draw")
@@ -215,8 +211,7 @@ func callsPlot(rep *bench.Report) (*plot.Plot, error) {
 		p.Legend.Add(fmt.Sprintf("ideal: each of the %d keys made once per window", keys), ideal)
 		lo, hi = min(lo, float64(keys)), max(hi, float64(keys))
 	}
-	p.Y.Min = math.Pow(10, math.Floor(math.Log10(lo)))
-	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
+	logBounds(&p.Y, lo, hi)
 	p.X.Min = 0
 	return p, nil
 }
@@ -249,19 +244,14 @@ func latencyPlot(rep *bench.Report) (*plot.Plot, error) {
 			pts[j] = plotter.XY{X: float64(j), Y: ns}
 			lo, hi = min(lo, ns), max(hi, ns)
 		}
-		line, points, err := plotter.NewLinePoints(pts)
-		if err != nil {
+		if err := addSeries(p, pts, i, label(r)); err != nil {
 			return nil, err
 		}
-		style(line, points, i)
-		p.Add(line, points)
-		p.Legend.Add(label(r), line, points)
 	}
 	if hi == 0 {
 		return nil, errors.New("no request completed: no latency to draw")
 	}
-	p.Y.Min = math.Pow(10, math.Floor(math.Log10(lo)))
-	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
+	logBounds(&p.Y, lo, hi)
 	return p, nil
 }
 
@@ -319,4 +309,24 @@ func powerTicks(lo, hi float64, name func(float64) string) []plot.Tick {
 		}
 	}
 	return ticks
+}
+
+// addSeries draws one strategy's points as the i-th line of p, in the
+// i-th style, with its legend entry.
+func addSeries(p *plot.Plot, pts plotter.XYs, i int, legend string) error {
+	line, points, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	style(line, points, i)
+	p.Add(line, points)
+	p.Legend.Add(legend, line, points)
+	return nil
+}
+
+// logBounds sets a log axis to whole powers of ten around lo and hi, with
+// room above hi for the legend.
+func logBounds(a *plot.Axis, lo, hi float64) {
+	a.Min = math.Pow(10, math.Floor(math.Log10(lo)))
+	a.Max = math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
 }
